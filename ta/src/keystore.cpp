@@ -1,0 +1,177 @@
+// Key store on GP persistent objects (see keystore.hpp).
+#include "keystore.hpp"
+
+#include "teesigner/core/scale.hpp"
+
+namespace teesigner::ta {
+namespace {
+
+constexpr uint8_t kKeyFormat = 1;
+constexpr char kIndexId[] = "index";
+constexpr char kAttestationId[] = "attestation-key";
+constexpr uint32_t kReadFlags = TEE_DATA_FLAG_ACCESS_READ;
+constexpr uint32_t kWriteFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
+                                 TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
+constexpr size_t kMaxIndex = 512 * 1024;
+
+core::Bytes key_object_id(const KeyRef& ref) {
+    core::Bytes id = {'k', 'e', 'y', '/'};
+    id.insert(id.end(), ref.key_type.begin(), ref.key_type.end());
+    id.push_back(static_cast<uint8_t>(ref.scheme));
+    id.insert(id.end(), ref.public_key.begin(), ref.public_key.end());
+    return id;
+}
+
+// Read a whole object into `out` (plain bytes: only for non-secret objects).
+TEE_Result read_object(const void* id, size_t id_len, core::Bytes& out, size_t max) {
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    TEE_Result rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id, id_len, kReadFlags, &h);
+    if (rc != TEE_SUCCESS) return rc;
+    TEE_ObjectInfo info{};
+    rc = TEE_GetObjectInfo1(h, &info);
+    if (rc == TEE_SUCCESS && info.dataSize > max) rc = TEE_ERROR_CORRUPT_OBJECT;
+    if (rc == TEE_SUCCESS) {
+        out.assign(info.dataSize, 0);
+        size_t got = 0;
+        rc = TEE_ReadObjectData(h, out.data(), out.size(), &got);
+        if (rc == TEE_SUCCESS && got != out.size()) rc = TEE_ERROR_CORRUPT_OBJECT;
+    }
+    TEE_CloseObject(h);
+    return rc;
+}
+
+// Read a 34-byte secret record (format | scheme-or-pad | seed) into secret memory.
+TEE_Result read_secret(const void* id, size_t id_len, core::SecretArray<34>& out, size_t len) {
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    TEE_Result rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id, id_len, kReadFlags, &h);
+    if (rc != TEE_SUCCESS) return rc;
+    size_t got = 0;
+    rc = TEE_ReadObjectData(h, out.data(), len, &got);
+    if (rc == TEE_SUCCESS && got != len) rc = TEE_ERROR_CORRUPT_OBJECT;
+    // Anything after the record means the object is not what we wrote.
+    uint8_t extra = 0;
+    size_t more = 0;
+    if (rc == TEE_SUCCESS && TEE_ReadObjectData(h, &extra, 1, &more) == TEE_SUCCESS && more != 0)
+        rc = TEE_ERROR_CORRUPT_OBJECT;
+    TEE_CloseObject(h);
+    return rc;
+}
+
+TEE_Result write_object(const void* id, size_t id_len, const uint8_t* data, size_t len,
+                        bool overwrite) {
+    uint32_t flags = overwrite ? kWriteFlags : (kWriteFlags & ~TEE_DATA_FLAG_OVERWRITE);
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    TEE_Result rc = TEE_CreatePersistentObject(TEE_STORAGE_PRIVATE, id, id_len, flags,
+                                               TEE_HANDLE_NULL, data, len, &h);
+    if (rc == TEE_SUCCESS) TEE_CloseObject(h);
+    return rc;
+}
+
+core::Bytes encode_index(const std::vector<KeyRef>& keys) {
+    core::scale::Encoder e;
+    e.vec(keys, [](core::scale::Encoder& enc, const KeyRef& k) {
+        enc.raw(k.key_type).u8(static_cast<uint8_t>(k.scheme)).bytes(k.public_key);
+    });
+    return e.take();
+}
+
+}  // namespace
+
+TEE_Result to_tee(core::Error e) {
+    switch (e) {
+        case core::Error::ok: return TEE_SUCCESS;
+        case core::Error::out_of_memory: return TEE_ERROR_OUT_OF_MEMORY;
+        case core::Error::unsupported: return TEE_ERROR_NOT_SUPPORTED;
+        case core::Error::crypto_failure: return TEE_ERROR_GENERIC;
+        default: return TEE_ERROR_BAD_PARAMETERS;
+    }
+}
+
+TEE_Result load_index(std::vector<KeyRef>& out) {
+    out.clear();
+    core::Bytes raw;
+    TEE_Result rc = read_object(kIndexId, sizeof kIndexId - 1, raw, kMaxIndex);
+    if (rc == TEE_ERROR_ITEM_NOT_FOUND) return TEE_SUCCESS;
+    if (rc != TEE_SUCCESS) return rc;
+    core::scale::Decoder d(raw);
+    auto keys = d.vec<KeyRef>(
+        [](core::scale::Decoder& dec) -> core::Result<KeyRef> {
+            KeyRef k;
+            auto kt = dec.array<4>();
+            if (!kt) return kt.error();
+            auto scheme = dec.u8();
+            if (!scheme) return scheme.error();
+            if (*scheme > 2) return core::Error::invalid_encoding;
+            auto pk = dec.bytes();
+            if (!pk) return pk.error();
+            k.key_type = *kt;
+            k.scheme = static_cast<core::Scheme>(*scheme);
+            k.public_key = std::move(pk).value();
+            return k;
+        },
+        6);
+    if (!keys || d.finish() != core::Error::ok) return TEE_ERROR_CORRUPT_OBJECT;
+    out = std::move(keys).value();
+    return TEE_SUCCESS;
+}
+
+TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
+    std::vector<KeyRef> index;
+    TEE_Result rc = load_index(index);
+    if (rc != TEE_SUCCESS) return rc;
+    core::Bytes id = key_object_id(ref);
+    core::SecretArray<34> record;
+    record[0] = kKeyFormat;
+    record[1] = static_cast<uint8_t>(ref.scheme);
+    for (size_t i = 0; i < 32; ++i) record[2 + i] = seed[i];
+    // Key first, index second (see keystore.hpp). An existing object under the
+    // same id holds the same key (the id contains the public key): keep it.
+    rc = write_object(id.data(), id.size(), record.data(), record.size(), false);
+    if (rc == TEE_ERROR_ACCESS_CONFLICT) rc = TEE_SUCCESS;
+    if (rc != TEE_SUCCESS) return rc;
+    for (const KeyRef& k : index)
+        if (k.key_type == ref.key_type && k.scheme == ref.scheme && k.public_key == ref.public_key)
+            return TEE_SUCCESS;
+    index.push_back(ref);
+    core::Bytes encoded = encode_index(index);
+    return write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);
+}
+
+TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out) {
+    out.reset();
+    core::Bytes id = key_object_id(ref);
+    if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_ERROR_ITEM_NOT_FOUND;
+    core::SecretArray<34> record;
+    TEE_Result rc = read_secret(id.data(), id.size(), record, record.size());
+    if (rc != TEE_SUCCESS) return rc;
+    if (record[0] != kKeyFormat || record[1] != static_cast<uint8_t>(ref.scheme))
+        return TEE_ERROR_CORRUPT_OBJECT;
+    auto pair = core::KeyPair::from_seed(ref.scheme, core::ByteSpan(record.data() + 2, 32));
+    if (!pair) return TEE_ERROR_CORRUPT_OBJECT;
+    // The id names the public key; a sealed seed for another key is corruption.
+    if (!core::constant_time_equal(pair->public_key(), ref.public_key))
+        return TEE_ERROR_CORRUPT_OBJECT;
+    out.emplace(std::move(pair).value());
+    return TEE_SUCCESS;
+}
+
+TEE_Result attestation_key(std::optional<core::KeyPair>& out) {
+    out.reset();
+    core::SecretArray<34> record;
+    TEE_Result rc = read_secret(kAttestationId, sizeof kAttestationId - 1, record, 33);
+    if (rc == TEE_ERROR_ITEM_NOT_FOUND) {
+        record[0] = kKeyFormat;
+        TEE_GenerateRandom(record.data() + 1, 32);
+        rc = write_object(kAttestationId, sizeof kAttestationId - 1, record.data(), 33, false);
+    } else if (rc == TEE_SUCCESS && record[0] != kKeyFormat) {
+        rc = TEE_ERROR_CORRUPT_OBJECT;
+    }
+    if (rc != TEE_SUCCESS) return rc;
+    auto pair =
+        core::KeyPair::from_seed(core::Scheme::ed25519, core::ByteSpan(record.data() + 1, 32));
+    if (!pair) return TEE_ERROR_CORRUPT_OBJECT;
+    out.emplace(std::move(pair).value());
+    return TEE_SUCCESS;
+}
+
+}  // namespace teesigner::ta

@@ -1,0 +1,43 @@
+// The TA's key store on GP persistent objects (TEE_STORAGE_PRIVATE):
+//   "key/" ++ key_type ++ scheme ++ public  ->  u8 format | u8 scheme | seed[32]
+//   "index"                                 ->  Vec<(KeyTypeId, Scheme, Vec<u8>)>
+//   "attestation-key"                       ->  u8 format | seed[32] (ed25519)
+// A key object is written before the index lists it, so a crash in between
+// leaves at most an unlisted (unused) key object, never a listed key without
+// its secret.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "tee_internal_api.h"
+#include "teesigner/core/bytes.hpp"
+#include "teesigner/core/keys.hpp"
+#include "teesigner/core/secure.hpp"
+
+namespace teesigner::ta {
+
+using KeyTypeId = core::ByteArray<4>;
+
+struct KeyRef {
+    KeyTypeId key_type{};
+    core::Scheme scheme = core::Scheme::sr25519;
+    core::Bytes public_key;
+};
+
+/// All stored keys, in creation order (empty when none).
+TEE_Result load_index(std::vector<KeyRef>& out);
+
+/// Seal `seed` as the key `ref` and list it in the index.
+TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed);
+
+/// Reconstruct a stored key pair; TEE_ERROR_ITEM_NOT_FOUND if not stored.
+TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out);
+
+/// The TA's ed25519 attestation key, created on first use.
+TEE_Result attestation_key(std::optional<core::KeyPair>& out);
+
+/// Map a core error to a GP result code.
+TEE_Result to_tee(core::Error e);
+
+}  // namespace teesigner::ta

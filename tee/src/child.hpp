@@ -1,0 +1,48 @@
+// Internals of the soft TEE's TA process (not used by the host library).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "tee_internal_api.h"
+
+namespace teesigner::softtee {
+
+/// Exit status of the TA process after TEE_Panic (the host reports it).
+inline constexpr int kPanicExitStatus = 101;
+
+/// Write a diagnostic line to the TA process's stderr. Never pass secrets.
+void child_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// Before the sandbox: create/open the storage directory and take its
+/// exclusive lock. On failure returns an error and fills `why`.
+TEE_Result storage_prepare(const char* path, std::string& why);
+/// The storage directory's descriptor (for the seccomp filter).
+int storage_dirfd();
+/// After the sandbox: load or create the device key and load the counter file.
+TEE_Result storage_load(std::string& why);
+
+/// Install the seccomp allow-list. Everything not listed kills the process.
+/// `dirfd` is the only directory file operations may be relative to.
+bool install_seccomp(int dirfd, int socket_fd);
+
+/// Buffer in locked, non-dumpable memory (libsodium's guarded allocator).
+class LockedBuffer {
+public:
+    LockedBuffer() = default;
+    ~LockedBuffer();
+    LockedBuffer(const LockedBuffer&) = delete;
+    LockedBuffer& operator=(const LockedBuffer&) = delete;
+    bool resize(size_t n);  // keeps contents, zero-fills growth; false on OOM
+    uint8_t* data() { return data_; }
+    const uint8_t* data() const { return data_; }
+    size_t size() const { return size_; }
+
+private:
+    uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+    size_t capacity_ = 0;
+};
+
+}  // namespace teesigner::softtee

@@ -1,0 +1,139 @@
+// seccomp-BPF allow-list for the soft TEE's TA process, written as raw BPF
+// (no libseccomp). Anything not allowed kills the whole process
+// (SECCOMP_RET_KILL_PROCESS), which the host reports as "killed by seccomp".
+//
+// Allowed: I/O on descriptors the process already holds (the socket, stderr,
+// files it opened), file operations relative to the storage directory only
+// (openat/renameat/unlinkat/newfstatat with the directory's descriptor),
+// memory management without PROT_EXEC, getrandom, clocks, exit. No socket(),
+// connect(), execve(), open() by absolute path, ptrace, fork, ...
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "child.hpp"
+
+#if defined(__x86_64__)
+#define TS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TS_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "soft TEE seccomp filter: unsupported architecture"
+#endif
+
+namespace teesigner::softtee {
+namespace {
+
+constexpr uint32_t kNrOffset = offsetof(struct seccomp_data, nr);
+constexpr uint32_t kArchOffset = offsetof(struct seccomp_data, arch);
+// Low 32 bits of argument i (little-endian).
+constexpr uint32_t arg_offset(int i) {
+    return static_cast<uint32_t>(offsetof(struct seccomp_data, args) + 8 * i);
+}
+
+class Program {
+public:
+    void stmt(uint16_t code, uint32_t k) { f_.push_back(BPF_STMT(code, k)); }
+    void jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
+        f_.push_back(BPF_JUMP(code, k, jt, jf));
+    }
+    void allow() { stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW); }
+    void kill() { stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS); }
+    void load_nr() { stmt(BPF_LD | BPF_W | BPF_ABS, kNrOffset); }
+
+    // if (nr == n) return ALLOW;
+    void allow_nr(long n) {
+        jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 1);
+        allow();
+    }
+    // if (nr == n) return args[a] == v ? ALLOW : KILL;
+    void allow_if_arg_eq(long n, int a, uint32_t v) {
+        jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 4);
+        stmt(BPF_LD | BPF_W | BPF_ABS, arg_offset(a));
+        jump(BPF_JMP | BPF_JEQ | BPF_K, v, 0, 1);
+        allow();
+        kill();
+    }
+    // if (nr == n) return (args[a0] == v && args[a1] == v) ? ALLOW : KILL;
+    void allow_if_args_eq(long n, int a0, int a1, uint32_t v) {
+        jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 6);
+        stmt(BPF_LD | BPF_W | BPF_ABS, arg_offset(a0));
+        jump(BPF_JMP | BPF_JEQ | BPF_K, v, 0, 3);
+        stmt(BPF_LD | BPF_W | BPF_ABS, arg_offset(a1));
+        jump(BPF_JMP | BPF_JEQ | BPF_K, v, 0, 1);
+        allow();
+        kill();
+    }
+    // if (nr == n) return (args[a] & bits) ? KILL : ALLOW;
+    void allow_if_arg_clear(long n, int a, uint32_t bits) {
+        jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 4);
+        stmt(BPF_LD | BPF_W | BPF_ABS, arg_offset(a));
+        jump(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1);
+        kill();
+        allow();
+    }
+    std::vector<sock_filter>& filters() { return f_; }
+
+private:
+    std::vector<sock_filter> f_;
+};
+
+}  // namespace
+
+bool install_seccomp(int dirfd, int socket_fd) {
+    (void)socket_fd;  // I/O is allowed on any held descriptor; none but ours remain
+    const auto dir = static_cast<uint32_t>(dirfd);
+    Program p;
+    // Wrong architecture (e.g. a 32-bit syscall entry): kill.
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, kArchOffset);
+    p.jump(BPF_JMP | BPF_JEQ | BPF_K, TS_AUDIT_ARCH, 1, 0);
+    p.kill();
+    p.load_nr();
+#if defined(__x86_64__)
+    // x32 ABI syscall numbers alias the 64-bit ones with bit 30 set: kill.
+    p.jump(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
+    p.kill();
+#endif
+
+    // Descriptor I/O.
+    for (long nr : {SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64,
+                    SYS_sendto, SYS_recvfrom, SYS_close, SYS_fstat, SYS_lseek, SYS_fsync,
+                    SYS_fdatasync, SYS_ftruncate, SYS_getdents64, SYS_flock})
+        p.allow_nr(nr);
+    // File operations, only relative to the storage directory.
+    p.allow_if_arg_eq(SYS_openat, 0, dir);
+    p.allow_if_arg_eq(SYS_unlinkat, 0, dir);
+    p.allow_if_arg_eq(SYS_newfstatat, 0, dir);
+    p.allow_if_args_eq(SYS_renameat2, 0, 2, dir);
+#ifdef SYS_renameat
+    p.allow_if_args_eq(SYS_renameat, 0, 2, dir);
+#endif
+    // Memory: malloc, libsodium's guarded allocations (mprotect, mlock); never
+    // executable mappings.
+    p.allow_if_arg_clear(SYS_mmap, 2, PROT_EXEC);
+    p.allow_if_arg_clear(SYS_mprotect, 2, PROT_EXEC);
+    for (long nr : {SYS_munmap, SYS_mremap, SYS_brk, SYS_madvise, SYS_mlock, SYS_munlock})
+        p.allow_nr(nr);
+    // Randomness, time, process basics.
+    for (long nr : {SYS_getrandom, SYS_clock_gettime, SYS_futex, SYS_rt_sigreturn,
+                    SYS_rt_sigprocmask, SYS_getpid, SYS_gettid, SYS_exit, SYS_exit_group})
+        p.allow_nr(nr);
+    // abort() signals itself; only itself.
+    p.allow_if_arg_eq(SYS_tgkill, 0, static_cast<uint32_t>(getpid()));
+    p.kill();
+
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(p.filters().size());
+    prog.filter = p.filters().data();
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
+}
+
+}  // namespace teesigner::softtee

@@ -1,0 +1,568 @@
+// GP persistent objects for the soft TEE: authenticated-encrypted files in one
+// storage directory, with rollback detection. Format and guarantees are in
+// docs/soft-tee.md; in short:
+//
+//   device.key     32 random bytes, mode 0600 (the soft TEE's root secret)
+//   o<64 hex>      one object: header | nonce | XChaCha20-Poly1305(data)
+//                  header = "TSOB" | u32 format | u64 version; AD = header | object id
+//                  name = hex(BLAKE2b-256 keyed with a name key, object id)
+//   counter        header "TSCT" | u32 format | u64 G | nonce | sealed table of
+//                  (name hash, latest version) for every object
+//
+// Every write takes version G+1, writes the object file atomically, then records
+// the version in the counter file (also atomic). Opening an object refuses a
+// file whose version is below the recorded one (rollback, TEE_ERROR_SECURITY),
+// a file that fails authentication (TEE_ERROR_CORRUPT_OBJECT) and a missing file
+// the counter says exists (TEE_ERROR_CORRUPT_OBJECT). A file newer than the
+// counter is a write whose counter update was interrupted: accepted and recorded.
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "child.hpp"
+#include "tee_internal_api.h"
+
+namespace teesigner::softtee {
+namespace {
+
+using Name = std::array<uint8_t, 32>;
+
+constexpr uint32_t kFormat = 1;
+constexpr size_t kHeader = 16;
+constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+constexpr size_t kMaxObjectData = 1024 * 1024;
+constexpr size_t kMaxFile = kHeader + kNonce + kMaxObjectData + 64 * 1024 + kTag;
+constexpr const char* kDeviceKeyFile = "device.key";
+constexpr const char* kCounterFile = "counter";
+constexpr const char* kLockFile = ".lock";
+
+struct Store {
+    int dirfd = -1;
+    int lockfd = -1;
+    LockedBuffer keys;  // [0,32) object key, [32,64) name key
+    uint64_t g = 0;     // highest committed version
+    std::map<Name, uint64_t> versions;
+};
+Store g_store;
+
+uint8_t* object_key() { return g_store.keys.data(); }
+uint8_t* name_key() { return g_store.keys.data() + 32; }
+
+void put_u32(uint8_t* p, uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void put_u64(uint8_t* p, uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t get_u32(const uint8_t* p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
+    return v;
+}
+uint64_t get_u64(const uint8_t* p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+    return v;
+}
+
+std::string hex(const uint8_t* p, size_t n) {
+    static const char* d = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < n; ++i) {
+        s += d[p[i] >> 4];
+        s += d[p[i] & 15];
+    }
+    return s;
+}
+
+Name object_name(const void* id, size_t len) {
+    Name n{};
+    crypto_generichash(n.data(), n.size(), static_cast<const uint8_t*>(id), len, name_key(), 32);
+    return n;
+}
+
+std::string file_name(const Name& n) { return "o" + hex(n.data(), n.size()); }
+
+// Read a whole file below the storage directory. 0 or an errno value.
+int read_file(const std::string& name, std::vector<uint8_t>& out) {
+    int fd = openat(g_store.dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return errno;
+    out.clear();
+    uint8_t buf[4096];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return e;
+        }
+        if (r == 0) break;
+        if (out.size() + static_cast<size_t>(r) > kMaxFile) {
+            close(fd);
+            return EFBIG;
+        }
+        out.insert(out.end(), buf, buf + r);
+    }
+    close(fd);
+    return 0;
+}
+
+// tmp, write, fsync, rename, fsync(dir): after a crash the file is either the
+// old or the new content, never a mix.
+bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
+    std::string tmp = name + ".tmp";
+    int fd = openat(g_store.dirfd, tmp.c_str(),
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return false;
+    const uint8_t* p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            close(fd);
+            unlinkat(g_store.dirfd, tmp.c_str(), 0);
+            return false;
+        }
+        p += w;
+        left -= static_cast<size_t>(w);
+    }
+    if (fsync(fd) != 0) {
+        close(fd);
+        unlinkat(g_store.dirfd, tmp.c_str(), 0);
+        return false;
+    }
+    close(fd);
+    if (renameat(g_store.dirfd, tmp.c_str(), g_store.dirfd, name.c_str()) != 0) return false;
+    return fsync(g_store.dirfd) == 0;
+}
+
+TEE_Result write_counter() {
+    std::vector<uint8_t> plain(4 + g_store.versions.size() * 40);
+    put_u32(plain.data(), static_cast<uint32_t>(g_store.versions.size()));
+    size_t off = 4;
+    for (const auto& [name, version] : g_store.versions) {
+        memcpy(plain.data() + off, name.data(), 32);
+        put_u64(plain.data() + off + 32, version);
+        off += 40;
+    }
+    std::vector<uint8_t> file(kHeader + kNonce + plain.size() + kTag);
+    memcpy(file.data(), "TSCT", 4);
+    put_u32(file.data() + 4, kFormat);
+    put_u64(file.data() + 8, g_store.g);
+    randombytes_buf(file.data() + kHeader, kNonce);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(file.data() + kHeader + kNonce, &clen, plain.data(),
+                                               plain.size(), file.data(), kHeader, nullptr,
+                                               file.data() + kHeader, object_key());
+    if (!write_file_atomic(kCounterFile, file.data(), file.size())) {
+        child_log("storage: cannot write counter file: %s", strerror(errno));
+        return TEE_ERROR_STORAGE_NO_SPACE;
+    }
+    return TEE_SUCCESS;
+}
+
+TEE_Result read_counter(std::string& why) {
+    std::vector<uint8_t> file;
+    int e = read_file(kCounterFile, file);
+    if (e == ENOENT) {
+        why = "counter file is missing while the device key exists: the storage was tampered "
+              "with or partially restored (refusing to start, rollback could go unnoticed)";
+        return TEE_ERROR_SECURITY;
+    }
+    if (e != 0) {
+        why = std::string("cannot read counter file: ") + strerror(e);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    if (file.size() < kHeader + kNonce + kTag || memcmp(file.data(), "TSCT", 4) != 0 ||
+        get_u32(file.data() + 4) != kFormat) {
+        why = "counter file is malformed";
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    std::vector<uint8_t> plain(file.size() - kHeader - kNonce - kTag);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain.data(), nullptr, nullptr, file.data() + kHeader + kNonce,
+            file.size() - kHeader - kNonce, file.data(), kHeader, file.data() + kHeader,
+            object_key()) != 0) {
+        why = "counter file fails authentication (corrupted, or sealed under another device key)";
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    if (plain.size() < 4 || (plain.size() - 4) % 40 != 0 ||
+        get_u32(plain.data()) != (plain.size() - 4) / 40) {
+        why = "counter table is malformed";
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    g_store.g = get_u64(file.data() + 8);
+    g_store.versions.clear();
+    for (size_t off = 4; off < plain.size(); off += 40) {
+        Name n;
+        memcpy(n.data(), plain.data() + off, 32);
+        g_store.versions[n] = get_u64(plain.data() + off + 32);
+    }
+    return TEE_SUCCESS;
+}
+
+bool derive_keys(const uint8_t* device_key) {
+    if (!g_store.keys.resize(64)) return false;
+    static const char kObj[] = "tee-signer soft-tee object key v1";
+    static const char kName[] = "tee-signer soft-tee object name key v1";
+    crypto_generichash(object_key(), 32, reinterpret_cast<const uint8_t*>(kObj), sizeof kObj - 1,
+                       device_key, 32);
+    crypto_generichash(name_key(), 32, reinterpret_cast<const uint8_t*>(kName), sizeof kName - 1,
+                       device_key, 32);
+    return true;
+}
+
+}  // namespace
+
+// ---- LockedBuffer ------------------------------------------------------------
+
+LockedBuffer::~LockedBuffer() {
+    if (data_ != nullptr) sodium_free(data_);  // wipes, unlocks and unmaps
+}
+
+bool LockedBuffer::resize(size_t n) {
+    if (n <= capacity_) {
+        if (n < size_) sodium_memzero(data_ + n, size_ - n);
+        if (n > size_) memset(data_ + size_, 0, n - size_);
+        size_ = n;
+        return true;
+    }
+    size_t cap = capacity_ < 64 ? 64 : capacity_;
+    while (cap < n) cap *= 2;
+    auto* fresh = static_cast<uint8_t*>(sodium_malloc(cap));
+    if (fresh == nullptr) return false;
+    memset(fresh, 0, cap);
+    if (size_ > 0) memcpy(fresh, data_, size_);
+    if (data_ != nullptr) sodium_free(data_);
+    data_ = fresh;
+    capacity_ = cap;
+    size_ = n;
+    return true;
+}
+
+// ---- set-up --------------------------------------------------------------------
+
+int storage_dirfd() { return g_store.dirfd; }
+
+TEE_Result storage_prepare(const char* path, std::string& why) {
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        why = std::string("cannot create storage directory ") + path + ": " + strerror(errno);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    g_store.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (g_store.dirfd < 0) {
+        why = std::string("cannot open storage directory ") + path + ": " + strerror(errno);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    g_store.lockfd =
+        openat(g_store.dirfd, kLockFile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (g_store.lockfd < 0) {
+        why = std::string("cannot open lock file: ") + strerror(errno);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    if (flock(g_store.lockfd, LOCK_EX | LOCK_NB) != 0) {
+        why = std::string("storage directory ") + path + " is in use by another TA process";
+        return TEE_ERROR_BUSY;
+    }
+    return TEE_SUCCESS;
+}
+
+TEE_Result storage_load(std::string& why) {
+    std::vector<uint8_t> key;
+    int e = read_file(kDeviceKeyFile, key);
+    if (e == 0) {
+        if (key.size() != 32) {
+            sodium_memzero(key.data(), key.size());
+            why = "device.key has the wrong size";
+            return TEE_ERROR_CORRUPT_OBJECT;
+        }
+        bool ok = derive_keys(key.data());
+        sodium_memzero(key.data(), key.size());
+        if (!ok) return TEE_ERROR_OUT_OF_MEMORY;
+        return read_counter(why);
+    }
+    if (e != ENOENT) {
+        why = std::string("cannot read device.key: ") + strerror(e);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    // First start. An existing counter or object means the key was removed:
+    // starting afresh would silently drop every key, so refuse.
+    std::vector<uint8_t> probe;
+    if (read_file(kCounterFile, probe) != ENOENT) {
+        why = "device.key is missing but sealed state exists; refusing to start a new device";
+        return TEE_ERROR_SECURITY;
+    }
+    // Counter first, key last: a crash in between leaves no device.key and the
+    // next start begins again.
+    LockedBuffer fresh;
+    if (!fresh.resize(32)) return TEE_ERROR_OUT_OF_MEMORY;
+    randombytes_buf(fresh.data(), 32);
+    if (!derive_keys(fresh.data())) return TEE_ERROR_OUT_OF_MEMORY;
+    g_store.g = 0;
+    g_store.versions.clear();
+    if (write_counter() != TEE_SUCCESS) {
+        why = "cannot write the initial counter file";
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    if (!write_file_atomic(kDeviceKeyFile, fresh.data(), 32)) {
+        why = std::string("cannot write device.key: ") + strerror(errno);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    child_log("storage: created a new device key");
+    return TEE_SUCCESS;
+}
+
+}  // namespace teesigner::softtee
+
+// ---- GP persistent object API ---------------------------------------------------
+
+using namespace teesigner::softtee;
+
+struct __TEE_ObjectHandle {
+    std::vector<uint8_t> id;
+    Name name{};
+    LockedBuffer data;
+    size_t pos = 0;
+    uint32_t flags = 0;
+};
+
+namespace {
+
+constexpr uint32_t kAllowedFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
+                                   TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_SHARE_READ |
+                                   TEE_DATA_FLAG_SHARE_WRITE | TEE_DATA_FLAG_OVERWRITE;
+
+// Seal the object's current data as a new version and commit it.
+TEE_Result persist(__TEE_ObjectHandle& h) {
+    uint64_t version = g_store.g + 1;
+    std::vector<uint8_t> file(kHeader + kNonce + h.data.size() + kTag);
+    memcpy(file.data(), "TSOB", 4);
+    put_u32(file.data() + 4, kFormat);
+    put_u64(file.data() + 8, version);
+    std::vector<uint8_t> ad(file.begin(), file.begin() + kHeader);
+    ad.insert(ad.end(), h.id.begin(), h.id.end());
+    randombytes_buf(file.data() + kHeader, kNonce);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(file.data() + kHeader + kNonce, nullptr,
+                                               h.data.data(), h.data.size(), ad.data(), ad.size(),
+                                               nullptr, file.data() + kHeader, object_key());
+    if (!write_file_atomic(file_name(h.name), file.data(), file.size())) {
+        child_log("storage: cannot write object %s: %s", file_name(h.name).c_str(),
+                  strerror(errno));
+        return TEE_ERROR_STORAGE_NO_SPACE;
+    }
+    g_store.versions[h.name] = version;
+    g_store.g = version;
+    return write_counter();
+}
+
+// Load, authenticate and rollback-check one object.
+TEE_Result load(const void* id, size_t id_len, __TEE_ObjectHandle& h) {
+    h.id.assign(static_cast<const uint8_t*>(id), static_cast<const uint8_t*>(id) + id_len);
+    h.name = object_name(id, id_len);
+    std::string fname = file_name(h.name);
+    auto known = g_store.versions.find(h.name);
+    std::vector<uint8_t> file;
+    int e = read_file(fname, file);
+    if (e == ENOENT) {
+        if (known == g_store.versions.end()) return TEE_ERROR_ITEM_NOT_FOUND;
+        child_log("storage: object %s is recorded (version %llu) but its file is missing",
+                  fname.c_str(), static_cast<unsigned long long>(known->second));
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    if (e != 0) {
+        child_log("storage: cannot read object %s: %s", fname.c_str(), strerror(e));
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    if (file.size() < kHeader + kNonce + kTag || memcmp(file.data(), "TSOB", 4) != 0 ||
+        get_u32(file.data() + 4) != kFormat) {
+        child_log("storage: object %s is malformed", fname.c_str());
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    uint64_t version = get_u64(file.data() + 8);
+    std::vector<uint8_t> ad(file.begin(), file.begin() + kHeader);
+    ad.insert(ad.end(), h.id.begin(), h.id.end());
+    size_t plain_len = file.size() - kHeader - kNonce - kTag;
+    if (!h.data.resize(plain_len)) return TEE_ERROR_OUT_OF_MEMORY;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            h.data.data(), nullptr, nullptr, file.data() + kHeader + kNonce,
+            file.size() - kHeader - kNonce, ad.data(), ad.size(), file.data() + kHeader,
+            object_key()) != 0) {
+        h.data.resize(0);
+        child_log("storage: object %s fails authentication (modified or corrupted)",
+                  fname.c_str());
+        return TEE_ERROR_CORRUPT_OBJECT;
+    }
+    if (known != g_store.versions.end()) {
+        if (version < known->second) {
+            h.data.resize(0);
+            child_log("storage: ROLLBACK of object %s detected: file version %llu, recorded %llu",
+                      fname.c_str(), static_cast<unsigned long long>(version),
+                      static_cast<unsigned long long>(known->second));
+            return TEE_ERROR_SECURITY;
+        }
+        if (version == known->second) return TEE_SUCCESS;
+    } else if (version <= g_store.g) {
+        // Committed before the last counter update yet not recorded: a deleted
+        // object's file brought back. Treat as absent.
+        h.data.resize(0);
+        child_log("storage: ignoring stale file %s (version %llu, not recorded)", fname.c_str(),
+                  static_cast<unsigned long long>(version));
+        return TEE_ERROR_ITEM_NOT_FOUND;
+    }
+    // Written after the last committed counter (its counter update was cut
+    // short by a crash): record it now.
+    g_store.versions[h.name] = version;
+    if (version > g_store.g) g_store.g = version;
+    return write_counter();
+}
+
+bool valid_storage(uint32_t storage_id, size_t id_len, uint32_t flags) {
+    return storage_id == TEE_STORAGE_PRIVATE && id_len <= TEE_OBJECT_ID_MAX_LEN &&
+           (flags & ~kAllowedFlags) == 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+TEE_Result TEE_OpenPersistentObject(uint32_t storageID, const void* objectID, size_t objectIDLen,
+                                    uint32_t flags, TEE_ObjectHandle* object) {
+    if (object == nullptr || (objectID == nullptr && objectIDLen != 0)) TEE_Panic(0);
+    *object = TEE_HANDLE_NULL;
+    if (!valid_storage(storageID, objectIDLen, flags)) return TEE_ERROR_ITEM_NOT_FOUND;
+    auto* h = new (std::nothrow) __TEE_ObjectHandle;
+    if (h == nullptr) return TEE_ERROR_OUT_OF_MEMORY;
+    TEE_Result rc = load(objectID, objectIDLen, *h);
+    if (rc != TEE_SUCCESS) {
+        delete h;
+        return rc;
+    }
+    h->flags = flags;
+    *object = h;
+    return TEE_SUCCESS;
+}
+
+TEE_Result TEE_CreatePersistentObject(uint32_t storageID, const void* objectID,
+                                      size_t objectIDLen, uint32_t flags,
+                                      TEE_ObjectHandle attributes, const void* initialData,
+                                      size_t initialDataLen, TEE_ObjectHandle* object) {
+    if (object != nullptr) *object = TEE_HANDLE_NULL;
+    if ((objectID == nullptr && objectIDLen != 0) ||
+        (initialData == nullptr && initialDataLen != 0))
+        TEE_Panic(0);
+    if (!valid_storage(storageID, objectIDLen, flags) || attributes != TEE_HANDLE_NULL)
+        return TEE_ERROR_BAD_PARAMETERS;
+    if (initialDataLen > kMaxObjectData) return TEE_ERROR_STORAGE_NO_SPACE;
+    auto* h = new (std::nothrow) __TEE_ObjectHandle;
+    if (h == nullptr) return TEE_ERROR_OUT_OF_MEMORY;
+    h->id.assign(static_cast<const uint8_t*>(objectID),
+                 static_cast<const uint8_t*>(objectID) + objectIDLen);
+    h->name = object_name(objectID, objectIDLen);
+    if (g_store.versions.count(h->name) != 0 && (flags & TEE_DATA_FLAG_OVERWRITE) == 0) {
+        delete h;
+        return TEE_ERROR_ACCESS_CONFLICT;
+    }
+    if (!h->data.resize(initialDataLen)) {
+        delete h;
+        return TEE_ERROR_OUT_OF_MEMORY;
+    }
+    if (initialDataLen > 0) memcpy(h->data.data(), initialData, initialDataLen);
+    TEE_Result rc = persist(*h);
+    if (rc != TEE_SUCCESS || object == nullptr) {
+        delete h;
+        return rc;
+    }
+    h->flags = flags;
+    *object = h;
+    return TEE_SUCCESS;
+}
+
+void TEE_CloseObject(TEE_ObjectHandle object) { delete object; }
+
+TEE_Result TEE_CloseAndDeletePersistentObject1(TEE_ObjectHandle object) {
+    if (object == TEE_HANDLE_NULL) return TEE_SUCCESS;
+    if ((object->flags & TEE_DATA_FLAG_ACCESS_WRITE_META) == 0) TEE_Panic(0);
+    // Forget the object in the counter first (G moves past its version, so the
+    // file is stale even if the unlink below is cut short), then remove it.
+    g_store.versions.erase(object->name);
+    g_store.g += 1;
+    TEE_Result rc = write_counter();
+    std::string fname = file_name(object->name);
+    unlinkat(g_store.dirfd, fname.c_str(), 0);
+    fsync(g_store.dirfd);
+    delete object;
+    return rc;
+}
+
+TEE_Result TEE_GetObjectInfo1(TEE_ObjectHandle object, TEE_ObjectInfo* info) {
+    if (object == TEE_HANDLE_NULL || info == nullptr) TEE_Panic(0);
+    memset(info, 0, sizeof *info);
+    info->objectType = TEE_TYPE_DATA;
+    info->dataSize = object->data.size();
+    info->dataPosition = object->pos;
+    info->handleFlags = TEE_HANDLE_FLAG_PERSISTENT | TEE_HANDLE_FLAG_INITIALIZED | object->flags;
+    return TEE_SUCCESS;
+}
+
+TEE_Result TEE_ReadObjectData(TEE_ObjectHandle object, void* buffer, size_t size, size_t* count) {
+    if (object == TEE_HANDLE_NULL || count == nullptr || (buffer == nullptr && size != 0))
+        TEE_Panic(0);
+    if ((object->flags & TEE_DATA_FLAG_ACCESS_READ) == 0) TEE_Panic(0);
+    size_t avail = object->pos < object->data.size() ? object->data.size() - object->pos : 0;
+    size_t n = size < avail ? size : avail;
+    if (n > 0) memcpy(buffer, object->data.data() + object->pos, n);
+    object->pos += n;
+    *count = n;
+    return TEE_SUCCESS;
+}
+
+TEE_Result TEE_WriteObjectData(TEE_ObjectHandle object, const void* buffer, size_t size) {
+    if (object == TEE_HANDLE_NULL || (buffer == nullptr && size != 0)) TEE_Panic(0);
+    if ((object->flags & TEE_DATA_FLAG_ACCESS_WRITE) == 0) TEE_Panic(0);
+    if (object->pos > kMaxObjectData || size > kMaxObjectData - object->pos)
+        return TEE_ERROR_OVERFLOW;
+    size_t end = object->pos + size;
+    if (end > object->data.size() && !object->data.resize(end)) return TEE_ERROR_OUT_OF_MEMORY;
+    if (size > 0) memcpy(object->data.data() + object->pos, buffer, size);
+    object->pos = end;
+    return persist(*object);
+}
+
+TEE_Result TEE_TruncateObjectData(TEE_ObjectHandle object, size_t size) {
+    if (object == TEE_HANDLE_NULL) TEE_Panic(0);
+    if ((object->flags & TEE_DATA_FLAG_ACCESS_WRITE) == 0) TEE_Panic(0);
+    if (size > kMaxObjectData) return TEE_ERROR_STORAGE_NO_SPACE;
+    if (!object->data.resize(size)) return TEE_ERROR_OUT_OF_MEMORY;
+    return persist(*object);
+}
+
+TEE_Result TEE_SeekObjectData(TEE_ObjectHandle object, intmax_t offset, TEE_Whence whence) {
+    if (object == TEE_HANDLE_NULL) TEE_Panic(0);
+    intmax_t base = 0;
+    switch (whence) {
+        case TEE_DATA_SEEK_SET: base = 0; break;
+        case TEE_DATA_SEEK_CUR: base = static_cast<intmax_t>(object->pos); break;
+        case TEE_DATA_SEEK_END: base = static_cast<intmax_t>(object->data.size()); break;
+        default: return TEE_ERROR_BAD_PARAMETERS;
+    }
+    intmax_t target = base + offset;
+    if (target < 0) target = 0;
+    if (target > static_cast<intmax_t>(TEE_DATA_MAX_POSITION)) return TEE_ERROR_OVERFLOW;
+    object->pos = static_cast<size_t>(target);
+    return TEE_SUCCESS;
+}
+
+}  // extern "C"

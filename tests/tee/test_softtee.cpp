@@ -1,0 +1,716 @@
+// End-to-end tests of the soft TEE and the signer TA: real TA processes,
+// sandbox, sealed storage, crash and tamper handling.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "signer_ta.h"
+#include "tee_client_api.h"
+#include "teesigner/core/hash.hpp"
+#include "teesigner/core/keys.hpp"
+#include "teesigner/core/scale.hpp"
+#include "teesigner/core/sr25519.hpp"
+#include "ts_softtee.h"
+
+namespace {
+
+using teesigner::core::Bytes;
+using teesigner::core::ByteSpan;
+using teesigner::core::Scheme;
+using teesigner::core::scale::Decoder;
+using teesigner::core::scale::Encoder;
+namespace fs = std::filesystem;
+
+constexpr uint32_t kCorruptObject = 0xF0100001;
+
+std::string hex(const uint8_t* p, size_t n) {
+    return teesigner::core::to_hex(ByteSpan(p, n), false);
+}
+
+Bytes slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+void spit(const fs::path& p, const Bytes& data) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+}
+
+// A fresh directory holding the storage dir and the TA's stderr log.
+class TempDir {
+public:
+    TempDir() {
+        char tmpl[] = "/tmp/ts-softtee-test-XXXXXX";
+        path_ = mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    fs::path storage() const { return path_ / "storage"; }
+    fs::path log() const { return path_ / "ta.log"; }
+
+private:
+    fs::path path_;
+};
+
+// One context + one session on the signer TA.
+class Tee {
+public:
+    explicit Tee(const TempDir& dir, const char* ta = TS_SOFTTEE_TEST_TA)
+        : config_("softtee:storage=" + dir.storage().string() + ",ta=" + ta +
+                  ",stderr=" + dir.log().string()) {}
+    ~Tee() { finalize(); }
+
+    TEEC_Result init() {
+        TEEC_Result rc = TEEC_InitializeContext(config_.c_str(), &ctx_);
+        initialized_ = rc == TEEC_SUCCESS;
+        if (!initialized_) init_error_ = ts_softtee_last_error(&ctx_);
+        return rc;
+    }
+    TEEC_Result open() {
+        const TEEC_UUID uuid = TA_SIGNER_UUID;
+        uint32_t origin = 0;
+        TEEC_Result rc =
+            TEEC_OpenSession(&ctx_, &sess_, &uuid, TEEC_LOGIN_PUBLIC, nullptr, nullptr, &origin);
+        session_open_ = rc == TEEC_SUCCESS;
+        return rc;
+    }
+    void start() {
+        ASSERT_EQ(init(), TEEC_SUCCESS) << init_error_;
+        ASSERT_EQ(open(), TEEC_SUCCESS) << last_error();
+    }
+    void reopen() {
+        if (session_open_) TEEC_CloseSession(&sess_);
+        session_open_ = false;
+        ASSERT_EQ(open(), TEEC_SUCCESS) << last_error();
+    }
+    void finalize() {
+        if (session_open_) TEEC_CloseSession(&sess_);
+        session_open_ = false;
+        if (initialized_) TEEC_FinalizeContext(&ctx_);
+        initialized_ = false;
+    }
+
+    // Invoke a command; the whole response lands in `out` (grown on SHORT_BUFFER).
+    TEEC_Result call(uint32_t cmd, const Bytes& request, Bytes& out, uint32_t* origin = nullptr) {
+        size_t cap = 256;
+        for (int attempt = 0; attempt < 4; ++attempt) {
+            out.assign(cap, 0);
+            TEEC_Operation op{};
+            op.paramTypes =
+                TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT, TEEC_NONE,
+                                 TEEC_NONE);
+            op.params[0].tmpref.buffer = const_cast<uint8_t*>(request.data());
+            op.params[0].tmpref.size = request.size();
+            op.params[1].tmpref.buffer = out.data();
+            op.params[1].tmpref.size = out.size();
+            uint32_t org = 0;
+            TEEC_Result rc = TEEC_InvokeCommand(&sess_, cmd, &op, &org);
+            if (origin != nullptr) *origin = org;
+            if (rc == TEEC_ERROR_SHORT_BUFFER && op.params[1].tmpref.size > cap) {
+                cap = op.params[1].tmpref.size;
+                continue;
+            }
+            out.resize(rc == TEEC_SUCCESS ? op.params[1].tmpref.size : 0);
+            transcript_.insert(transcript_.end(), out.begin(), out.end());
+            return rc;
+        }
+        return TEEC_ERROR_GENERIC;
+    }
+    Bytes call_ok(uint32_t cmd, const Bytes& request) {
+        Bytes out;
+        TEEC_Result rc = call(cmd, request, out);
+        EXPECT_EQ(rc, TEEC_SUCCESS) << std::hex << rc << " " << ts_teec_result_string(rc) << " "
+                                    << last_error();
+        return out;
+    }
+
+    pid_t pid() { return ts_softtee_child_pid(&ctx_); }
+    std::string last_error() { return initialized_ ? ts_softtee_last_error(&ctx_) : init_error_; }
+    unsigned starts() { return ts_softtee_start_count(&ctx_); }
+    TEEC_Context* context() { return &ctx_; }
+    TEEC_Session* session() { return &sess_; }
+    // Every response byte this session has produced (for the leak test).
+    const Bytes& transcript() const { return transcript_; }
+
+private:
+    std::string config_;
+    TEEC_Context ctx_{};
+    TEEC_Session sess_{};
+    bool initialized_ = false;
+    bool session_open_ = false;
+    std::string init_error_;
+    Bytes transcript_;
+};
+
+Bytes key_request(const char* key_type, Scheme scheme) {
+    Encoder e;
+    e.raw(ByteSpan(reinterpret_cast<const uint8_t*>(key_type), 4)).u8(static_cast<uint8_t>(scheme));
+    return e.take();
+}
+
+Bytes sign_request(const char* key_type, Scheme scheme, const Bytes& pk, ByteSpan msg) {
+    Encoder e(key_request(key_type, scheme));
+    e.bytes(pk).bytes(msg);
+    return e.take();
+}
+
+std::vector<Bytes> decode_key_list(const Bytes& raw, Scheme scheme) {
+    Decoder d(raw);
+    auto n = d.compact_u32();
+    EXPECT_TRUE(n.ok());
+    std::vector<Bytes> keys;
+    for (uint32_t i = 0; n.ok() && i < *n; ++i) {
+        auto pk = d.raw(teesigner::core::public_key_size(scheme));
+        EXPECT_TRUE(pk.ok());
+        if (!pk) break;
+        keys.emplace_back(pk->begin(), pk->end());
+    }
+    EXPECT_EQ(d.finish(), teesigner::core::Error::ok);
+    return keys;
+}
+
+void expect_signs(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk) {
+    const Bytes msg = {'t', 'e', 'e', '-', 's', 'i', 'g', 'n', 'e', 'r'};
+    Bytes sig = tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(key_type, scheme, pk, msg));
+    ASSERT_EQ(sig.size(), teesigner::core::signature_size(scheme));
+    EXPECT_EQ(teesigner::core::verify(scheme, sig, msg, pk), teesigner::core::Error::ok)
+        << key_type << " " << teesigner::core::scheme_name(scheme);
+}
+
+// Reads sealed objects with the device key, as an attacker holding the
+// storage directory could (the soft TEE's documented weakness); used to check
+// the format and to learn generated seeds for the leak test.
+class Unsealer {
+public:
+    explicit Unsealer(const fs::path& storage) : dir_(storage) {
+        Bytes device = slurp(storage / "device.key");
+        EXPECT_EQ(device.size(), 32u);
+        static const char kObj[] = "tee-signer soft-tee object key v1";
+        static const char kName[] = "tee-signer soft-tee object name key v1";
+        crypto_generichash(obj_key_, 32, reinterpret_cast<const uint8_t*>(kObj), sizeof kObj - 1,
+                           device.data(), 32);
+        crypto_generichash(name_key_, 32, reinterpret_cast<const uint8_t*>(kName),
+                           sizeof kName - 1, device.data(), 32);
+    }
+    std::string file_for(const Bytes& id) const {
+        uint8_t n[32];
+        crypto_generichash(n, 32, id.data(), id.size(), name_key_, 32);
+        return "o" + hex(n, 32);
+    }
+    std::optional<Bytes> open(const Bytes& id) const {
+        Bytes file = slurp(dir_ / file_for(id));
+        if (file.size() < 16 + 24 + 16) return std::nullopt;
+        Bytes ad(file.begin(), file.begin() + 16);
+        ad.insert(ad.end(), id.begin(), id.end());
+        Bytes plain(file.size() - 16 - 24 - 16);
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), nullptr, nullptr,
+                                                       file.data() + 40, file.size() - 40,
+                                                       ad.data(), ad.size(), file.data() + 16,
+                                                       obj_key_) != 0)
+            return std::nullopt;
+        return plain;
+    }
+    static Bytes key_id(const char* key_type, Scheme scheme, const Bytes& pk) {
+        Bytes id = {'k', 'e', 'y', '/'};
+        id.insert(id.end(), key_type, key_type + 4);
+        id.push_back(static_cast<uint8_t>(scheme));
+        id.insert(id.end(), pk.begin(), pk.end());
+        return id;
+    }
+
+private:
+    fs::path dir_;
+    uint8_t obj_key_[32];
+    uint8_t name_key_[32];
+};
+
+// ---------------------------------------------------------------------------
+
+TEST(SoftTee, GenerateSignVerifyAllSchemes) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    for (Scheme scheme : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa}) {
+        Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("test", scheme));
+        ASSERT_EQ(pk.size(), teesigner::core::public_key_size(scheme));
+        expect_signs(tee, "test", scheme, pk);
+        auto listed = decode_key_list(
+            tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("test", scheme)), scheme);
+        ASSERT_EQ(listed.size(), 1u);
+        EXPECT_EQ(listed[0], pk);
+    }
+    // Wrong scheme or unknown key: not found, no signature.
+    Bytes out;
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("abcd", Scheme::ed25519));
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("abcd", Scheme::sr25519, pk, pk), out),
+              TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("dcba", Scheme::ed25519, pk, pk), out),
+              TEEC_ERROR_ITEM_NOT_FOUND);
+}
+
+TEST(SoftTee, EcdsaPrehashed) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("beef", Scheme::ecdsa));
+    ASSERT_EQ(pk.size(), 33u);
+    auto prehash = teesigner::core::blake2b_256(teesigner::core::as_bytes("beefy commitment"));
+    Encoder e;
+    e.raw(teesigner::core::as_bytes("beef")).raw(pk).raw(prehash);
+    Bytes sig = tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, e.take());
+    ASSERT_EQ(sig.size(), 65u);
+    EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, pk), teesigner::core::Error::ok);
+}
+
+TEST(SoftTee, SessionKeysAndHasKeys) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes keys = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    ASSERT_EQ(keys.size(), 193u);
+    struct Part {
+        const char* type;
+        Scheme scheme;
+    };
+    const Part parts[] = {{"gran", Scheme::ed25519}, {"babe", Scheme::sr25519},
+                          {"para", Scheme::sr25519}, {"asgn", Scheme::sr25519},
+                          {"audi", Scheme::sr25519}, {"beef", Scheme::ecdsa}};
+    size_t off = 0;
+    Encoder has;
+    has.compact(6);
+    for (const Part& p : parts) {
+        size_t n = teesigner::core::public_key_size(p.scheme);
+        Bytes pk(keys.begin() + static_cast<long>(off), keys.begin() + static_cast<long>(off + n));
+        off += n;
+        expect_signs(tee, p.type, p.scheme, pk);
+        auto listed = decode_key_list(
+            tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request(p.type, p.scheme)), p.scheme);
+        ASSERT_EQ(listed.size(), 1u);
+        EXPECT_EQ(listed[0], pk);
+        has.bytes(pk).raw(teesigner::core::as_bytes(p.type));
+    }
+    EXPECT_EQ(tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, has.take()), Bytes{1});
+    Encoder missing;
+    missing.compact(1).bytes(Bytes(32, 7)).raw(teesigner::core::as_bytes("gran"));
+    EXPECT_EQ(tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, missing.take()), Bytes{0});
+}
+
+TEST(SoftTee, DevImportMatchesSubkeyWellKnownKeys) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    // `subkey inspect //Alice` (sr25519 and --scheme ed25519): the well-known
+    // dev account public keys, as printed by subkey / used in every Substrate chain spec.
+    Encoder a;
+    a.raw(teesigner::core::as_bytes("babe")).u8(0).str("//Alice");
+    EXPECT_EQ(teesigner::core::to_hex(tee.call_ok(TA_SIGNER_CMD_IMPORT_SURI, a.take())),
+              "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
+    Encoder b;
+    b.raw(teesigner::core::as_bytes("gran")).u8(1).str("//Alice");
+    Bytes ed = tee.call_ok(TA_SIGNER_CMD_IMPORT_SURI, b.take());
+    EXPECT_EQ(teesigner::core::to_hex(ed),
+              "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee");
+    expect_signs(tee, "gran", Scheme::ed25519, ed);
+}
+
+TEST(SoftTee, ReleaseTaHasNoDevOrTestCommands) {
+    TempDir dir;
+    Tee tee(dir, TS_SOFTTEE_RELEASE_TA);
+    tee.start();
+    Encoder a;
+    a.raw(teesigner::core::as_bytes("babe")).u8(0).str("//Alice");
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_IMPORT_SURI, a.take(), out), TEEC_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL, {}, out), TEEC_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_TEST_SPIN, Encoder().u32(1).take(), out),
+              TEEC_ERROR_NOT_SUPPORTED);
+    EXPECT_EQ(tee.starts(), 1u);
+}
+
+TEST(SoftTee, ShortBufferCreatesNoKey) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes req = key_request("babe", Scheme::sr25519);
+    uint8_t small[10];
+    TEEC_Operation op{};
+    op.paramTypes =
+        TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT, TEEC_NONE, TEEC_NONE);
+    op.params[0].tmpref = {req.data(), req.size()};
+    op.params[1].tmpref = {small, sizeof small};
+    uint32_t origin = 0;
+    EXPECT_EQ(TEEC_InvokeCommand(tee.session(), TA_SIGNER_CMD_GENERATE_KEY, &op, &origin),
+              TEEC_ERROR_SHORT_BUFFER);
+    EXPECT_EQ(origin, static_cast<uint32_t>(TEEC_ORIGIN_TRUSTED_APP));
+    EXPECT_EQ(op.params[1].tmpref.size, 32u);  // the size needed
+    auto listed = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("babe", Scheme::sr25519)),
+        Scheme::sr25519);
+    EXPECT_EQ(listed.size(), 0u);
+    // Through the helper (which retries with the size asked for): exactly one key.
+    tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, req);
+    listed = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("babe", Scheme::sr25519)),
+        Scheme::sr25519);
+    EXPECT_EQ(listed.size(), 1u);
+}
+
+TEST(SoftTee, WrongUuidAndBusyStorage) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    TEEC_Session other{};
+    TEEC_UUID wrong = TA_SIGNER_UUID;
+    wrong.timeLow ^= 1;
+    uint32_t origin = 0;
+    EXPECT_EQ(TEEC_OpenSession(tee.context(), &other, &wrong, TEEC_LOGIN_PUBLIC, nullptr, nullptr,
+                               &origin),
+              TEEC_ERROR_ITEM_NOT_FOUND);
+    // A second TA process on the same storage directory is refused.
+    Tee second(dir);
+    EXPECT_EQ(second.init(), TEEC_ERROR_BUSY);
+    EXPECT_NE(second.last_error().find("in use"), std::string::npos) << second.last_error();
+}
+
+TEST(SoftTee, KillMinusNineMidRequestThenRestart) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes keys = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    ASSERT_EQ(keys.size(), 193u);
+    pid_t pid = tee.pid();
+    ASSERT_GT(pid, 0);
+
+    TEEC_Result spin_rc = TEEC_SUCCESS;
+    std::thread worker([&] {
+        Bytes out;
+        spin_rc = tee.call(TA_SIGNER_CMD_TEST_SPIN, Encoder().u32(10000).take(), out);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    worker.join();
+    EXPECT_EQ(spin_rc, TEEC_ERROR_TARGET_DEAD);
+    EXPECT_NE(tee.last_error().find("SIGKILL"), std::string::npos) << tee.last_error();
+
+    // The old session is dead; a new one restarts the TA with every key intact.
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("gran", Scheme::ed25519), out),
+              TEEC_ERROR_TARGET_DEAD);
+    tee.reopen();
+    EXPECT_EQ(tee.starts(), 2u);
+    EXPECT_NE(tee.pid(), pid);
+    Bytes gran(keys.begin(), keys.begin() + 32);
+    Bytes beef(keys.end() - 33, keys.end());
+    expect_signs(tee, "gran", Scheme::ed25519, gran);
+    expect_signs(tee, "beef", Scheme::ecdsa, beef);
+}
+
+TEST(SoftTee, KillDuringKeyGenerationNeverLeavesAnUnusableKey) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    std::mt19937 rng(12345);
+    for (int round = 0; round < 12; ++round) {
+        pid_t pid = tee.pid();
+        std::atomic<bool> stop{false};
+        std::thread worker([&] {
+            Bytes out;
+            while (!stop) {
+                if (tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519),
+                             out) != TEEC_SUCCESS)
+                    break;
+            }
+        });
+        std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 40000));
+        kill(pid, SIGKILL);
+        stop = true;
+        worker.join();
+        tee.reopen();
+    }
+    auto listed = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("babe", Scheme::sr25519)),
+        Scheme::sr25519);
+    EXPECT_GT(listed.size(), 0u);
+    for (const Bytes& pk : listed) expect_signs(tee, "babe", Scheme::sr25519, pk);
+}
+
+TEST(SoftTee, ForbiddenSyscallKillsTaAndHostRestartsIt) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("audi", Scheme::sr25519));
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL, {}, out), TEEC_ERROR_TARGET_DEAD);
+    EXPECT_NE(tee.last_error().find("seccomp"), std::string::npos) << tee.last_error();
+    EXPECT_EQ(tee.pid(), -1);
+    tee.reopen();
+    EXPECT_EQ(tee.starts(), 2u);
+    expect_signs(tee, "audi", Scheme::sr25519, pk);
+}
+
+TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes good = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+    Bytes bad = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519));
+    Unsealer u(dir.storage());
+    fs::path victim = dir.storage() / u.file_for(Unsealer::key_id("babe", Scheme::sr25519, bad));
+    ASSERT_TRUE(fs::exists(victim));
+    Bytes file = slurp(victim);
+    file[file.size() / 2] ^= 0x01;
+    spit(victim, file);
+
+    const Bytes msg = {1, 2, 3};
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, bad, msg), out),
+              kCorruptObject);
+    EXPECT_STREQ(ts_teec_result_string(kCorruptObject),
+                 "corrupt object (authentication of sealed data failed)");
+    expect_signs(tee, "gran", Scheme::ed25519, good);
+    // Still refused after a restart, still only that key.
+    tee.finalize();
+    tee.start();
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, bad, msg), out),
+              kCorruptObject);
+    expect_signs(tee, "gran", Scheme::ed25519, good);
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    EXPECT_NE(log.find("fails authentication"), std::string::npos) << log;
+}
+
+TEST(SoftTee, RestoringAnOlderStateFileIsDetectedAsRollback) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes first = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+    Unsealer u(dir.storage());
+    fs::path index = dir.storage() / u.file_for(Bytes{'i', 'n', 'd', 'e', 'x'});
+    ASSERT_TRUE(fs::exists(index));
+    Bytes old_index = slurp(index);
+    Bytes old_counter = slurp(dir.storage() / "counter");
+    Bytes second = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+
+    spit(index, old_index);  // an attacker restores the index as it was
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("gran", Scheme::ed25519), out),
+              TEEC_ERROR_SECURITY);
+    // The counter is reloaded from disk at restart: still detected.
+    tee.finalize();
+    tee.start();
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("gran", Scheme::ed25519), out),
+              TEEC_ERROR_SECURITY);
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    EXPECT_NE(log.find("ROLLBACK"), std::string::npos) << log;
+    // Keys themselves are untouched and still sign.
+    expect_signs(tee, "gran", Scheme::ed25519, first);
+    expect_signs(tee, "gran", Scheme::ed25519, second);
+
+    // Documented limit (docs/soft-tee.md): restoring the counter file together
+    // with the objects (a whole-directory snapshot) is not detectable without
+    // hardware; the older state is then served.
+    tee.finalize();
+    spit(dir.storage() / "counter", old_counter);
+    tee.start();
+    auto listed = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("gran", Scheme::ed25519)),
+        Scheme::ed25519);
+    EXPECT_EQ(listed.size(), 1u);
+}
+
+TEST(SoftTee, MissingCounterRefusesToStart) {
+    TempDir dir;
+    {
+        Tee tee(dir);
+        tee.start();
+        tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+    }
+    fs::remove(dir.storage() / "counter");
+    Tee tee(dir);
+    EXPECT_EQ(tee.init(), TEEC_ERROR_SECURITY);
+    EXPECT_NE(tee.last_error().find("counter file is missing"), std::string::npos)
+        << tee.last_error();
+}
+
+TEST(SoftTee, AttestationBindsNonceAndPublicKeys) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes keys = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    Bytes nonce(32, 0x42);
+    Bytes evidence = tee.call_ok(TA_SIGNER_CMD_ATTEST, Encoder().bytes(nonce).take());
+    Decoder d(evidence);
+    auto statement = d.bytes();
+    auto sig = d.array<64>();
+    ASSERT_TRUE(statement.ok() && sig.ok());
+    ASSERT_EQ(d.finish(), teesigner::core::Error::ok);
+    Decoder s(*statement);
+    auto label = s.str();
+    auto got_nonce = s.bytes();
+    auto n = s.compact_u32();
+    ASSERT_TRUE(label.ok() && got_nonce.ok() && n.ok());
+    EXPECT_EQ(*label, TA_SIGNER_ATTEST_LABEL);
+    EXPECT_EQ(*got_nonce, nonce);
+    ASSERT_EQ(*n, 6u);
+    Bytes bound = nonce;
+    Bytes concatenated;
+    for (uint32_t i = 0; i < *n; ++i) {
+        auto kt = s.array<4>();
+        auto scheme = s.u8();
+        auto pk = s.bytes();
+        ASSERT_TRUE(kt.ok() && scheme.ok() && pk.ok());
+        bound.insert(bound.end(), pk->begin(), pk->end());
+        concatenated.insert(concatenated.end(), pk->begin(), pk->end());
+    }
+    EXPECT_EQ(concatenated, keys);
+    auto report = s.array<32>();
+    auto attest_pk = s.array<32>();
+    ASSERT_TRUE(report.ok() && attest_pk.ok());
+    EXPECT_EQ(s.finish(), teesigner::core::Error::ok);
+    EXPECT_EQ(*report, teesigner::core::blake2b_256(bound));
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, *sig, *statement, *attest_pk),
+              teesigner::core::Error::ok);
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes(65, 1)).take(), out),
+              TEEC_ERROR_BAD_PARAMETERS);
+}
+
+// Every command, against every stored key: no 8-byte window of any secret
+// (seed, and for sr25519 the expanded scalar and nonce) appears in any response
+// or in the TA's log.
+TEST(SoftTee, NoSecretByteInAnyOutput) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    struct Stored {
+        std::string type;
+        Scheme scheme;
+        Bytes pk;
+    };
+    std::vector<Stored> stored;
+    // Dev imports: seeds known to the test from the core.
+    const std::pair<const char*, Scheme> imports[] = {
+        {"//Alice", Scheme::sr25519}, {"//Bob", Scheme::ed25519}, {"//Charlie", Scheme::ecdsa}};
+    for (const auto& [suri, scheme] : imports) {
+        Encoder e;
+        e.raw(teesigner::core::as_bytes("test")).u8(static_cast<uint8_t>(scheme)).str(suri);
+        stored.push_back({"test", scheme, tee.call_ok(TA_SIGNER_CMD_IMPORT_SURI, e.take())});
+    }
+    Bytes session = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    ASSERT_EQ(session.size(), 193u);
+    const std::pair<const char*, Scheme> parts[] = {
+        {"gran", Scheme::ed25519}, {"babe", Scheme::sr25519}, {"para", Scheme::sr25519},
+        {"asgn", Scheme::sr25519}, {"audi", Scheme::sr25519}, {"beef", Scheme::ecdsa}};
+    size_t off = 0;
+    for (const auto& [type, scheme] : parts) {
+        size_t n = teesigner::core::public_key_size(scheme);
+        stored.push_back({type, scheme,
+                          Bytes(session.begin() + static_cast<long>(off),
+                                session.begin() + static_cast<long>(off + n))});
+        off += n;
+    }
+    for (Scheme scheme : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa})
+        stored.push_back(
+            {"gen0", scheme, tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gen0", scheme))});
+
+    // Every command against every key, including failing variants.
+    Bytes out;
+    Encoder has;
+    has.compact(stored.size());
+    for (const Stored& k : stored) {
+        const char* t = k.type.c_str();
+        has.bytes(k.pk).raw(teesigner::core::as_bytes(k.type));
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request(t, k.scheme));
+        for (const Bytes& msg : {Bytes{}, Bytes{0x42}, Bytes(1000, 0xab), k.pk}) {
+            tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(t, k.scheme, k.pk, msg));
+        }
+        for (Scheme other : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa})
+            (void)tee.call(TA_SIGNER_CMD_SIGN, sign_request(t, other, k.pk, k.pk), out);
+        Encoder pre;
+        pre.raw(teesigner::core::as_bytes(k.type)).raw(k.pk).raw(Bytes(32, 9));
+        (void)tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, pre.take(), out);
+        (void)tee.call(TA_SIGNER_CMD_VRF_SIGN, sign_request(t, k.scheme, k.pk, k.pk), out);
+        (void)tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request(t, k.scheme), out);
+    }
+    tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, has.take());
+    tee.call_ok(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes(16, 1)).take());
+    for (uint32_t cmd = 0; cmd < 0x20; ++cmd) (void)tee.call(cmd, Bytes(40, 0), out);
+    (void)tee.call(TA_SIGNER_CMD_IMPORT_SURI, Bytes(3, 0), out);
+
+    // Collect every secret: seeds from the sealed objects (read with the device
+    // key, which the test may do) and check them against the imports' known seeds.
+    std::vector<Bytes> secrets;
+    Unsealer u(dir.storage());
+    std::vector<Stored> all = stored;
+    for (Scheme scheme : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa})
+        for (const char* t : {"test", "gran", "babe", "para", "asgn", "audi", "beef", "gen0"}) {
+            Bytes raw;
+            if (tee.call(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request(t, scheme), raw) != 0)
+                continue;
+            for (const Bytes& pk : decode_key_list(raw, scheme)) all.push_back({t, scheme, pk});
+        }
+    for (const Stored& k : all) {
+        auto record = u.open(Unsealer::key_id(k.type.c_str(), k.scheme, k.pk));
+        ASSERT_TRUE(record.has_value()) << k.type;
+        ASSERT_EQ(record->size(), 34u);
+        Bytes seed(record->begin() + 2, record->end());
+        auto pair = teesigner::core::KeyPair::from_seed(k.scheme, seed);
+        ASSERT_TRUE(pair.ok());
+        EXPECT_EQ(pair->public_key(), k.pk);  // the sealed seed is this key's
+        secrets.push_back(seed);
+        if (k.scheme == Scheme::sr25519) {
+            auto kp = teesigner::core::sr25519::keypair_from_mini_secret(seed);
+            ASSERT_TRUE(kp.ok());
+            secrets.emplace_back(kp->secret.key.data(), kp->secret.key.data() + 32);
+            secrets.emplace_back(kp->secret.nonce.data(), kp->secret.nonce.data() + 32);
+        }
+    }
+    auto attest = u.open(Bytes{'a', 't', 't', 'e', 's', 't', 'a', 't', 'i', 'o', 'n', '-', 'k',
+                               'e', 'y'});
+    ASSERT_TRUE(attest.has_value());
+    secrets.emplace_back(attest->begin() + 1, attest->end());
+    for (const auto& [suri, scheme] : imports) {
+        auto pair = teesigner::core::KeyPair::from_suri(scheme, suri);
+        ASSERT_TRUE(pair.ok() && pair->seed().has_value());
+        Bytes seed(pair->seed()->data(), pair->seed()->data() + 32);
+        EXPECT_NE(std::find(secrets.begin(), secrets.end(), seed), secrets.end()) << suri;
+    }
+    ASSERT_GE(secrets.size(), 12u);
+
+    std::set<std::string> windows;
+    for (const Bytes& s : secrets)
+        for (size_t i = 0; i + 8 <= s.size(); ++i) windows.insert(hex(s.data() + i, 8));
+    auto scan = [&](const Bytes& haystack, const char* what) {
+        for (size_t i = 0; i + 8 <= haystack.size(); ++i)
+            ASSERT_EQ(windows.count(hex(haystack.data() + i, 8)), 0u)
+                << "secret bytes in " << what << " at offset " << i;
+    };
+    ASSERT_GT(tee.transcript().size(), 5000u);
+    scan(tee.transcript(), "TA responses");
+    tee.finalize();
+    scan(slurp(dir.log()), "TA log");
+}
+
+}  // namespace
