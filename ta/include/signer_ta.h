@@ -59,7 +59,15 @@
 /* (key_type: KeyTypeId, public: [u8; 33], prehash: [u8; 32]) -> [u8; 65] */
 #define TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED 0x0006
 
-/* Reserved: sr25519 VRF signing (not implemented yet: TEE_ERROR_NOT_IMPLEMENTED). */
+/* (key_type: KeyTypeId, public: [u8; 32], input: VrfTranscript,
+ *  extra: Option<VrfTranscript>) -> (pre_output: [u8; 32], proof: [u8; 64])
+ * VrfTranscript = (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>): the merlin
+ * transcript Transcript::new(label) followed by append_message(item label,
+ * item bytes) for each item, as sp-core's VrfTranscript::new builds it (BABE:
+ * "BABE" with "slot number", "current epoch", "chain randomness"). No extra
+ * means the default extra transcript ("VRF"), as sp-core's VrfSignData. The
+ * response is sp-core's sr25519 VrfSignature (pre-output then proof).
+ * sr25519 keys only. */
 #define TA_SIGNER_CMD_VRF_SIGN 0x0007
 
 /* (nonce: Vec<u8>, at most 64 bytes) -> (statement: Vec<u8>, signature: [u8; 64])

@@ -79,11 +79,16 @@ core::Bytes encode_index(const std::vector<KeyRef>& keys) {
 
 TEE_Result to_tee(core::Error e) {
     switch (e) {
-        case core::Error::ok: return TEE_SUCCESS;
-        case core::Error::out_of_memory: return TEE_ERROR_OUT_OF_MEMORY;
-        case core::Error::unsupported: return TEE_ERROR_NOT_SUPPORTED;
-        case core::Error::crypto_failure: return TEE_ERROR_GENERIC;
-        default: return TEE_ERROR_BAD_PARAMETERS;
+        case core::Error::ok:
+            return TEE_SUCCESS;
+        case core::Error::out_of_memory:
+            return TEE_ERROR_OUT_OF_MEMORY;
+        case core::Error::unsupported:
+            return TEE_ERROR_NOT_SUPPORTED;
+        case core::Error::crypto_failure:
+            return TEE_ERROR_GENERIC;
+        default:
+            return TEE_ERROR_BAD_PARAMETERS;
     }
 }
 

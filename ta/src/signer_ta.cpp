@@ -2,16 +2,19 @@
 // Requests and responses are SCALE (see signer_ta.h). Written only against the
 // GP TEE Internal Core API and the core library, so the same source builds for
 // OP-TEE and for the soft TEE.
+#include "signer_ta.h"
+
 #include <optional>
 #include <vector>
 
 #include "keystore.hpp"
-#include "signer_ta.h"
 #include "tee_internal_api.h"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
+#include "teesigner/core/merlin.hpp"
 #include "teesigner/core/random.hpp"
 #include "teesigner/core/scale.hpp"
+#include "teesigner/core/sr25519.hpp"
 
 #ifdef TS_TA_TEST_COMMANDS
 #include <sys/socket.h>
@@ -37,7 +40,9 @@ constexpr SessionKeySpec kSessionKeys[] = {
 };
 constexpr size_t kSessionKeysSize = 5 * 32 + 33;
 
-void tee_random(uint8_t* out, size_t len) { TEE_GenerateRandom(out, len); }
+void tee_random(uint8_t* out, size_t len) {
+    TEE_GenerateRandom(out, len);
+}
 
 // Request view and response sink over the two memref parameters.
 struct Io {
@@ -179,8 +184,7 @@ TEE_Result cmd_ecdsa_sign_prehashed(Io& io) {
     auto key_type = d.array<4>();
     auto pk = d.array<33>();
     auto prehash = d.array<32>();
-    if (!key_type || !pk || !prehash || d.finish() != core::Error::ok)
-        return TEE_ERROR_BAD_FORMAT;
+    if (!key_type || !pk || !prehash || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
     if (!room_for(io, 65)) return TEE_ERROR_SHORT_BUFFER;
     std::optional<core::KeyPair> pair;
     TEE_Result rc = load_key(KeyRef{*key_type, Scheme::ecdsa, Bytes(pk->begin(), pk->end())}, pair);
@@ -188,6 +192,51 @@ TEE_Result cmd_ecdsa_sign_prehashed(Io& io) {
     auto sig = pair->sign_prehashed(*prehash);
     if (!sig) return to_tee(sig.error());
     return respond(io, *sig);
+}
+
+// A VrfTranscript (see signer_ta.h) replayed into a merlin transcript.
+std::optional<core::Transcript> decode_transcript(Decoder& d) {
+    auto label = d.bytes_view();
+    if (!label) return std::nullopt;
+    core::Transcript t(*label);
+    auto n = d.length_prefix(2);
+    if (!n) return std::nullopt;
+    for (size_t i = 0; i < *n; ++i) {
+        auto item_label = d.bytes_view();
+        auto item = d.bytes_view();
+        if (!item_label || !item) return std::nullopt;
+        t.append_message(*item_label, *item);
+    }
+    return t;
+}
+
+TEE_Result cmd_vrf_sign(Io& io) {
+    Decoder d(io.request);
+    auto key_type = d.array<4>();
+    auto pk = d.array<32>();
+    if (!key_type || !pk) return TEE_ERROR_BAD_FORMAT;
+    auto input = decode_transcript(d);
+    if (!input) return TEE_ERROR_BAD_FORMAT;
+    auto has_extra = d.option_tag();
+    if (!has_extra) return TEE_ERROR_BAD_FORMAT;
+    std::optional<core::Transcript> extra;
+    if (*has_extra) {
+        extra = decode_transcript(d);
+        if (!extra) return TEE_ERROR_BAD_FORMAT;
+    }
+    if (d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (!room_for(io, 96)) return TEE_ERROR_SHORT_BUFFER;
+    std::optional<core::KeyPair> pair;
+    TEE_Result rc =
+        load_key(KeyRef{*key_type, Scheme::sr25519, Bytes(pk->begin(), pk->end())}, pair);
+    if (rc != TEE_SUCCESS) return rc;
+    const core::sr25519::Keypair* kp = pair->as_sr25519();
+    if (kp == nullptr) return TEE_ERROR_GENERIC;
+    core::sr25519::VrfSignature sig =
+        extra ? core::sr25519::vrf_sign(*kp, *input, *extra) : core::sr25519::vrf_sign(*kp, *input);
+    Encoder out;
+    out.raw(sig.pre_output).raw(sig.proof);
+    return respond(io, out.take());
 }
 
 TEE_Result cmd_attest(Io& io) {
@@ -203,7 +252,8 @@ TEE_Result cmd_attest(Io& io) {
     if (rc != TEE_SUCCESS) return rc;
 
     Bytes bound = *nonce;
-    for (const KeyRef& k : index) bound.insert(bound.end(), k.public_key.begin(), k.public_key.end());
+    for (const KeyRef& k : index)
+        bound.insert(bound.end(), k.public_key.begin(), k.public_key.end());
     core::Hash256 report_data = core::blake2b_256(bound);
 
     Encoder statement;
@@ -225,8 +275,7 @@ TEE_Result cmd_import_suri(Io& io) {
     auto key_type = d.array<4>();
     auto scheme = decode_scheme(d);
     auto suri = d.str();
-    if (!key_type || !scheme || !suri || d.finish() != core::Error::ok)
-        return TEE_ERROR_BAD_FORMAT;
+    if (!key_type || !scheme || !suri || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
     if (!room_for(io, core::public_key_size(*scheme))) return TEE_ERROR_SHORT_BUFFER;
     auto pair = core::KeyPair::from_suri(*scheme, *suri);
     core::secure_wipe(suri->data(), suri->size());
@@ -283,17 +332,19 @@ void TA_DestroyEntryPoint(void) {}
 TEE_Result TA_OpenSessionEntryPoint(uint32_t paramTypes, TEE_Param params[4],
                                     void** sessionContext) {
     (void)params;
-    if (paramTypes != TEE_PARAM_TYPES(TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE,
-                                      TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE))
+    if (paramTypes != TEE_PARAM_TYPES(TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE,
+                                      TEE_PARAM_TYPE_NONE))
         return TEE_ERROR_BAD_PARAMETERS;
     *sessionContext = nullptr;
     return TEE_SUCCESS;
 }
 
-void TA_CloseSessionEntryPoint(void* sessionContext) { (void)sessionContext; }
+void TA_CloseSessionEntryPoint(void* sessionContext) {
+    (void)sessionContext;
+}
 
-TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID,
-                                      uint32_t paramTypes, TEE_Param params[4]) {
+TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, uint32_t paramTypes,
+                                      TEE_Param params[4]) {
     (void)sessionContext;
     uint32_t in_type = TEE_PARAM_TYPE_GET(paramTypes, 0);
     uint32_t out_type = TEE_PARAM_TYPE_GET(paramTypes, 1);
@@ -304,28 +355,40 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID,
     Io io;
     if (in_type == TEE_PARAM_TYPE_MEMREF_INPUT && params[0].memref.size > 0) {
         if (params[0].memref.buffer == nullptr) return TEE_ERROR_BAD_PARAMETERS;
-        io.request = ByteSpan(static_cast<const uint8_t*>(params[0].memref.buffer),
-                              params[0].memref.size);
+        io.request =
+            ByteSpan(static_cast<const uint8_t*>(params[0].memref.buffer), params[0].memref.size);
     }
     io.out = &params[1];
     if (io.out->memref.buffer == nullptr && io.out->memref.size != 0)
         return TEE_ERROR_BAD_PARAMETERS;
 
     switch (commandID) {
-        case TA_SIGNER_CMD_GENERATE_KEY: return cmd_generate_key(io);
-        case TA_SIGNER_CMD_GENERATE_SESSION_KEYS: return cmd_generate_session_keys(io);
-        case TA_SIGNER_CMD_LIST_PUBLIC_KEYS: return cmd_list_public_keys(io);
-        case TA_SIGNER_CMD_HAS_KEYS: return cmd_has_keys(io);
-        case TA_SIGNER_CMD_SIGN: return cmd_sign(io);
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED: return cmd_ecdsa_sign_prehashed(io);
-        case TA_SIGNER_CMD_VRF_SIGN: return TEE_ERROR_NOT_IMPLEMENTED;
-        case TA_SIGNER_CMD_ATTEST: return cmd_attest(io);
-        case TA_SIGNER_CMD_IMPORT_SURI: return cmd_import_suri(io);
+        case TA_SIGNER_CMD_GENERATE_KEY:
+            return cmd_generate_key(io);
+        case TA_SIGNER_CMD_GENERATE_SESSION_KEYS:
+            return cmd_generate_session_keys(io);
+        case TA_SIGNER_CMD_LIST_PUBLIC_KEYS:
+            return cmd_list_public_keys(io);
+        case TA_SIGNER_CMD_HAS_KEYS:
+            return cmd_has_keys(io);
+        case TA_SIGNER_CMD_SIGN:
+            return cmd_sign(io);
+        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
+            return cmd_ecdsa_sign_prehashed(io);
+        case TA_SIGNER_CMD_VRF_SIGN:
+            return cmd_vrf_sign(io);
+        case TA_SIGNER_CMD_ATTEST:
+            return cmd_attest(io);
+        case TA_SIGNER_CMD_IMPORT_SURI:
+            return cmd_import_suri(io);
 #ifdef TS_TA_TEST_COMMANDS
-        case TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL: return cmd_test_forbidden_syscall();
-        case TA_SIGNER_CMD_TEST_SPIN: return cmd_test_spin(io);
+        case TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL:
+            return cmd_test_forbidden_syscall();
+        case TA_SIGNER_CMD_TEST_SPIN:
+            return cmd_test_spin(io);
 #endif
-        default: return TEE_ERROR_NOT_SUPPORTED;
+        default:
+            return TEE_ERROR_NOT_SUPPORTED;
     }
 }
 

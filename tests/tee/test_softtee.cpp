@@ -28,6 +28,7 @@
 #include "tee_client_api.h"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
+#include "teesigner/core/merlin.hpp"
 #include "teesigner/core/scale.hpp"
 #include "teesigner/core/sr25519.hpp"
 #include "ts_softtee.h"
@@ -59,7 +60,7 @@ void spit(const fs::path& p, const Bytes& data) {
 
 // A fresh directory holding the storage dir and the TA's stderr log.
 class TempDir {
-public:
+  public:
     TempDir() {
         char tmpl[] = "/tmp/ts-softtee-test-XXXXXX";
         path_ = mkdtemp(tmpl);
@@ -71,13 +72,13 @@ public:
     fs::path storage() const { return path_ / "storage"; }
     fs::path log() const { return path_ / "ta.log"; }
 
-private:
+  private:
     fs::path path_;
 };
 
 // One context + one session on the signer TA.
 class Tee {
-public:
+  public:
     explicit Tee(const TempDir& dir, const char* ta = TS_SOFTTEE_TEST_TA)
         : config_("softtee:storage=" + dir.storage().string() + ",ta=" + ta +
                   ",stderr=" + dir.log().string()) {}
@@ -119,9 +120,8 @@ public:
         for (int attempt = 0; attempt < 4; ++attempt) {
             out.assign(cap, 0);
             TEEC_Operation op{};
-            op.paramTypes =
-                TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT, TEEC_NONE,
-                                 TEEC_NONE);
+            op.paramTypes = TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT,
+                                             TEEC_NONE, TEEC_NONE);
             op.params[0].tmpref.buffer = const_cast<uint8_t*>(request.data());
             op.params[0].tmpref.size = request.size();
             op.params[1].tmpref.buffer = out.data();
@@ -142,8 +142,8 @@ public:
     Bytes call_ok(uint32_t cmd, const Bytes& request) {
         Bytes out;
         TEEC_Result rc = call(cmd, request, out);
-        EXPECT_EQ(rc, TEEC_SUCCESS) << std::hex << rc << " " << ts_teec_result_string(rc) << " "
-                                    << last_error();
+        EXPECT_EQ(rc, TEEC_SUCCESS)
+            << std::hex << rc << " " << ts_teec_result_string(rc) << " " << last_error();
         return out;
     }
 
@@ -155,7 +155,7 @@ public:
     // Every response byte this session has produced (for the leak test).
     const Bytes& transcript() const { return transcript_; }
 
-private:
+  private:
     std::string config_;
     TEEC_Context ctx_{};
     TEEC_Session sess_{};
@@ -204,7 +204,7 @@ void expect_signs(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk
 // storage directory could (the soft TEE's documented weakness); used to check
 // the format and to learn generated seeds for the leak test.
 class Unsealer {
-public:
+  public:
     explicit Unsealer(const fs::path& storage) : dir_(storage) {
         Bytes device = slurp(storage / "device.key");
         EXPECT_EQ(device.size(), 32u);
@@ -212,8 +212,8 @@ public:
         static const char kName[] = "tee-signer soft-tee object name key v1";
         crypto_generichash(obj_key_, 32, reinterpret_cast<const uint8_t*>(kObj), sizeof kObj - 1,
                            device.data(), 32);
-        crypto_generichash(name_key_, 32, reinterpret_cast<const uint8_t*>(kName),
-                           sizeof kName - 1, device.data(), 32);
+        crypto_generichash(name_key_, 32, reinterpret_cast<const uint8_t*>(kName), sizeof kName - 1,
+                           device.data(), 32);
     }
     std::string file_for(const Bytes& id) const {
         uint8_t n[32];
@@ -226,10 +226,9 @@ public:
         Bytes ad(file.begin(), file.begin() + 16);
         ad.insert(ad.end(), id.begin(), id.end());
         Bytes plain(file.size() - 16 - 24 - 16);
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), nullptr, nullptr,
-                                                       file.data() + 40, file.size() - 40,
-                                                       ad.data(), ad.size(), file.data() + 16,
-                                                       obj_key_) != 0)
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                plain.data(), nullptr, nullptr, file.data() + 40, file.size() - 40, ad.data(),
+                ad.size(), file.data() + 16, obj_key_) != 0)
             return std::nullopt;
         return plain;
     }
@@ -241,7 +240,7 @@ public:
         return id;
     }
 
-private:
+  private:
     fs::path dir_;
     uint8_t obj_key_[32];
     uint8_t name_key_[32];
@@ -334,6 +333,52 @@ TEST(SoftTee, DevImportMatchesSubkeyWellKnownKeys) {
     EXPECT_EQ(teesigner::core::to_hex(ed),
               "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee");
     expect_signs(tee, "gran", Scheme::ed25519, ed);
+}
+
+// BABE-style VRF through the TA, checked with the core's verifier on the
+// same transcript (the node e2e test checks it against @polkadot/util-crypto).
+TEST(SoftTee, VrfSignVerifies) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519));
+    ASSERT_EQ(pk.size(), 32u);
+    const uint8_t slot[8] = {0x10, 0x27, 0, 0, 0, 0, 0, 0};
+    const uint8_t epoch[8] = {3, 0, 0, 0, 0, 0, 0, 0};
+    const Bytes randomness(32, 0x5a);
+    for (bool with_extra : {false, true}) {
+        Encoder e;
+        e.raw(teesigner::core::as_bytes("babe")).raw(pk);
+        e.bytes(teesigner::core::as_bytes("BABE")).compact(3);
+        e.bytes(teesigner::core::as_bytes("slot number")).bytes(ByteSpan(slot, 8));
+        e.bytes(teesigner::core::as_bytes("current epoch")).bytes(ByteSpan(epoch, 8));
+        e.bytes(teesigner::core::as_bytes("chain randomness")).bytes(randomness);
+        if (with_extra) {
+            e.some().bytes(teesigner::core::as_bytes("VRF")).compact(1);
+            e.bytes(Bytes{}).bytes(teesigner::core::as_bytes("extra data"));
+        } else {
+            e.none();
+        }
+        Bytes sig = tee.call_ok(TA_SIGNER_CMD_VRF_SIGN, e.take());
+        ASSERT_EQ(sig.size(), 96u);
+        teesigner::core::Transcript input("BABE");
+        input.append_message("slot number", ByteSpan(slot, 8));
+        input.append_message("current epoch", ByteSpan(epoch, 8));
+        input.append_message("chain randomness", randomness);
+        ByteSpan pre(sig.data(), 32), proof(sig.data() + 32, 64);
+        auto ok = with_extra ? teesigner::core::sr25519::vrf_verify(
+                                   pk, input, pre, proof,
+                                   teesigner::core::sr25519::vrf_extra_from_bytes(
+                                       teesigner::core::as_bytes("extra data")))
+                             : teesigner::core::sr25519::vrf_verify(pk, input, pre, proof);
+        EXPECT_TRUE(ok.ok()) << with_extra;
+    }
+    // ed25519 keys cannot make VRF signatures.
+    Bytes ed = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::ed25519));
+    Encoder e;
+    e.raw(teesigner::core::as_bytes("babe")).raw(ed).bytes(Bytes{'x'}).compact(0).none();
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN, e.take(), out), TEEC_ERROR_ITEM_NOT_FOUND);
 }
 
 TEST(SoftTee, ReleaseTaHasNoDevOrTestCommands) {
@@ -497,7 +542,8 @@ TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, bad, msg), out),
               kCorruptObject);
     expect_signs(tee, "gran", Scheme::ed25519, good);
-    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
+                    slurp(dir.log()).size());
     EXPECT_NE(log.find("fails authentication"), std::string::npos) << log;
 }
 
@@ -522,7 +568,8 @@ TEST(SoftTee, RestoringAnOlderStateFileIsDetectedAsRollback) {
     tee.start();
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("gran", Scheme::ed25519), out),
               TEEC_ERROR_SECURITY);
-    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
+                    slurp(dir.log()).size());
     EXPECT_NE(log.find("ROLLBACK"), std::string::npos) << log;
     // Keys themselves are untouched and still sign.
     expect_signs(tee, "gran", Scheme::ed25519, first);
@@ -652,6 +699,12 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
         pre.raw(teesigner::core::as_bytes(k.type)).raw(k.pk).raw(Bytes(32, 9));
         (void)tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, pre.take(), out);
         (void)tee.call(TA_SIGNER_CMD_VRF_SIGN, sign_request(t, k.scheme, k.pk, k.pk), out);
+        if (k.scheme == Scheme::sr25519) {
+            Encoder vrf;
+            vrf.raw(teesigner::core::as_bytes(k.type)).raw(k.pk).bytes(Bytes{'B'}).compact(1);
+            vrf.bytes(Bytes{'s'}).bytes(Bytes(8, 1)).none();
+            tee.call_ok(TA_SIGNER_CMD_VRF_SIGN, vrf.take());
+        }
         (void)tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request(t, k.scheme), out);
     }
     tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, has.take());
@@ -687,8 +740,8 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
             secrets.emplace_back(kp->secret.nonce.data(), kp->secret.nonce.data() + 32);
         }
     }
-    auto attest = u.open(Bytes{'a', 't', 't', 'e', 's', 't', 'a', 't', 'i', 'o', 'n', '-', 'k',
-                               'e', 'y'});
+    auto attest =
+        u.open(Bytes{'a', 't', 't', 'e', 's', 't', 'a', 't', 'i', 'o', 'n', '-', 'k', 'e', 'y'});
     ASSERT_TRUE(attest.has_value());
     secrets.emplace_back(attest->begin() + 1, attest->end());
     for (const auto& [suri, scheme] : imports) {
