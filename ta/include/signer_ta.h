@@ -91,5 +91,8 @@
 /* Test builds only (TS_TA_TEST_COMMANDS), soft TEE: exercise the sandbox. */
 #define TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL 0x0F01 /* () -> () : calls socket() */
 #define TA_SIGNER_CMD_TEST_SPIN 0x0F02              /* (millis: u32) -> () : busy-waits */
+/* (path: String) -> () : openat(storage dir, path); TEE_SUCCESS if it opened,
+ * TEE_ERROR_ACCESS_DENIED if the sandbox refused, TEE_ERROR_ITEM_NOT_FOUND if absent */
+#define TA_SIGNER_CMD_TEST_OPEN_RELATIVE 0x0F03
 
 #endif /* SIGNER_TA_H */

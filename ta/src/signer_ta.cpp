@@ -17,7 +17,13 @@
 #include "teesigner/core/sr25519.hpp"
 
 #ifdef TS_TA_TEST_COMMANDS
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #endif
 
 namespace teesigner::ta {
@@ -298,6 +304,30 @@ TEE_Result cmd_test_forbidden_syscall() {
     return fd >= 0 ? TEE_ERROR_SECURITY : TEE_ERROR_GENERIC;
 }
 
+// Soft TEE only: find the storage directory's descriptor and open `path`
+// relative to it, to show that "../" cannot leave the directory.
+TEE_Result cmd_test_open_relative(Io& io) {
+    Decoder d(io.request);
+    auto path = d.str();
+    if (!path || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    int dirfd = -1;
+    for (int fd = 3; fd < 64 && dirfd < 0; ++fd) {
+        struct stat st {};
+        // The raw fstat syscall: glibc's fstat goes through newfstatat, which the
+        // sandbox only allows on the storage directory.
+        if (syscall(SYS_fstat, fd, &st) == 0 && S_ISDIR(st.st_mode)) dirfd = fd;
+    }
+    if (dirfd < 0) return TEE_ERROR_BAD_STATE;
+    int fd = openat(dirfd, path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return TEE_SUCCESS;
+    }
+    if (errno == EACCES || errno == EPERM) return TEE_ERROR_ACCESS_DENIED;
+    if (errno == ENOENT) return TEE_ERROR_ITEM_NOT_FOUND;
+    return TEE_ERROR_GENERIC;
+}
+
 TEE_Result cmd_test_spin(Io& io) {
     Decoder d(io.request);
     auto millis = d.u32();
@@ -386,6 +416,8 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, 
             return cmd_test_forbidden_syscall();
         case TA_SIGNER_CMD_TEST_SPIN:
             return cmd_test_spin(io);
+        case TA_SIGNER_CMD_TEST_OPEN_RELATIVE:
+            return cmd_test_open_relative(io);
 #endif
         default:
             return TEE_ERROR_NOT_SUPPORTED;

@@ -23,13 +23,19 @@ int storage_dirfd();
 /// After the sandbox: load or create the device key and load the counter file.
 TEE_Result storage_load(std::string& why);
 
+enum class LandlockStatus { enforced, unsupported, failed };
+/// Confine path-based file access to the storage directory with Landlock
+/// (Linux >= 5.13); complements seccomp, which cannot inspect path names
+/// (e.g. openat(dirfd, "../..")). Best effort: unsupported kernels are reported.
+LandlockStatus install_landlock(int dirfd);
+
 /// Install the seccomp allow-list. Everything not listed kills the process.
 /// `dirfd` is the only directory file operations may be relative to.
 bool install_seccomp(int dirfd, int socket_fd);
 
 /// Buffer in locked, non-dumpable memory (libsodium's guarded allocator).
 class LockedBuffer {
-public:
+  public:
     LockedBuffer() = default;
     ~LockedBuffer();
     LockedBuffer(const LockedBuffer&) = delete;
@@ -39,7 +45,7 @@ public:
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
 
-private:
+  private:
     uint8_t* data_ = nullptr;
     size_t size_ = 0;
     size_t capacity_ = 0;

@@ -83,9 +83,10 @@ void lock_memory() {
     }
     constexpr rlim_t kEnough = 256u * 1024u * 1024u;
     if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < kEnough) {
-        child_log("memlock limit %llu KiB: not locking all memory (secrets are still in locked "
-                  "buffers)",
-                  static_cast<unsigned long long>(lim.rlim_cur / 1024));
+        child_log(
+            "memlock limit %llu KiB: not locking all memory (secrets are still in locked "
+            "buffers)",
+            static_cast<unsigned long long>(lim.rlim_cur / 1024));
         return;
     }
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
@@ -260,6 +261,21 @@ int main(int argc, char** argv) {
     lock_memory();
     std::string why;
     TEE_Result rc = storage_prepare(storage, why);
+    if (rc == TEE_SUCCESS) {
+        switch (install_landlock(storage_dirfd())) {
+            case LandlockStatus::enforced:
+                break;
+            case LandlockStatus::unsupported:
+                child_log(
+                    "landlock: not supported by this kernel; file access is limited by "
+                    "seccomp only (no path confinement)");
+                break;
+            case LandlockStatus::failed:
+                rc = TEE_ERROR_SECURITY;
+                why = std::string("cannot install the landlock ruleset: ") + strerror(errno);
+                break;
+        }
+    }
     if (rc == TEE_SUCCESS && !install_seccomp(storage_dirfd(), kChildSocketFd)) {
         rc = TEE_ERROR_SECURITY;
         why = std::string("cannot install the seccomp filter: ") + strerror(errno);
@@ -285,7 +301,9 @@ namespace {
 // TEE_Malloc'd blocks live in libsodium guarded allocations (mlock'ed,
 // MADV_DONTDUMP, wiped on free). A 16-byte prefix records the size for Realloc.
 constexpr size_t kPrefix = 16;
-size_t round16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
+size_t round16(size_t n) {
+    return (n + 15) & ~static_cast<size_t>(15);
+}
 }  // namespace
 
 extern "C" {
@@ -319,7 +337,9 @@ void* TEE_Realloc(void* buffer, size_t new_size) {
     return fresh;
 }
 
-void TEE_MemMove(void* dest, const void* src, size_t size) { memmove(dest, src, size); }
+void TEE_MemMove(void* dest, const void* src, size_t size) {
+    memmove(dest, src, size);
+}
 
 int32_t TEE_MemCompare(const void* a, const void* b, size_t size) {
     int r = memcmp(a, b, size);

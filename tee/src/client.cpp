@@ -234,7 +234,9 @@ TEEC_Result start_child(State& st) {
 // Why the last TEEC_InitializeContext on this thread failed.
 thread_local std::string g_init_error;
 
-bool alive(const State& st) { return st.pid > 0 && st.sock >= 0; }
+bool alive(const State& st) {
+    return st.pid > 0 && st.sock >= 0;
+}
 
 // Send a request and read its response. On any channel failure the TA process
 // is killed and reaped, and TEEC_ERROR_TARGET_DEAD is returned. mu held.
@@ -247,7 +249,8 @@ TEEC_Result transact(State& st, const std::vector<uint8_t>& request,
     }
     IoStatus io = read_frame(st.sock, response, st.timeout_ms == 0 ? -1 : st.timeout_ms);
     switch (io) {
-        case IoStatus::ok: return TEEC_SUCCESS;
+        case IoStatus::ok:
+            return TEEC_SUCCESS;
         case IoStatus::timeout:
             stop_child(st, "TA request timed out after " + std::to_string(st.timeout_ms) +
                                " ms, process killed");
@@ -255,7 +258,8 @@ TEEC_Result transact(State& st, const std::vector<uint8_t>& request,
         case IoStatus::too_large:
             stop_child(st, "TA process sent an oversized response");
             return TEEC_ERROR_TARGET_DEAD;
-        case IoStatus::closed: break;
+        case IoStatus::closed:
+            break;
     }
     stop_child(st, "TA process died during a request");
     return TEEC_ERROR_TARGET_DEAD;
@@ -276,10 +280,13 @@ TEEC_Result prepare_params(TEEC_Operation* op, HostParam (&hp)[4]) {
         TEEC_Parameter& p = op->params[i];
         HostParam& h = hp[i];
         switch (t) {
-            case TEEC_NONE: break;
+            case TEEC_NONE:
+                break;
             case TEEC_VALUE_INPUT:
             case TEEC_VALUE_OUTPUT:
-            case TEEC_VALUE_INOUT: h.wire_type = t; break;
+            case TEEC_VALUE_INOUT:
+                h.wire_type = t;
+                break;
             case TEEC_MEMREF_TEMP_INPUT:
             case TEEC_MEMREF_TEMP_OUTPUT:
             case TEEC_MEMREF_TEMP_INOUT:
@@ -306,14 +313,12 @@ TEEC_Result prepare_params(TEEC_Operation* op, HostParam (&hp)[4]) {
                     h.buffer = static_cast<uint8_t*>(shm->buffer);
                     h.size = shm->size;
                 } else {
-                    uint32_t need = (t == TEEC_MEMREF_PARTIAL_INPUT ? TEEC_MEM_INPUT : 0) |
-                                    (t == TEEC_MEMREF_PARTIAL_OUTPUT ? TEEC_MEM_OUTPUT : 0) |
-                                    (t == TEEC_MEMREF_PARTIAL_INOUT
-                                         ? TEEC_MEM_INPUT | TEEC_MEM_OUTPUT
-                                         : 0);
+                    uint32_t need =
+                        (t == TEEC_MEMREF_PARTIAL_INPUT ? TEEC_MEM_INPUT : 0) |
+                        (t == TEEC_MEMREF_PARTIAL_OUTPUT ? TEEC_MEM_OUTPUT : 0) |
+                        (t == TEEC_MEMREF_PARTIAL_INOUT ? TEEC_MEM_INPUT | TEEC_MEM_OUTPUT : 0);
                     if ((dir & need) != need) return TEEC_ERROR_BAD_PARAMETERS;
-                    if (p.memref.offset > shm->size ||
-                        p.memref.size > shm->size - p.memref.offset)
+                    if (p.memref.offset > shm->size || p.memref.size > shm->size - p.memref.offset)
                         return TEEC_ERROR_BAD_PARAMETERS;
                     h.wire_type = t - (TEEC_MEMREF_PARTIAL_INPUT - kMemrefIn);
                     h.buffer = static_cast<uint8_t*>(shm->buffer) + p.memref.offset;
@@ -322,7 +327,8 @@ TEEC_Result prepare_params(TEEC_Operation* op, HostParam (&hp)[4]) {
                 h.size_field = &p.memref.size;
                 break;
             }
-            default: return TEEC_ERROR_BAD_PARAMETERS;
+            default:
+                return TEEC_ERROR_BAD_PARAMETERS;
         }
         if (is_memref(h.wire_type) && h.size > kMaxMemref) return TEEC_ERROR_EXCESS_DATA;
     }
@@ -350,9 +356,8 @@ uint32_t wire_types(const HostParam (&hp)[4]) {
 
 // Parse a response and copy outputs back into the operation. False if the
 // response is malformed (the caller then treats the channel as broken).
-bool decode_response(const std::vector<uint8_t>& resp, TEEC_Operation* op,
-                     const HostParam (&hp)[4], uint32_t& result, uint32_t& origin,
-                     uint32_t& session) {
+bool decode_response(const std::vector<uint8_t>& resp, TEEC_Operation* op, const HostParam (&hp)[4],
+                     uint32_t& result, uint32_t& origin, uint32_t& session) {
     Reader r(resp.data(), resp.size());
     result = r.u32();
     origin = r.u32();
@@ -530,8 +535,8 @@ void TEEC_CloseSession(TEEC_Session* session) {
     session->imp.context = nullptr;
 }
 
-TEEC_Result TEEC_InvokeCommand(TEEC_Session* session, uint32_t commandID,
-                               TEEC_Operation* operation, uint32_t* returnOrigin) {
+TEEC_Result TEEC_InvokeCommand(TEEC_Session* session, uint32_t commandID, TEEC_Operation* operation,
+                               uint32_t* returnOrigin) {
     set_origin(returnOrigin, TEEC_ORIGIN_API);
     if (session == nullptr) return TEEC_ERROR_BAD_PARAMETERS;
     State* st = state_of(session->imp.context);
@@ -603,29 +608,52 @@ unsigned ts_softtee_start_count(TEEC_Context* context) {
 
 const char* ts_teec_result_string(TEEC_Result r) {
     switch (r) {
-        case TEEC_SUCCESS: return "success";
-        case 0xF0100001: return "corrupt object (authentication of sealed data failed)";
-        case 0xF0100003: return "storage not available";
-        case TEEC_ERROR_GENERIC: return "generic error";
-        case TEEC_ERROR_ACCESS_DENIED: return "access denied";
-        case TEEC_ERROR_CANCEL: return "cancelled";
-        case TEEC_ERROR_ACCESS_CONFLICT: return "access conflict";
-        case TEEC_ERROR_EXCESS_DATA: return "excess data";
-        case TEEC_ERROR_BAD_FORMAT: return "bad format";
-        case TEEC_ERROR_BAD_PARAMETERS: return "bad parameters";
-        case TEEC_ERROR_BAD_STATE: return "bad state";
-        case TEEC_ERROR_ITEM_NOT_FOUND: return "item not found";
-        case TEEC_ERROR_NOT_IMPLEMENTED: return "not implemented";
-        case TEEC_ERROR_NOT_SUPPORTED: return "not supported";
-        case TEEC_ERROR_NO_DATA: return "no data";
-        case TEEC_ERROR_OUT_OF_MEMORY: return "out of memory";
-        case TEEC_ERROR_BUSY: return "busy";
-        case TEEC_ERROR_COMMUNICATION: return "communication error";
-        case TEEC_ERROR_SECURITY: return "security fault (e.g. rollback of sealed state detected)";
-        case TEEC_ERROR_SHORT_BUFFER: return "short buffer";
-        case TEEC_ERROR_EXTERNAL_CANCEL: return "externally cancelled";
-        case TEEC_ERROR_TARGET_DEAD: return "trusted application died";
-        case 0xFFFF3041: return "storage full";
+        case TEEC_SUCCESS:
+            return "success";
+        case 0xF0100001:
+            return "corrupt object (authentication of sealed data failed)";
+        case 0xF0100003:
+            return "storage not available";
+        case TEEC_ERROR_GENERIC:
+            return "generic error";
+        case TEEC_ERROR_ACCESS_DENIED:
+            return "access denied";
+        case TEEC_ERROR_CANCEL:
+            return "cancelled";
+        case TEEC_ERROR_ACCESS_CONFLICT:
+            return "access conflict";
+        case TEEC_ERROR_EXCESS_DATA:
+            return "excess data";
+        case TEEC_ERROR_BAD_FORMAT:
+            return "bad format";
+        case TEEC_ERROR_BAD_PARAMETERS:
+            return "bad parameters";
+        case TEEC_ERROR_BAD_STATE:
+            return "bad state";
+        case TEEC_ERROR_ITEM_NOT_FOUND:
+            return "item not found";
+        case TEEC_ERROR_NOT_IMPLEMENTED:
+            return "not implemented";
+        case TEEC_ERROR_NOT_SUPPORTED:
+            return "not supported";
+        case TEEC_ERROR_NO_DATA:
+            return "no data";
+        case TEEC_ERROR_OUT_OF_MEMORY:
+            return "out of memory";
+        case TEEC_ERROR_BUSY:
+            return "busy";
+        case TEEC_ERROR_COMMUNICATION:
+            return "communication error";
+        case TEEC_ERROR_SECURITY:
+            return "security fault (e.g. rollback of sealed state detected)";
+        case TEEC_ERROR_SHORT_BUFFER:
+            return "short buffer";
+        case TEEC_ERROR_EXTERNAL_CANCEL:
+            return "externally cancelled";
+        case TEEC_ERROR_TARGET_DEAD:
+            return "trusted application died";
+        case 0xFFFF3041:
+            return "storage full";
     }
     return "unknown error";
 }

@@ -29,14 +29,24 @@ inline constexpr uint32_t kMaxFrame = 4u * kMaxMemref + 256u;
 inline constexpr int kChildSocketFd = 3;
 
 // GP parameter type nibbles shared by both APIs (TEE_PARAM_TYPE_* == TEEC_*).
-inline constexpr uint32_t kNone = 0, kValueIn = 1, kValueOut = 2, kValueInout = 3,
-                          kMemrefIn = 5, kMemrefOut = 6, kMemrefInout = 7;
+inline constexpr uint32_t kNone = 0, kValueIn = 1, kValueOut = 2, kValueInout = 3, kMemrefIn = 5,
+                          kMemrefOut = 6, kMemrefInout = 7;
 
-inline uint32_t param_type(uint32_t types, int i) { return (types >> (4 * i)) & 0xF; }
-inline bool is_value(uint32_t t) { return t >= kValueIn && t <= kValueInout; }
-inline bool is_memref(uint32_t t) { return t >= kMemrefIn && t <= kMemrefInout; }
-inline bool has_input(uint32_t t) { return t == kValueIn || t == kValueInout || t == kMemrefIn || t == kMemrefInout; }
-inline bool has_output(uint32_t t) { return t == kValueOut || t == kValueInout || t == kMemrefOut || t == kMemrefInout; }
+inline uint32_t param_type(uint32_t types, int i) {
+    return (types >> (4 * i)) & 0xF;
+}
+inline bool is_value(uint32_t t) {
+    return t >= kValueIn && t <= kValueInout;
+}
+inline bool is_memref(uint32_t t) {
+    return t >= kMemrefIn && t <= kMemrefInout;
+}
+inline bool has_input(uint32_t t) {
+    return t == kValueIn || t == kValueInout || t == kMemrefIn || t == kMemrefInout;
+}
+inline bool has_output(uint32_t t) {
+    return t == kValueOut || t == kValueInout || t == kMemrefOut || t == kMemrefInout;
+}
 // Valid wire types: NONE, the three value and the three memref types.
 inline bool valid_types(uint32_t types) {
     if (types >> 16) return false;
@@ -49,7 +59,7 @@ inline bool valid_types(uint32_t types) {
 
 // Append-only little-endian writer.
 class Writer {
-public:
+  public:
     void u8(uint8_t v) { buf_.push_back(v); }
     void u32(uint32_t v) {
         for (int i = 0; i < 4; ++i) buf_.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -60,13 +70,13 @@ public:
     }
     std::vector<uint8_t>& buffer() { return buf_; }
 
-private:
+  private:
     std::vector<uint8_t> buf_;
 };
 
 // Bounds-checked reader; any overrun sets failed() and yields zeros.
 class Reader {
-public:
+  public:
     Reader(const uint8_t* data, size_t size) : p_(data), left_(size) {}
     uint8_t u8() {
         if (left_ < 1) return fail(), 0;
@@ -91,7 +101,7 @@ public:
     bool failed() const { return failed_; }
     bool at_end() const { return left_ == 0; }
 
-private:
+  private:
     void fail() {
         failed_ = true;
         left_ = 0;

@@ -7,8 +7,10 @@
 // (openat/renameat/unlinkat/newfstatat with the directory's descriptor),
 // memory management without PROT_EXEC, getrandom, clocks, exit. No socket(),
 // connect(), execve(), open() by absolute path, ptrace, fork, ...
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -39,7 +41,7 @@ constexpr uint32_t arg_offset(int i) {
 }
 
 class Program {
-public:
+  public:
     void stmt(uint16_t code, uint32_t k) { f_.push_back(BPF_STMT(code, k)); }
     void jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
         f_.push_back(BPF_JUMP(code, k, jt, jf));
@@ -81,11 +83,37 @@ public:
     }
     std::vector<sock_filter>& filters() { return f_; }
 
-private:
+  private:
     std::vector<sock_filter> f_;
 };
 
 }  // namespace
+
+LandlockStatus install_landlock(int dirfd) {
+    long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1) return LandlockStatus::unsupported;
+    // Every filesystem right of ABI 1 (and REFER from ABI 2) is handled, so
+    // anything not granted below is denied for every path.
+    uint64_t handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+    if (abi >= 2) handled |= LANDLOCK_ACCESS_FS_REFER;
+    landlock_ruleset_attr attr{};
+    attr.handled_access_fs = handled;
+    int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+    if (ruleset < 0) return LandlockStatus::failed;
+    // Beneath the storage directory: read, create, replace and remove regular
+    // files, list the directory. Nothing else anywhere.
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                             LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+                             LANDLOCK_ACCESS_FS_MAKE_REG;
+    beneath.parent_fd = dirfd;
+    bool ok =
+        syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) == 0 &&
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+        syscall(SYS_landlock_restrict_self, ruleset, 0) == 0;
+    close(ruleset);
+    return ok ? LandlockStatus::enforced : LandlockStatus::failed;
+}
 
 bool install_seccomp(int dirfd, int socket_fd) {
     (void)socket_fd;  // I/O is allowed on any held descriptor; none but ours remain

@@ -56,8 +56,12 @@ struct Store {
 };
 Store g_store;
 
-uint8_t* object_key() { return g_store.keys.data(); }
-uint8_t* name_key() { return g_store.keys.data() + 32; }
+uint8_t* object_key() {
+    return g_store.keys.data();
+}
+uint8_t* name_key() {
+    return g_store.keys.data() + 32;
+}
 
 void put_u32(uint8_t* p, uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -92,7 +96,9 @@ Name object_name(const void* id, size_t len) {
     return n;
 }
 
-std::string file_name(const Name& n) { return "o" + hex(n.data(), n.size()); }
+std::string file_name(const Name& n) {
+    return "o" + hex(n.data(), n.size());
+}
 
 // Read a whole file below the storage directory. 0 or an errno value.
 int read_file(const std::string& name, std::vector<uint8_t>& out) {
@@ -178,8 +184,9 @@ TEE_Result read_counter(std::string& why) {
     std::vector<uint8_t> file;
     int e = read_file(kCounterFile, file);
     if (e == ENOENT) {
-        why = "counter file is missing while the device key exists: the storage was tampered "
-              "with or partially restored (refusing to start, rollback could go unnoticed)";
+        why =
+            "counter file is missing while the device key exists: the storage was tampered "
+            "with or partially restored (refusing to start, rollback could go unnoticed)";
         return TEE_ERROR_SECURITY;
     }
     if (e != 0) {
@@ -255,7 +262,9 @@ bool LockedBuffer::resize(size_t n) {
 
 // ---- set-up --------------------------------------------------------------------
 
-int storage_dirfd() { return g_store.dirfd; }
+int storage_dirfd() {
+    return g_store.dirfd;
+}
 
 TEE_Result storage_prepare(const char* path, std::string& why) {
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -401,8 +410,7 @@ TEE_Result load(const void* id, size_t id_len, __TEE_ObjectHandle& h) {
             file.size() - kHeader - kNonce, ad.data(), ad.size(), file.data() + kHeader,
             object_key()) != 0) {
         h.data.resize(0);
-        child_log("storage: object %s fails authentication (modified or corrupted)",
-                  fname.c_str());
+        child_log("storage: object %s fails authentication (modified or corrupted)", fname.c_str());
         return TEE_ERROR_CORRUPT_OBJECT;
     }
     if (known != g_store.versions.end()) {
@@ -455,10 +463,10 @@ TEE_Result TEE_OpenPersistentObject(uint32_t storageID, const void* objectID, si
     return TEE_SUCCESS;
 }
 
-TEE_Result TEE_CreatePersistentObject(uint32_t storageID, const void* objectID,
-                                      size_t objectIDLen, uint32_t flags,
-                                      TEE_ObjectHandle attributes, const void* initialData,
-                                      size_t initialDataLen, TEE_ObjectHandle* object) {
+TEE_Result TEE_CreatePersistentObject(uint32_t storageID, const void* objectID, size_t objectIDLen,
+                                      uint32_t flags, TEE_ObjectHandle attributes,
+                                      const void* initialData, size_t initialDataLen,
+                                      TEE_ObjectHandle* object) {
     if (object != nullptr) *object = TEE_HANDLE_NULL;
     if ((objectID == nullptr && objectIDLen != 0) ||
         (initialData == nullptr && initialDataLen != 0))
@@ -490,7 +498,9 @@ TEE_Result TEE_CreatePersistentObject(uint32_t storageID, const void* objectID,
     return TEE_SUCCESS;
 }
 
-void TEE_CloseObject(TEE_ObjectHandle object) { delete object; }
+void TEE_CloseObject(TEE_ObjectHandle object) {
+    delete object;
+}
 
 TEE_Result TEE_CloseAndDeletePersistentObject1(TEE_ObjectHandle object) {
     if (object == TEE_HANDLE_NULL) return TEE_SUCCESS;
@@ -553,11 +563,20 @@ TEE_Result TEE_SeekObjectData(TEE_ObjectHandle object, intmax_t offset, TEE_When
     if (object == TEE_HANDLE_NULL) TEE_Panic(0);
     intmax_t base = 0;
     switch (whence) {
-        case TEE_DATA_SEEK_SET: base = 0; break;
-        case TEE_DATA_SEEK_CUR: base = static_cast<intmax_t>(object->pos); break;
-        case TEE_DATA_SEEK_END: base = static_cast<intmax_t>(object->data.size()); break;
-        default: return TEE_ERROR_BAD_PARAMETERS;
+        case TEE_DATA_SEEK_SET:
+            base = 0;
+            break;
+        case TEE_DATA_SEEK_CUR:
+            base = static_cast<intmax_t>(object->pos);
+            break;
+        case TEE_DATA_SEEK_END:
+            base = static_cast<intmax_t>(object->data.size());
+            break;
+        default:
+            return TEE_ERROR_BAD_PARAMETERS;
     }
+    constexpr intmax_t kMax = static_cast<intmax_t>(TEE_DATA_MAX_POSITION);
+    if (offset > kMax || offset < -kMax) return TEE_ERROR_OVERFLOW;
     intmax_t target = base + offset;
     if (target < 0) target = 0;
     if (target > static_cast<intmax_t>(TEE_DATA_MAX_POSITION)) return TEE_ERROR_OVERFLOW;

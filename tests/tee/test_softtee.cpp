@@ -516,6 +516,28 @@ TEST(SoftTee, ForbiddenSyscallKillsTaAndHostRestartsIt) {
     expect_signs(tee, "audi", Scheme::sr25519, pk);
 }
 
+TEST(SoftTee, FileAccessIsConfinedToTheStorageDirectory) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes out;
+    auto open_rel = [&](const char* path) {
+        return tee.call(TA_SIGNER_CMD_TEST_OPEN_RELATIVE, Encoder().str(path).take(), out);
+    };
+    // Inside the storage directory: allowed (sanity check of the probe).
+    EXPECT_EQ(open_rel("counter"), TEEC_SUCCESS);
+    EXPECT_EQ(open_rel("no-such-file"), TEEC_ERROR_ITEM_NOT_FOUND);
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
+                    slurp(dir.log()).size());
+    if (log.find("landlock: not supported") != std::string::npos)
+        GTEST_SKIP() << "kernel without Landlock: only seccomp applies";
+    // ta.log sits next to the storage directory; /etc/passwd is anywhere else.
+    EXPECT_EQ(open_rel("../ta.log"), TEEC_ERROR_ACCESS_DENIED);
+    EXPECT_EQ(open_rel("../../../../../../etc/passwd"), TEEC_ERROR_ACCESS_DENIED);
+    EXPECT_EQ(open_rel("/etc/passwd"), TEEC_ERROR_ACCESS_DENIED);
+    EXPECT_EQ(tee.starts(), 1u);  // refused, not killed
+}
+
 TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
     TempDir dir;
     Tee tee(dir);
