@@ -1,0 +1,165 @@
+// tee-signer: the host-side key tool. Its key commands mirror subkey's verbs,
+// flags and output (inspect, generate, sign, verify); see commands.hpp.
+#include <sodium.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+#include "teesigner/core/random.hpp"
+
+namespace {
+
+using namespace teesigner::cli;
+
+constexpr const char* kVersion = "0.1.0";
+
+// Errors are always exactly one line on stderr.
+int fail(std::string message, int code) {
+    for (char& c : message)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return code;
+}
+
+void add_common(CLI::App* cmd, CommonOptions& common, bool with_output, bool with_network,
+                bool with_password) {
+    cmd->add_option("--scheme", common.scheme,
+                    "The cryptography scheme: sr25519 (default), ed25519 or ecdsa")
+        ->type_name("SCHEME");
+    if (with_network) {
+        cmd->add_option_function<std::string>(
+               "-n,--network", [&common](const std::string& v) { common.network = v; },
+               "Network for SS58 addresses: substrate (default), kusama, polkadot or a prefix")
+            ->type_name("NETWORK");
+    }
+    if (with_output) {
+        cmd->add_option("--output-type", common.output_type,
+                        "Output format: text (default) or json")
+            ->type_name("FORMAT");
+    }
+    if (with_password) {
+        cmd->add_option_function<std::string>(
+               "--password", [&common](const std::string& v) { common.password = v; },
+               "Password for the secret phrase (overrides a ///password in the URI)")
+            ->type_name("PASSWORD");
+        cmd->add_option_function<std::string>(
+               "--password-filename",
+               [&common](const std::string& v) { common.password_filename = v; },
+               "File holding the password (its whole content, as subkey reads it)")
+            ->type_name("PATH");
+    }
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{
+        "tee-signer: keys and signatures for Kusama/Polkadot validators (subkey-compatible)",
+        "tee-signer"};
+    app.set_version_flag("--version", std::string("tee-signer ") + kVersion);
+    app.require_subcommand(1);
+
+    InspectOptions inspect;
+    auto* inspect_cmd = app.add_subcommand(
+        "inspect", "Gets a public key and a SS58 address from the provided Secret URI");
+    add_common(inspect_cmd, inspect.common, true, true, true);
+    inspect_cmd
+        ->add_option_function<std::string>(
+            "uri", [&inspect](const std::string& v) { inspect.uri = v; },
+            "A secret phrase, secret URI (with derivation paths and password), SS58 address or, "
+            "with --public, a hex public key. A file name means the file's content. If omitted, "
+            "it is read from stdin")
+        ->type_name("URI");
+    inspect_cmd->add_flag("--public", inspect.public_key, "The URI is a hex-encoded public key");
+
+    GenerateOptions generate;
+    auto* generate_cmd = app.add_subcommand("generate", "Generate a random account");
+    add_common(generate_cmd, generate.common, true, true, true);
+    generate_cmd
+        ->add_option("-w,--words", generate.words,
+                     "The number of words in the phrase: 12 (default), 15, 18, 21 or 24")
+        ->type_name("WORDS");
+
+    SignOptions sign;
+    auto* sign_cmd = app.add_subcommand(
+        "sign", "Sign a message, given with --message or on stdin, with a given secret key");
+    add_common(sign_cmd, sign.common, false, false, true);
+    sign_cmd
+        ->add_option_function<std::string>(
+            "--suri", [&sign](const std::string& v) { sign.suri = v; },
+            "The secret key URI. A file name means the file's content. If omitted, it is read "
+            "from stdin")
+        ->type_name("SURI");
+    sign_cmd
+        ->add_option_function<std::string>(
+            "--message", [&sign](const std::string& v) { sign.message = v; },
+            "Message to sign; if omitted, all of stdin")
+        ->type_name("MESSAGE");
+    sign_cmd->add_flag("--hex", sign.hex, "The message is hex-encoded");
+
+    VerifyOptions verify;
+    auto* verify_cmd = app.add_subcommand(
+        "verify", "Verify a signature for a message, given with --message or on stdin");
+    add_common(verify_cmd, verify.common, false, false, false);
+    verify_cmd->add_option("signature", verify.signature, "Signature, hex-encoded")
+        ->required()
+        ->type_name("SIGNATURE");
+    verify_cmd
+        ->add_option("public", verify.public_uri,
+                     "The public key: hex, or an SS58 address (ecdsa: the 33-byte key's SS58)")
+        ->required()
+        ->type_name("PUBLIC");
+    verify_cmd
+        ->add_option_function<std::string>(
+            "--message", [&verify](const std::string& v) { verify.message = v; },
+            "Message to verify; if omitted, all of stdin")
+        ->type_name("MESSAGE");
+    verify_cmd->add_flag("--hex", verify.hex, "The message is hex-encoded");
+
+    // CLI11 would report a misspelt command as a missing one; name it instead.
+    if (argc > 1 && argv[1][0] != '-' &&
+        !(inspect_cmd->check_name(argv[1]) || generate_cmd->check_name(argv[1]) ||
+          sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1])))
+        return fail(std::string("unknown command '") + argv[1] +
+                        "' (expected inspect, generate, sign or verify)",
+                    2);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        return fail(std::string(e.what()) + " (see tee-signer --help)", 2);
+    }
+
+    if (inspect_cmd->parsed()) return run_inspect(inspect);
+    if (generate_cmd->parsed()) return run_generate(generate);
+    if (sign_cmd->parsed()) return run_sign(sign);
+    if (verify_cmd->parsed()) return run_verify(verify);
+    return fail("no command given (see tee-signer --help)", 2);
+}
+
+void sodium_random(uint8_t* out, size_t len) {
+    randombytes_buf(out, len);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (sodium_init() < 0) return fail("libsodium failed to initialise", 2);
+    teesigner::core::set_random_source(sodium_random);
+    try {
+        return run(argc, argv);
+    } catch (const CliError& e) {
+        return fail(e.what(), e.exit_code());
+    } catch (const std::exception& e) {
+        return fail(std::string("unexpected failure: ") + e.what(), 2);
+    } catch (...) {
+        return fail("unexpected failure", 2);
+    }
+}
