@@ -15,7 +15,10 @@ constexpr uint32_t kWriteFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCES
 constexpr size_t kMaxIndex = 512 * 1024;
 
 core::Bytes key_object_id(const KeyRef& ref) {
-    core::Bytes id = {'k', 'e', 'y', '/'};
+    static constexpr uint8_t kPrefix[] = {'k', 'e', 'y', '/'};
+    core::Bytes id;
+    id.reserve(sizeof kPrefix + ref.key_type.size() + 1 + ref.public_key.size());
+    id.insert(id.end(), kPrefix, kPrefix + sizeof kPrefix);
     id.insert(id.end(), ref.key_type.begin(), ref.key_type.end());
     id.push_back(static_cast<uint8_t>(ref.scheme));
     id.insert(id.end(), ref.public_key.begin(), ref.public_key.end());

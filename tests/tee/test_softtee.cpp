@@ -233,7 +233,9 @@ class Unsealer {
         return plain;
     }
     static Bytes key_id(const char* key_type, Scheme scheme, const Bytes& pk) {
-        Bytes id = {'k', 'e', 'y', '/'};
+        Bytes id;
+        id.reserve(9 + pk.size());
+        for (char c : {'k', 'e', 'y', '/'}) id.push_back(static_cast<uint8_t>(c));
         id.insert(id.end(), key_type, key_type + 4);
         id.push_back(static_cast<uint8_t>(scheme));
         id.insert(id.end(), pk.begin(), pk.end());
