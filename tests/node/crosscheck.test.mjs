@@ -345,6 +345,36 @@ for (const scheme of SCHEMES) {
 }
 
 // ---------------------------------------------------------------------------
+// ecdsa over a caller-given 32-byte prehash (BEEFY signs keccak_256 of the commitment).
+
+describe('ecdsa prehashed signatures (keccak-256 prehash, as BEEFY uses)', () => {
+  test('ours equal util-crypto secp256k1Sign(msg, keccak) and both recover the key', async () => {
+    const f = new Failures();
+    await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+      // A plain 0x seed is the secp256k1 secret key itself; derived keys go through the URI.
+      const seed = bytes(32);
+      const uri = i % 2 ? hex(seed) : hex(seed) + randomPath('ecdsa', 1);
+      const pair = keyrings.ecdsa.addFromUri(uri);
+      const msg = randomMessage();
+      const prehash = uc.keccakAsU8a(msg);
+      const ours = hexToU8a((await oracle.call({ op: 'sign_prehashed', suri: uri, prehash: hex(prehash) })).signature);
+      if (i % 2) {
+        const theirs = uc.secp256k1Sign(msg, uc.secp256k1PairFromSeed(seed), 'keccak');
+        f.eq(hex(ours), hex(theirs), `prehashed signature (${uri})`);
+      }
+      f.check(u8aEq(uc.secp256k1Recover(prehash, ours, ours[64], 'blake2', true), pair.publicKey), `noble recovery (${uri})`);
+      const verify = async (sig, h) => (await oracle.call({ op: 'verify_prehashed', signature: hex(sig), prehash: hex(h), public: hex(pair.publicKey) })).valid;
+      f.check(await verify(ours, prehash), `our prehashed verify (${uri})`);
+      f.check(!(await verify(flipBit(ours), prehash)), `flipped prehashed signature accepted (${uri})`);
+      f.check(!(await verify(ours, flipBit(prehash))), `flipped prehash accepted (${uri})`);
+      const res = await oracle.raw({ op: 'sign_prehashed', suri: uri, prehash: hex(bytes(31)) });
+      f.check(res.error !== undefined, `31-byte prehash signed (${uri})`);
+    }));
+    f.done('ecdsa prehashed');
+  });
+});
+
+// ---------------------------------------------------------------------------
 // URIs both sides must refuse.
 
 describe('invalid secret URIs are refused like @polkadot/keyring refuses them', () => {
