@@ -321,7 +321,8 @@ void print_report(const KeyReport& r, bool as_json) {
         j["accountId"] = account_hex;
         j["ss58PublicKey"] = ss58_public;
         j["ss58Address"] = ss58_address;
-        std::cout << j.dump(2) << "\n";
+        // Invalid UTF-8 cannot reach here (URIs are validated), but never throw on it.
+        std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
         return;
     }
     std::ostream& out = std::cout;
