@@ -137,7 +137,9 @@ TEST(JsonRpc, AccessPolicyRefusesMethod) {
     d.set_access_policy([](const std::string& method, const ClientContext& c) {
         return c.identity == "admin" || method == "get_data";
     });
-    ClientContext node{"node", "http"};
+    ClientContext node;
+    node.identity = "node";
+    node.transport = "http";
     auto out = d.handle(R"({"jsonrpc":"2.0","method":"subtract","params":[1,2],"id":1})", node);
     ASSERT_TRUE(out);
     EXPECT_EQ(error_code(json::parse(*out)), -32001);
