@@ -6,10 +6,14 @@
 //    2^64), and for sp-core-only cases (junctions "+5", "0x12", numbers >= 2^64,
 //    which polkadot-js treats differently) @polkadot/util compactAddLength +
 //    blake2AsU8a of the string, i.e. sp-core's DeriveJunction::soft(&str);
+//  - the grammar as a whole: sp-core's original regular expression (which its
+//    address_uri.rs replaced and is tested against), run with std::regex over
+//    every short string of a small alphabet;
 //  - seeds: @polkadot/util-crypto mnemonicToMiniSecret (dev phrase, with and
 //    without password).
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -313,4 +317,42 @@ TEST(SecretUriSeed, BadPhrasesAndSeeds) {
         ASSERT_TRUE(uri.ok()) << c.uri;
         EXPECT_EQ(secret_uri_seed(*uri).error(), c.error) << c.uri;
     }
+}
+
+TEST(SecretUri, MatchesSpCoreRegexOnAllShortStrings) {
+    // sp-core's SECRET_PHRASE_REGEX and JUNCTION_REGEX. ECMAScript and Rust's
+    // regex agree on these for the alphabet below ('.' excludes only '\n' here,
+    // and [^/] includes it in both).
+    const std::regex uri_re(R"(^([a-zA-Z0-9 ]+)?((//?[^/]+)*)(///(.*))?$)");
+    const std::regex junction_re(R"(/(/?[^/]+))");
+    const char alphabet[] = {'a', '1', ' ', '/', '.', '\n'};
+    constexpr size_t kSymbols = sizeof alphabet;
+    size_t checked = 0;
+    for (size_t len = 0; len <= 6; ++len) {
+        size_t total = 1;
+        for (size_t k = 0; k < len; ++k) total *= kSymbols;
+        for (size_t n = 0; n < total; ++n) {
+            std::string uri;
+            for (size_t k = 0, x = n; k < len; ++k, x /= kSymbols) uri += alphabet[x % kSymbols];
+            std::smatch m;
+            const bool matched = std::regex_match(uri, m, uri_re);
+            auto parsed = parse_secret_uri(uri);
+            ASSERT_EQ(parsed.ok(), matched) << testing::PrintToString(uri);
+            ++checked;
+            if (!matched) continue;
+            EXPECT_EQ(str(parsed->phrase),
+                      m[1].matched ? m[1].str() : std::string(bip39::kDevPhrase));
+            ASSERT_EQ(parsed->password.has_value(), m[4].matched);
+            if (m[4].matched) {
+                EXPECT_EQ(str(*parsed->password), m[5].str());
+            }
+            const std::string path = m[2].str();
+            std::vector<DeriveJunction> expected;
+            for (auto it = std::sregex_iterator(path.begin(), path.end(), junction_re);
+                 it != std::sregex_iterator(); ++it)
+                expected.push_back(DeriveJunction::from_path_element((*it)[1].str()));
+            EXPECT_EQ(parsed->junctions, expected) << testing::PrintToString(uri);
+        }
+    }
+    EXPECT_GT(checked, 50000u);
 }
