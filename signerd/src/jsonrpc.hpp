@@ -30,6 +30,7 @@ constexpr int kUnauthorized = -32001;       // method not allowed for this clien
 constexpr int kRequestTooLarge = -32002;    // body or batch over the configured limit
 constexpr int kKeyNotFound = -32003;        // no such key in the TEE
 constexpr int kTeeUnavailable = -32004;     // TEE backend failed or restarting
+constexpr int kNotSupported = -32005;       // the TEE/TA build does not offer this operation
 constexpr int kSlashingRefused = -32010;    // signing would be slashable
 constexpr int kPolicyRefused = -32011;      // refused by key-type policy (e.g. opaque signing)
 }  // namespace rpc_error
@@ -44,7 +45,8 @@ struct RpcError {
 /// Who is calling: used for the per-method allow-list and for logs/metrics.
 struct ClientContext {
     std::string identity = "local";  // token name, certificate subject, or "local"
-    std::string transport;           // "http", "ws", "unix"
+    std::string transport;           // "http", "https", "ws", "wss", "unix+http", "unix+ws"
+    std::string peer;                // remote "ip:port" or "unix" (logs only)
 };
 
 /// A handler gets the params (array, object or null when absent) and returns a

@@ -1,0 +1,142 @@
+// The service behind the RPC methods: what signerd asks of the TEE. The RPC
+// layer (rpc_methods.hpp) validates and decodes parameters, then calls one of
+// these; implementations report failures by throwing ServiceError, which the
+// RPC layer turns into the JSON-RPC error with the same code.
+//
+// The real implementation is TeeKeyService (tee_key_service.hpp), over the GP
+// TEE Client API and the signer TA.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jsonrpc.hpp"
+#include "teesigner/core/bytes.hpp"
+#include "teesigner/core/keys.hpp"
+
+namespace teesigner::signerd {
+
+using core::ByteArray;
+using core::Bytes;
+using core::ByteSpan;
+using core::Hash256;
+using core::Scheme;
+
+/// sp-core KeyTypeId: four bytes, conventionally ASCII ("babe", "gran").
+using KeyTypeId = std::array<uint8_t, 4>;
+
+inline std::string key_type_string(const KeyTypeId& id) {
+    return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+/// A failure with the JSON-RPC error code to answer (rpc_error::*) and, for
+/// refusals, the rule that refused (counted in teesigner_refusals_total).
+class ServiceError : public std::runtime_error {
+  public:
+    ServiceError(int code, const std::string& message, std::string rule = {})
+        : std::runtime_error(message), code_(code), rule_(std::move(rule)) {}
+    int code() const noexcept { return code_; }
+    const std::string& rule() const noexcept { return rule_; }
+
+  private:
+    int code_;
+    std::string rule_;
+};
+
+/// One Merlin transcript as sp-core's VrfTranscript::new(label, items) builds
+/// it: Transcript::new(label), then append_message(item.first, item.second)
+/// for each item, in order.
+struct VrfTranscriptData {
+    Bytes label;
+    std::vector<std::pair<Bytes, Bytes>> items;
+};
+
+/// sp-core sr25519::vrf::VrfSignData: the VRF input transcript and the
+/// optional extra transcript that is signed but does not affect the output.
+struct VrfSignData {
+    VrfTranscriptData transcript;
+    std::optional<VrfTranscriptData> extra;
+};
+
+/// sp-core sr25519::vrf::VrfSignature (SCALE: pre_output ++ proof).
+struct VrfSignature {
+    ByteArray<32> pre_output{};
+    ByteArray<64> proof{};
+};
+
+/// What the TA vouches for in answer to an attestation nonce.
+struct Attestation {
+    std::string kind;  // e.g. "self-attested" (soft TEE), "optee", ...
+    Bytes statement;   // the signed statement bytes (format depends on kind)
+    Bytes signature;   // signature over the statement
+    Bytes attestation_public_key;
+    Hash256 report_data{};  // what the evidence binds (nonce and public keys)
+    nlohmann::json details = nlohmann::json::object();  // decoded fields, for humans
+};
+
+struct KeyServiceHealth {
+    bool ok = true;
+    std::string backend;  // "soft", "optee", "fake"
+    std::string detail;   // last error, if any
+    uint64_t restarts = 0;
+};
+
+class KeyService {
+  public:
+    virtual ~KeyService() = default;
+
+    /// author_rotateKeys: a fresh Kusama/Polkadot SessionKeys set generated
+    /// in the TEE; returns the SCALE blob (the public keys concatenated).
+    virtual Bytes rotate_session_keys() = 0;
+    /// The (public key, key type) pairs a SessionKeys blob holds; throws
+    /// ServiceError(kInvalidParams) if the blob is not a valid encoding.
+    virtual std::vector<std::pair<Bytes, KeyTypeId>> decode_session_keys(ByteSpan blob) = 0;
+    /// sp-keystore has_keys: every (public, key type) is held.
+    virtual bool has_keys(const std::vector<std::pair<Bytes, KeyTypeId>>& keys) = 0;
+    /// Public keys of one key type and scheme.
+    virtual std::vector<Bytes> public_keys(const KeyTypeId& key_type, Scheme scheme) = 0;
+    /// A new key; `seed` (a secret URI) only where development seeds are
+    /// allowed, else ServiceError(kPolicyRefused).
+    virtual Bytes generate_new(const KeyTypeId& key_type, Scheme scheme,
+                               const std::optional<std::string>& seed) = 0;
+    /// Substrate Pair::sign with the stored key; ServiceError(kKeyNotFound)
+    /// when the key is not held.
+    virtual Bytes sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                       ByteSpan message) = 0;
+    virtual VrfSignature sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
+                                          const VrfSignData& data) = 0;
+    virtual Bytes ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan public_key,
+                                       const ByteArray<32>& prehash) = 0;
+    virtual Attestation attest(ByteSpan nonce) = 0;
+    virtual KeyServiceHealth health() = 0;
+
+    /// has_key (author_hasKey): one key of a type, any scheme.
+    bool has_key(ByteSpan public_key, const KeyTypeId& key_type) {
+        return has_keys({{Bytes(public_key.begin(), public_key.end()), key_type}});
+    }
+    /// author_hasSessionKeys: decode, then has_keys.
+    bool has_session_keys(ByteSpan blob) { return has_keys(decode_session_keys(blob)); }
+};
+
+/// The Kusama/Polkadot SessionKeys layout, runtime order: (key type, scheme).
+struct SessionKeySlot {
+    const char* key_type;
+    Scheme scheme;
+};
+inline constexpr SessionKeySlot kSessionKeySlots[] = {
+    {"gran", Scheme::ed25519}, {"babe", Scheme::sr25519}, {"para", Scheme::sr25519},
+    {"asgn", Scheme::sr25519}, {"audi", Scheme::sr25519}, {"beef", Scheme::ecdsa},
+};
+inline constexpr size_t kSessionKeysSize = 5 * 32 + 33;
+
+/// Split a SessionKeys blob by kSessionKeySlots; ServiceError(kInvalidParams)
+/// on a wrong length.
+std::vector<std::pair<Bytes, KeyTypeId>> split_session_keys(ByteSpan blob);
+
+}  // namespace teesigner::signerd

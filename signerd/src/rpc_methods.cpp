@@ -1,0 +1,365 @@
+#include "rpc_methods.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <string_view>
+
+namespace teesigner::signerd {
+namespace {
+
+[[noreturn]] void invalid(const std::string& message) {
+    throw ServiceError(rpc_error::kInvalidParams, message);
+}
+
+const char* scheme_str(Scheme s) {
+    switch (s) {
+        case Scheme::sr25519:
+            return "sr25519";
+        case Scheme::ed25519:
+            return "ed25519";
+        case Scheme::ecdsa:
+            return "ecdsa";
+    }
+    return "?";
+}
+
+size_t public_size(Scheme s) {
+    return s == Scheme::ecdsa ? 33 : 32;
+}
+
+std::string hex(ByteSpan data) {
+    return core::to_hex(data);
+}
+
+// Runs a handler body, turning ServiceError into the JSON-RPC error and
+// counting refusals by rule.
+template <class F>
+Handler wrap(Metrics& metrics, F body) {
+    return [&metrics, body = std::move(body)](const json& params,
+                                              const ClientContext& client) -> HandlerResult {
+        try {
+            return HandlerResult::ok(body(params, client));
+        } catch (const ServiceError& e) {
+            if (!e.rule().empty()) metrics.refusal(e.rule());
+            return HandlerResult::fail(e.code(), e.what());
+        }
+    };
+}
+
+VrfTranscriptData parse_transcript(const json& value, const std::string& name) {
+    if (!value.is_object()) invalid(name + ": expected an object {label, items}");
+    for (const auto& [key, v] : value.items()) {
+        (void)v;
+        if (key != "label" && key != "items" && key != "extra")
+            invalid(name + ": unknown member \"" + key + "\"");
+    }
+    if (!value.contains("label")) invalid(name + ".label: missing");
+    if (!value.contains("items")) invalid(name + ".items: missing");
+    VrfTranscriptData t;
+    t.label = parse_hex_param(value["label"], name + ".label", SIZE_MAX, 0, 1024);
+    const json& items = value["items"];
+    if (!items.is_array()) invalid(name + ".items: expected an array of [label, data] pairs");
+    if (items.size() > 64) invalid(name + ".items: at most 64 items");
+    for (size_t i = 0; i < items.size(); ++i) {
+        const std::string item_name = name + ".items[" + std::to_string(i) + "]";
+        const json& item = items[i];
+        if (!item.is_array() || item.size() != 2)
+            invalid(item_name + ": expected a [label, data] pair of 0x hex strings");
+        t.items.emplace_back(parse_hex_param(item[0], item_name + "[0]", SIZE_MAX, 0, 1024),
+                             parse_hex_param(item[1], item_name + "[1]", SIZE_MAX, 0, 64 * 1024));
+    }
+    return t;
+}
+
+}  // namespace
+
+// ---- Parameter helpers -------------------------------------------------------------
+
+Params::Params(const json& params, std::vector<std::string> names, size_t required)
+    : names_(std::move(names)), values_(names_.size()), present_(names_.size(), false) {
+    if (params.is_null()) {
+        // no params member
+    } else if (params.is_array()) {
+        if (params.size() > names_.size())
+            invalid("expected at most " + std::to_string(names_.size()) + " parameters, got " +
+                    std::to_string(params.size()));
+        for (size_t i = 0; i < params.size(); ++i) {
+            values_[i] = params[i];
+            present_[i] = true;
+        }
+    } else if (params.is_object()) {
+        for (const auto& [key, value] : params.items()) {
+            size_t i = 0;
+            while (i < names_.size() && names_[i] != key) ++i;
+            if (i == names_.size()) invalid("unknown parameter \"" + key + "\"");
+            values_[i] = value;
+            present_[i] = true;
+        }
+    } else {
+        invalid("params must be an array or an object");
+    }
+    for (size_t i = 0; i < required; ++i) {
+        if (!present_[i]) invalid("missing parameter " + names_[i]);
+    }
+}
+
+const json& Params::operator[](size_t index) const {
+    return values_[index];
+}
+bool Params::has(size_t index) const {
+    return present_[index] && !values_[index].is_null();
+}
+
+Bytes parse_hex_param(const json& value, const std::string& name, size_t exact, size_t min,
+                      size_t max) {
+    if (!value.is_string()) invalid(name + ": expected a 0x-prefixed hex string");
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.size() < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        invalid(name + ": expected a 0x-prefixed hex string");
+    if (s.size() % 2 != 0) invalid(name + ": odd number of hex digits");
+    const size_t n = (s.size() - 2) / 2;
+    // Check the size before decoding so an oversized value costs nothing.
+    if (exact != SIZE_MAX && n != exact)
+        invalid(name + ": expected " + std::to_string(exact) + " bytes, got " + std::to_string(n));
+    if (n < min) invalid(name + ": expected at least " + std::to_string(min) + " bytes");
+    if (n > max) invalid(name + ": expected at most " + std::to_string(max) + " bytes");
+    auto bytes = core::from_hex(s);
+    if (!bytes) invalid(name + ": invalid hex digit");
+    return std::move(bytes).value();
+}
+
+KeyTypeId parse_key_type_param(const json& value, const std::string& name) {
+    if (!value.is_string()) invalid(name + ": expected a 4-character key type such as \"babe\"");
+    const std::string& s = value.get_ref<const std::string&>();
+    if (s.size() != 4)
+        invalid(name + ": key type must be exactly 4 ASCII characters, got \"" +
+                (s.size() <= 16 ? s : s.substr(0, 16) + "...") + "\"");
+    KeyTypeId id{};
+    for (size_t i = 0; i < 4; ++i) {
+        const char c = s[i];
+        if (c < 0x21 || c > 0x7e) invalid(name + ": key type must be printable ASCII");
+        id[i] = static_cast<uint8_t>(c);
+    }
+    return id;
+}
+
+Scheme parse_scheme_param(const json& value, const std::string& name) {
+    if (value.is_string()) {
+        const std::string& s = value.get_ref<const std::string&>();
+        if (s == "sr25519") return Scheme::sr25519;
+        if (s == "ed25519") return Scheme::ed25519;
+        if (s == "ecdsa") return Scheme::ecdsa;
+    }
+    invalid(name + ": scheme must be \"sr25519\", \"ed25519\" or \"ecdsa\"");
+}
+
+std::vector<std::pair<Bytes, KeyTypeId>> split_session_keys(ByteSpan blob) {
+    if (blob.size() != kSessionKeysSize)
+        invalid("sessionKeys: expected a " + std::to_string(kSessionKeysSize) +
+                "-byte Kusama/Polkadot SessionKeys encoding (gran, babe, para, asgn, audi, beef), "
+                "got " +
+                std::to_string(blob.size()) + " bytes");
+    std::vector<std::pair<Bytes, KeyTypeId>> keys;
+    size_t offset = 0;
+    for (const auto& slot : kSessionKeySlots) {
+        const size_t n = public_size(slot.scheme);
+        KeyTypeId id{};
+        for (size_t i = 0; i < 4; ++i) id[i] = static_cast<uint8_t>(slot.key_type[i]);
+        keys.emplace_back(Bytes(blob.begin() + static_cast<std::ptrdiff_t>(offset),
+                                blob.begin() + static_cast<std::ptrdiff_t>(offset + n)),
+                          id);
+        offset += n;
+    }
+    return keys;
+}
+
+void refresh_key_metrics(KeyService& service, Metrics& metrics,
+                         const std::vector<KeyTypeId>& extra_types) {
+    std::set<std::pair<KeyTypeId, Scheme>> seen;
+    for (const auto& slot : kSessionKeySlots) {
+        KeyTypeId id{};
+        for (size_t i = 0; i < 4; ++i) id[i] = static_cast<uint8_t>(slot.key_type[i]);
+        seen.insert({id, slot.scheme});
+    }
+    for (const auto& id : extra_types) {
+        for (Scheme s : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa}) seen.insert({id, s});
+    }
+    for (const auto& [id, scheme] : seen) {
+        try {
+            const auto keys = service.public_keys(id, scheme);
+            metrics.set_key_count(key_type_string(id), scheme_str(scheme),
+                                  static_cast<double>(keys.size()));
+        } catch (const std::exception& e) {
+            spdlog::debug("key count for {}/{} unavailable: {}", key_type_string(id),
+                          scheme_str(scheme), e.what());
+        }
+    }
+}
+
+// ---- Methods --------------------------------------------------------------------------
+
+void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
+                          RpcMethodOptions options) {
+    // Key types created through this process, for the key-count gauge.
+    auto generated = std::make_shared<std::pair<std::mutex, std::vector<KeyTypeId>>>();
+    auto refresh = [&ks, &metrics, generated]() {
+        std::vector<KeyTypeId> extra;
+        {
+            std::lock_guard lock(generated->first);
+            extra = generated->second;
+        }
+        refresh_key_metrics(ks, metrics, extra);
+    };
+
+    d.add("rpc_methods", wrap(metrics, [&d](const json& params, const ClientContext&) -> json {
+              Params p(params, {}, 0);
+              return {{"methods", d.methods()}};
+          }));
+
+    d.add("author_rotateKeys",
+          wrap(metrics, [&ks, refresh](const json& params, const ClientContext& c) -> json {
+              Params p(params, {}, 0);
+              Bytes blob = ks.rotate_session_keys();
+              spdlog::info("rotated session keys for {}", c.identity);
+              refresh();
+              return hex(blob);
+          }));
+
+    d.add("author_hasSessionKeys",
+          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"sessionKeys"}, 1);
+              // A wrong length is reported by split_session_keys with the layout.
+              Bytes blob = parse_hex_param(p[0], "sessionKeys", SIZE_MAX, 0, 4096);
+              return ks.has_session_keys(blob);
+          }));
+
+    d.add("author_hasKey", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"publicKey", "keyType"}, 2);
+              Bytes pk = parse_hex_param(p[0], "publicKey", SIZE_MAX, 1, 128);
+              KeyTypeId kt = parse_key_type_param(p[1], "keyType");
+              return ks.has_key(pk, kt);
+          }));
+
+    d.add("keystore_publicKeys",
+          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"keyType", "scheme"}, 2);
+              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+              Scheme scheme = parse_scheme_param(p[1], "scheme");
+              json out = json::array();
+              for (const auto& pk : ks.public_keys(kt, scheme)) out.push_back(hex(pk));
+              return out;
+          }));
+
+    d.add("keystore_generateNew",
+          wrap(metrics,
+               [&ks, options, generated, refresh](const json& params,
+                                                  const ClientContext& c) -> json {
+                   Params p(params, {"keyType", "scheme", "seed"}, 2);
+                   KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+                   Scheme scheme = parse_scheme_param(p[1], "scheme");
+                   std::optional<std::string> seed;
+                   if (p.has(2)) {
+                       if (!p[2].is_string()) invalid("seed: expected a secret URI string or null");
+                       if (!options.allow_dev_seeds)
+                           throw ServiceError(rpc_error::kPolicyRefused,
+                                              "seed: development seeds are disabled on this signer "
+                                              "(keys are generated inside the TEE)",
+                                              "dev_seed");
+                       seed = p[2].get<std::string>();
+                   }
+                   Bytes pk = ks.generate_new(kt, scheme, seed);
+                   spdlog::info("generated {} key of type {} for {}", scheme_str(scheme),
+                                key_type_string(kt), c.identity);
+                   {
+                       std::lock_guard lock(generated->first);
+                       auto& v = generated->second;
+                       if (std::find(v.begin(), v.end(), kt) == v.end()) v.push_back(kt);
+                   }
+                   refresh();
+                   return hex(pk);
+               }));
+
+    d.add("keystore_sign",
+          wrap(metrics, [&ks, options](const json& params, const ClientContext&) -> json {
+              Params p(params, {"keyType", "scheme", "public", "message"}, 4);
+              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+              Scheme scheme = parse_scheme_param(p[1], "scheme");
+              Bytes pk = parse_hex_param(p[2], "public", public_size(scheme));
+              Bytes msg = parse_hex_param(p[3], "message", SIZE_MAX, 0, options.max_message_bytes);
+              return hex(ks.sign(kt, scheme, pk, msg));
+          }));
+
+    d.add("keystore_sr25519VrfSign",
+          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"keyType", "public", "transcript"}, 3);
+              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+              Bytes pk = parse_hex_param(p[1], "public", 32);
+              VrfSignData data;
+              data.transcript = parse_transcript(p[2], "transcript");
+              if (p[2].contains("extra") && !p[2]["extra"].is_null()) {
+                  if (p[2]["extra"].contains("extra"))
+                      invalid("transcript.extra: an extra transcript cannot nest another");
+                  data.extra = parse_transcript(p[2]["extra"], "transcript.extra");
+              }
+              VrfSignature sig = ks.sr25519_vrf_sign(kt, pk, data);
+              Bytes encoded(sig.pre_output.begin(), sig.pre_output.end());
+              encoded.insert(encoded.end(), sig.proof.begin(), sig.proof.end());
+              return {{"preOutput", hex(sig.pre_output)},
+                      {"proof", hex(sig.proof)},
+                      {"signature", hex(encoded)}};
+          }));
+
+    d.add("keystore_ecdsaSignPrehashed",
+          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"keyType", "public", "prehash"}, 3);
+              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+              Bytes pk = parse_hex_param(p[1], "public", 33);
+              Bytes prehash = parse_hex_param(p[2], "prehash", 32);
+              ByteArray<32> h{};
+              std::copy(prehash.begin(), prehash.end(), h.begin());
+              return hex(ks.ecdsa_sign_prehashed(kt, pk, h));
+          }));
+
+    d.add("keystore_hasKeys",
+          wrap(metrics, [&ks, options](const json& params, const ClientContext&) -> json {
+              Params p(params, {"keys"}, 1);
+              const json& list = p[0];
+              if (!list.is_array()) invalid("keys: expected an array of [public, keyType] pairs");
+              if (list.size() > options.max_has_keys)
+                  invalid("keys: at most " + std::to_string(options.max_has_keys) + " entries");
+              std::vector<std::pair<Bytes, KeyTypeId>> keys;
+              for (size_t i = 0; i < list.size(); ++i) {
+                  const std::string name = "keys[" + std::to_string(i) + "]";
+                  if (!list[i].is_array() || list[i].size() != 2)
+                      invalid(name + ": expected a [public, keyType] pair");
+                  keys.emplace_back(parse_hex_param(list[i][0], name + "[0]", SIZE_MAX, 1, 128),
+                                    parse_key_type_param(list[i][1], name + "[1]"));
+              }
+              return ks.has_keys(keys);
+          }));
+
+    d.add("signer_attest", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"nonce"}, 1);
+              Bytes nonce = parse_hex_param(p[0], "nonce", SIZE_MAX, 0, 64);
+              Attestation a = ks.attest(nonce);
+              return {{"kind", a.kind},
+                      {"statement", hex(a.statement)},
+                      {"signature", hex(a.signature)},
+                      {"attestationKey", hex(a.attestation_public_key)},
+                      {"reportData", hex(a.report_data)},
+                      {"details", a.details}};
+          }));
+
+    d.add("signer_health", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {}, 0);
+              KeyServiceHealth h = ks.health();
+              json out = {{"status", h.ok ? "ok" : "unhealthy"},
+                          {"tee", h.backend},
+                          {"teeRestarts", h.restarts}};
+              if (!h.detail.empty()) out["detail"] = h.detail;
+              return out;
+          }));
+}
+
+}  // namespace teesigner::signerd

@@ -1,0 +1,434 @@
+#include "tee_key_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include "signer_ta.h"
+#include "tee_client_api.h"
+#include "teesigner/core/scale.hpp"
+
+#if __has_include("ts_softtee.h")
+#include "ts_softtee.h"
+#define TS_SIGNERD_SOFTTEE 1
+#endif
+
+namespace teesigner::signerd {
+namespace {
+
+using core::scale::Decoder;
+using core::scale::Encoder;
+
+std::string result_string(TEEC_Result rc) {
+#ifdef TS_SIGNERD_SOFTTEE
+    return ts_teec_result_string(rc);
+#else
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", rc);
+    return buf;
+#endif
+}
+
+uint8_t scheme_byte(Scheme s) {
+    switch (s) {
+        case Scheme::sr25519:
+            return TA_SIGNER_SCHEME_SR25519;
+        case Scheme::ed25519:
+            return TA_SIGNER_SCHEME_ED25519;
+        case Scheme::ecdsa:
+            return TA_SIGNER_SCHEME_ECDSA;
+    }
+    return 0xff;
+}
+
+size_t public_size(Scheme s) {
+    return s == Scheme::ecdsa ? 33 : 32;
+}
+
+void encode_transcript(Encoder& e, const VrfTranscriptData& t) {
+    e.bytes(t.label);
+    e.vec(t.items, [](Encoder& enc, const std::pair<Bytes, Bytes>& item) {
+        enc.bytes(item.first).bytes(item.second);
+    });
+}
+
+[[noreturn]] void bad_response(const char* what) {
+    throw ServiceError(rpc_error::kInternalError,
+                       std::string("malformed response from the signer TA (") + what + ")");
+}
+
+// Commands that change nothing in the TA; safe to retry after a TEE restart.
+bool read_only(uint32_t command) {
+    return command == TA_SIGNER_CMD_LIST_PUBLIC_KEYS || command == TA_SIGNER_CMD_HAS_KEYS ||
+           command == TA_SIGNER_CMD_ATTEST;
+}
+
+}  // namespace
+
+std::string tee_context_name(const TeeOptions& o) {
+    if (o.backend == "optee") return {};
+    if (o.backend != "soft")
+        throw std::runtime_error("unknown TEE backend \"" + o.backend + "\" (use soft or optee)");
+    std::string name = "softtee:";
+    auto add = [&name](const char* key, const std::string& value) {
+        if (value.empty()) return;
+        if (value.find(',') != std::string::npos)
+            throw std::runtime_error(std::string("soft TEE ") + key + " path must not contain ','");
+        if (name.back() != ':') name += ',';
+        name += key;
+        name += '=';
+        name += value;
+    };
+    add("storage", o.softtee_storage);
+    add("ta", o.softtee_ta);
+    if (o.softtee_timeout_ms != 0) add("timeout_ms", std::to_string(o.softtee_timeout_ms));
+    return name;
+}
+
+struct TeeKeyService::Impl {
+    TeeOptions options;
+    Metrics* metrics = nullptr;
+    std::string context_name;
+    std::mutex mu;
+    TEEC_Context context{};
+    TEEC_Session session{};
+    bool context_open = false;
+    bool session_open = false;
+    uint64_t restarts = 0;
+    std::string last_error;
+
+    void open_session() {
+        TEEC_UUID uuid = TA_SIGNER_UUID;
+        uint32_t origin = 0;
+        TEEC_Result rc = TEEC_OpenSession(&context, &session, &uuid, TEEC_LOGIN_PUBLIC, nullptr,
+                                          nullptr, &origin);
+        if (rc != TEEC_SUCCESS) {
+            std::string reason = result_string(rc);
+#ifdef TS_SIGNERD_SOFTTEE
+            const char* detail = ts_softtee_last_error(&context);
+            if (detail != nullptr && *detail != '\0') reason += std::string(": ") + detail;
+#endif
+            last_error = "cannot open a session with the signer TA: " + reason;
+            throw ServiceError(rpc_error::kTeeUnavailable, last_error);
+        }
+        session_open = true;
+    }
+
+    // One command: SCALE request in params[0], response out of params[1].
+    // mu must be held.
+    Bytes invoke_locked(uint32_t command, const Bytes& request, size_t capacity) {
+        if (!session_open) {
+            open_session();
+            if (restarts_pending) {
+                ++restarts;
+                if (metrics) metrics->tee_restart();
+                restarts_pending = false;
+                spdlog::warn("reconnected to the signer TA (restart {})", restarts);
+            }
+        }
+        Bytes out(capacity);
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            TEEC_Operation op{};
+            op.paramTypes = TEEC_PARAM_TYPES(request.empty() ? TEEC_NONE : TEEC_MEMREF_TEMP_INPUT,
+                                             TEEC_MEMREF_TEMP_OUTPUT, TEEC_NONE, TEEC_NONE);
+            if (!request.empty()) {
+                op.params[0].tmpref.buffer = const_cast<uint8_t*>(request.data());
+                op.params[0].tmpref.size = request.size();
+            }
+            op.params[1].tmpref.buffer = out.data();
+            op.params[1].tmpref.size = out.size();
+            uint32_t origin = 0;
+            const TEEC_Result rc = TEEC_InvokeCommand(&session, command, &op, &origin);
+            if (rc == TEEC_SUCCESS) {
+                if (op.params[1].tmpref.size > out.size()) bad_response("size");
+                out.resize(op.params[1].tmpref.size);
+                last_error.clear();
+                if (metrics) metrics->set(Metrics::kUp, {}, 1);
+                return out;
+            }
+            if (rc == TEEC_ERROR_SHORT_BUFFER && op.params[1].tmpref.size > out.size() &&
+                op.params[1].tmpref.size <= TEEC_CONFIG_SHAREDMEM_MAX_SIZE) {
+                out.resize(op.params[1].tmpref.size);  // the TA created nothing; ask again
+                continue;
+            }
+            throw_for(rc, command);
+        }
+        bad_response("output size keeps growing");
+    }
+
+    [[noreturn]] void throw_for(TEEC_Result rc, uint32_t command) {
+        switch (rc) {
+            case TEEC_ERROR_ITEM_NOT_FOUND:
+                throw ServiceError(rpc_error::kKeyNotFound, "no such key in the TEE");
+            case TEEC_ERROR_BAD_FORMAT:
+            case TEEC_ERROR_BAD_PARAMETERS:
+                throw ServiceError(
+                    rpc_error::kInvalidParams,
+                    "the signer TA rejected the request (" + result_string(rc) + ")");
+            case TEEC_ERROR_NOT_IMPLEMENTED:
+            case TEEC_ERROR_NOT_SUPPORTED:
+                throw ServiceError(
+                    rpc_error::kNotSupported,
+                    "not supported by this signer TA build (" + result_string(rc) + ")");
+            case TEEC_ERROR_ACCESS_DENIED:
+            case TEEC_ERROR_ACCESS_CONFLICT:
+            case TEEC_ERROR_SECURITY:
+                throw ServiceError(rpc_error::kPolicyRefused,
+                                   "refused by the signer TA (" + result_string(rc) + ")", "ta");
+            case TEEC_ERROR_TARGET_DEAD:
+            case TEEC_ERROR_COMMUNICATION: {
+                std::string reason = result_string(rc);
+#ifdef TS_SIGNERD_SOFTTEE
+                const char* detail = ts_softtee_last_error(&context);
+                if (detail != nullptr && *detail != '\0') reason += std::string(": ") + detail;
+#endif
+                last_error = "signer TA died: " + reason;
+                spdlog::error("{} (command 0x{:04x}); reconnecting on the next call", last_error,
+                              command);
+                TEEC_CloseSession(&session);
+                session_open = false;
+                restarts_pending = true;
+                if (metrics) metrics->set(Metrics::kUp, {}, 0);
+                throw ServiceError(rpc_error::kTeeUnavailable, last_error);
+            }
+            case TEEC_ERROR_BUSY:
+                throw ServiceError(rpc_error::kTeeUnavailable, "the TEE is busy");
+            default:
+                last_error = "signer TA error " + result_string(rc);
+                throw ServiceError(rpc_error::kInternalError, last_error);
+        }
+    }
+
+    Bytes invoke(uint32_t command, const Bytes& request, size_t capacity) {
+        std::lock_guard lock(mu);
+        try {
+            return invoke_locked(command, request, capacity);
+        } catch (const ServiceError& e) {
+            // A restarted TA answers read-only commands again at once.
+            if (e.code() == rpc_error::kTeeUnavailable && !session_open && restarts_pending &&
+                read_only(command))
+                return invoke_locked(command, request, capacity);
+            throw;
+        }
+    }
+
+    bool restarts_pending = false;
+};
+
+TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& s = *impl_;
+    s.options = std::move(options);
+    s.metrics = metrics;
+    s.context_name = tee_context_name(s.options);
+    const TEEC_Result rc = TEEC_InitializeContext(
+        s.context_name.empty() ? nullptr : s.context_name.c_str(), &s.context);
+    if (rc != TEEC_SUCCESS) {
+        std::string reason = result_string(rc);
+        if (rc == TEEC_ERROR_BUSY)
+            reason += ": another process is using this TEE storage (one signer per data directory)";
+        throw std::runtime_error("cannot initialize the " + s.options.backend + " TEE: " + reason);
+    }
+    s.context_open = true;
+    try {
+        s.open_session();
+    } catch (const ServiceError& e) {
+        TEEC_FinalizeContext(&s.context);
+        s.context_open = false;
+        throw std::runtime_error(e.what());
+    }
+    if (metrics) metrics->set(Metrics::kUp, {}, 1);
+}
+
+TeeKeyService::~TeeKeyService() {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mu);
+    if (s.session_open) TEEC_CloseSession(&s.session);
+    if (s.context_open) TEEC_FinalizeContext(&s.context);
+}
+
+Bytes TeeKeyService::rotate_session_keys() {
+    Bytes blob = impl_->invoke(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {}, kSessionKeysSize);
+    if (blob.size() != kSessionKeysSize) bad_response("session keys length");
+    return blob;
+}
+
+std::vector<std::pair<Bytes, KeyTypeId>> TeeKeyService::decode_session_keys(ByteSpan blob) {
+    return split_session_keys(blob);
+}
+
+bool TeeKeyService::has_keys(const std::vector<std::pair<Bytes, KeyTypeId>>& keys) {
+    Encoder e;
+    e.vec(keys, [](Encoder& enc, const std::pair<Bytes, KeyTypeId>& k) {
+        enc.bytes(k.first).raw(k.second);
+    });
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_HAS_KEYS, e.take(), 1);
+    Decoder d(out);
+    auto value = d.boolean();
+    if (!value || d.finish() != core::Error::ok) bad_response("has_keys");
+    return *value;
+}
+
+std::vector<Bytes> TeeKeyService::public_keys(const KeyTypeId& key_type, Scheme scheme) {
+    Encoder e;
+    e.raw(key_type).u8(scheme_byte(scheme));
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, e.take(), 4096);
+    Decoder d(out);
+    const size_t n = public_size(scheme);
+    auto keys = d.vec<Bytes>(
+        [n](Decoder& dec) -> core::Result<Bytes> {
+            auto raw = dec.raw(n);
+            if (!raw) return raw.error();
+            return Bytes(raw->begin(), raw->end());
+        },
+        n);
+    if (!keys || d.finish() != core::Error::ok) bad_response("public keys");
+    return std::move(keys).value();
+}
+
+Bytes TeeKeyService::generate_new(const KeyTypeId& key_type, Scheme scheme,
+                                  const std::optional<std::string>& seed) {
+    Encoder e;
+    e.raw(key_type).u8(scheme_byte(scheme));
+    uint32_t command = TA_SIGNER_CMD_GENERATE_KEY;
+    if (seed) {
+        if (!impl_->options.allow_dev_seeds)
+            throw ServiceError(rpc_error::kPolicyRefused, "development seeds are disabled",
+                               "dev_seed");
+        e.str(*seed);
+        command = TA_SIGNER_CMD_IMPORT_SURI;
+    }
+    Bytes request = e.take();
+    Bytes pk;
+    try {
+        pk = impl_->invoke(command, request, public_size(scheme));
+    } catch (...) {
+        std::memset(request.data(), 0, request.size());
+        throw;
+    }
+    std::memset(request.data(), 0, request.size());
+    if (pk.size() != public_size(scheme)) bad_response("public key length");
+    return pk;
+}
+
+Bytes TeeKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                          ByteSpan message) {
+    Encoder e;
+    e.raw(key_type).u8(scheme_byte(scheme)).bytes(public_key).bytes(message);
+    const size_t sig_size = scheme == Scheme::ecdsa ? 65 : 64;
+    Bytes sig = impl_->invoke(TA_SIGNER_CMD_SIGN, e.take(), sig_size);
+    if (sig.size() != sig_size) bad_response("signature length");
+    return sig;
+}
+
+VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
+                                             const VrfSignData& data) {
+    // Request (key_type, public: [u8; 32], transcript, extra: Option<transcript>)
+    // with transcript = (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>);
+    // response (pre_output: [u8; 32], proof: [u8; 64]).
+    Encoder e;
+    e.raw(key_type).raw(public_key);
+    encode_transcript(e, data.transcript);
+    e.option(data.extra,
+             [](Encoder& enc, const VrfTranscriptData& t) { encode_transcript(enc, t); });
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_VRF_SIGN, e.take(), 96);
+    Decoder d(out);
+    auto pre = d.array<32>();
+    auto proof = d.array<64>();
+    if (!pre || !proof || d.finish() != core::Error::ok) bad_response("vrf signature");
+    return VrfSignature{*pre, *proof};
+}
+
+Bytes TeeKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan public_key,
+                                          const ByteArray<32>& prehash) {
+    Encoder e;
+    e.raw(key_type).raw(public_key).raw(prehash);
+    Bytes sig = impl_->invoke(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, e.take(), 65);
+    if (sig.size() != 65) bad_response("signature length");
+    return sig;
+}
+
+Attestation TeeKeyService::attest(ByteSpan nonce) {
+    if (nonce.size() > TA_SIGNER_MAX_NONCE)
+        throw ServiceError(rpc_error::kInvalidParams,
+                           "nonce: at most " + std::to_string(TA_SIGNER_MAX_NONCE) + " bytes");
+    Encoder e;
+    e.bytes(nonce);
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_ATTEST, e.take(), 16384);
+    Decoder d(out);
+    auto statement = d.bytes();
+    auto signature = d.array<64>();
+    if (!statement || !signature || d.finish() != core::Error::ok) bad_response("attestation");
+
+    Attestation a;
+    a.kind = "self-attested";
+    a.statement = *statement;
+    a.signature.assign(signature->begin(), signature->end());
+    // statement = (label: String, nonce: Vec<u8>, keys: Vec<(KeyTypeId, Scheme, Vec<u8>)>,
+    //              report_data: [u8; 32], attestation_key: [u8; 32])
+    Decoder s(a.statement);
+    auto label = s.str();
+    auto echoed = s.bytes();
+    struct Key {
+        KeyTypeId type;
+        uint8_t scheme;
+        Bytes public_key;
+    };
+    auto keys = s.vec<Key>(
+        [](Decoder& dec) -> core::Result<Key> {
+            auto kt = dec.array<4>();
+            if (!kt) return kt.error();
+            auto sc = dec.u8();
+            if (!sc) return sc.error();
+            auto pk = dec.bytes();
+            if (!pk) return pk.error();
+            return Key{*kt, *sc, std::move(pk).value()};
+        },
+        6);
+    auto report = s.array<32>();
+    auto attest_key = s.array<32>();
+    if (!label || !echoed || !keys || !report || !attest_key || s.finish() != core::Error::ok)
+        bad_response("attestation statement");
+    if (*echoed != Bytes(nonce.begin(), nonce.end())) bad_response("attestation nonce");
+    a.report_data = *report;
+    a.attestation_public_key.assign(attest_key->begin(), attest_key->end());
+    nlohmann::json key_list = nlohmann::json::array();
+    for (const auto& k : *keys) {
+        const char* scheme = k.scheme == TA_SIGNER_SCHEME_SR25519   ? "sr25519"
+                             : k.scheme == TA_SIGNER_SCHEME_ED25519 ? "ed25519"
+                             : k.scheme == TA_SIGNER_SCHEME_ECDSA   ? "ecdsa"
+                                                                    : "unknown";
+        key_list.push_back({{"keyType", key_type_string(k.type)},
+                            {"scheme", scheme},
+                            {"public", core::to_hex(k.public_key)}});
+    }
+    a.details = {{"label", *label},
+                 {"nonce", core::to_hex(*echoed)},
+                 {"keys", key_list},
+                 {"signatureScheme", "ed25519"}};
+    return a;
+}
+
+KeyServiceHealth TeeKeyService::health() {
+    Impl& s = *impl_;
+    KeyServiceHealth h;
+    h.backend = s.options.backend;
+    // A cheap read-only call proves the TA answers (and reconnects if it died).
+    try {
+        KeyTypeId probe{'g', 'r', 'a', 'n'};
+        Encoder e;
+        e.raw(probe).u8(scheme_byte(Scheme::ed25519));
+        (void)s.invoke(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, e.take(), 4096);
+    } catch (const std::exception& e) {
+        h.ok = false;
+        h.detail = e.what();
+    }
+    std::lock_guard lock(s.mu);
+    h.restarts = s.restarts;
+    return h;
+}
+
+}  // namespace teesigner::signerd
