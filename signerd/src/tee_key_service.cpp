@@ -431,4 +431,13 @@ KeyServiceHealth TeeKeyService::health() {
     return h;
 }
 
+long TeeKeyService::tee_process_id() {
+#ifdef TS_SIGNERD_SOFTTEE
+    std::lock_guard lock(impl_->mu);
+    return static_cast<long>(ts_softtee_child_pid(&impl_->context));
+#else
+    return -1;
+#endif
+}
+
 }  // namespace teesigner::signerd

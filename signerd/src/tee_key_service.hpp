@@ -49,6 +49,10 @@ class TeeKeyService : public KeyService {
     Attestation attest(ByteSpan nonce) override;
     KeyServiceHealth health() override;
 
+    /// Soft TEE: process id of the TA process (for diagnostics and tests);
+    /// -1 when none runs or for other backends.
+    long tee_process_id();
+
     struct Impl;
 
   private:
