@@ -1,0 +1,353 @@
+// signerd configuration (TOML + flags), bearer-token files, allow-lists,
+// Prometheus rendering and the JSON log escaping.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "auth.hpp"
+#include "config.hpp"
+#include "logging.hpp"
+#include "metrics.hpp"
+#include "serve.hpp"
+
+using namespace teesigner::signerd;
+
+namespace {
+
+const std::string kSourceDir =
+    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+TEST(Config, DefaultsAreLocalAndSoft) {
+    Config c = default_config();
+    EXPECT_EQ(c.tee, "soft");
+    EXPECT_EQ(c.server.rpc_addr, "127.0.0.1");
+    EXPECT_EQ(c.server.rpc_port, 9955);
+    EXPECT_TRUE(c.server.tcp_enabled);
+    EXPECT_TRUE(c.server.unix_socket.empty());
+    EXPECT_FALSE(c.server.require_auth_local);
+    EXPECT_FALSE(c.methods.allow_dev_seeds);
+    EXPECT_FALSE(c.data_dir.empty());
+    EXPECT_NO_THROW(validate_config(c));
+}
+
+TEST(Config, ExampleConfigParsesToTheDefaults) {
+    Config c = default_config();
+    apply_toml_file(c, kSourceDir + "/signerd/example-config.toml");
+    validate_config(c);
+    const Config d = default_config();
+    EXPECT_EQ(c.server.rpc_addr, d.server.rpc_addr);
+    EXPECT_EQ(c.server.rpc_port, d.server.rpc_port);
+    EXPECT_EQ(c.server.limits.max_body_bytes, d.server.limits.max_body_bytes);
+    EXPECT_EQ(c.server.limits.header_timeout, d.server.limits.header_timeout);
+    EXPECT_EQ(c.server.limits.idle_timeout, d.server.limits.idle_timeout);
+    EXPECT_EQ(c.server.limits.max_connections_per_ip, d.server.limits.max_connections_per_ip);
+    EXPECT_EQ(c.rpc_limits.max_batch_size, d.rpc_limits.max_batch_size);
+    EXPECT_EQ(c.methods.max_message_bytes, d.methods.max_message_bytes);
+    EXPECT_EQ(c.server.io_threads, d.server.io_threads);
+    EXPECT_EQ(c.server.rpc_workers, d.server.rpc_workers);
+    EXPECT_TRUE(c.access.empty());
+}
+
+TEST(Config, EveryOption) {
+    Config c = default_config();
+    apply_toml(c, R"(
+data_dir = "/srv/signer"
+tee = "optee"
+log_format = "json"
+log_level = "debug"
+[rpc]
+addr = "10.0.0.5"
+port = 9000
+unix_socket = "/run/signer.sock"
+require_auth_local = true
+metrics_require_auth = true
+allowed_origins = ["https://ops.example"]
+io_threads = 3
+workers = 8
+[tls]
+cert = "/etc/s/cert.pem"
+key = "/etc/s/key.pem"
+ca = "/etc/s/ca.pem"
+[auth]
+tokens_file = "/etc/s/tokens"
+[access]
+local = ["*"]
+"validator-1" = ["keystore_*", "rpc_methods"]
+[limits]
+max_body_bytes = 4096
+max_header_bytes = 2048
+max_ws_message_bytes = 8192
+max_batch = 10
+max_json_depth = 8
+max_message_bytes = 1000
+header_timeout_ms = 1500
+body_timeout_ms = 2500
+idle_timeout_ms = 3500
+handshake_timeout_ms = 4500
+write_timeout_ms = 5500
+max_connections = 20
+max_connections_per_ip = 4
+max_inflight_per_connection = 2
+[softtee]
+storage = "/srv/signer/sealed"
+ta = "/usr/libexec/ts-softtee-ta"
+timeout_ms = 9000
+[keystore]
+allow_dev_seeds = true
+)",
+               "test.toml");
+    validate_config(c);
+    EXPECT_EQ(c.data_dir, "/srv/signer");
+    EXPECT_EQ(c.tee, "optee");
+    EXPECT_EQ(c.log_format, "json");
+    EXPECT_EQ(c.log_level, "debug");
+    EXPECT_EQ(c.server.rpc_addr, "10.0.0.5");
+    EXPECT_EQ(c.server.rpc_port, 9000);
+    EXPECT_EQ(c.server.unix_socket, "/run/signer.sock");
+    EXPECT_TRUE(c.server.require_auth_local);
+    EXPECT_TRUE(c.server.metrics_require_auth);
+    EXPECT_EQ(c.server.allowed_origins, std::vector<std::string>{"https://ops.example"});
+    EXPECT_EQ(c.server.io_threads, 3);
+    EXPECT_EQ(c.server.rpc_workers, 8);
+    EXPECT_EQ(c.server.tls_cert, "/etc/s/cert.pem");
+    EXPECT_EQ(c.server.tls_key, "/etc/s/key.pem");
+    EXPECT_EQ(c.server.tls_ca, "/etc/s/ca.pem");
+    EXPECT_EQ(c.tokens_file, "/etc/s/tokens");
+    EXPECT_EQ(c.access.at("validator-1"), (std::vector<std::string>{"keystore_*", "rpc_methods"}));
+    EXPECT_EQ(c.server.limits.max_body_bytes, 4096u);
+    EXPECT_EQ(c.server.limits.max_header_bytes, 2048u);
+    EXPECT_EQ(c.server.limits.max_ws_message_bytes, 8192u);
+    EXPECT_EQ(c.rpc_limits.max_batch_size, 10u);
+    EXPECT_EQ(c.rpc_limits.max_depth, 8);
+    EXPECT_EQ(c.methods.max_message_bytes, 1000u);
+    EXPECT_EQ(c.server.limits.header_timeout.count(), 1500);
+    EXPECT_EQ(c.server.limits.body_timeout.count(), 2500);
+    EXPECT_EQ(c.server.limits.idle_timeout.count(), 3500);
+    EXPECT_EQ(c.server.limits.handshake_timeout.count(), 4500);
+    EXPECT_EQ(c.server.limits.write_timeout.count(), 5500);
+    EXPECT_EQ(c.server.limits.max_connections, 20u);
+    EXPECT_EQ(c.server.limits.max_connections_per_ip, 4u);
+    EXPECT_EQ(c.server.limits.max_inflight_per_connection, 2u);
+    EXPECT_EQ(c.softtee_storage, "/srv/signer/sealed");
+    EXPECT_EQ(c.softtee_ta, "/usr/libexec/ts-softtee-ta");
+    EXPECT_EQ(c.softtee_timeout_ms, 9000u);
+    EXPECT_TRUE(c.methods.allow_dev_seeds);
+    AccessList access = access_list(c);
+    EXPECT_TRUE(access.allowed("keystore_sign", "validator-1"));
+    EXPECT_FALSE(access.allowed("author_rotateKeys", "validator-1"));
+    EXPECT_TRUE(access.allowed("author_rotateKeys", "local"));
+    EXPECT_FALSE(access.allowed("rpc_methods", "stranger"));
+}
+
+TEST(Config, PortZeroDisablesTcp) {
+    Config c = default_config();
+    apply_toml(c, "[rpc]\nport = 0\nunix_socket = \"/tmp/x.sock\"\n", "t.toml");
+    EXPECT_FALSE(c.server.tcp_enabled);
+}
+
+TEST(Config, ErrorsNameTheFileLineAndKey) {
+    Config c = default_config();
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[rpc]\nadress = \"1.2.3.4\"\n", "f.toml"); }),
+              "f.toml:2: rpc.adress: unknown option");
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[rpc]\nport = \"80\"\n", "f.toml"); }),
+              "f.toml:2: rpc.port: expected an integer");
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[rpc]\nport = 70000\n", "f.toml"); }),
+              "f.toml:2: rpc.port: must be between 0 and 65535");
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[bogus]\n", "f.toml"); }),
+              "f.toml:1: bogus: unknown option");
+    EXPECT_EQ(error_of([&] { apply_toml(c, "rpc = 5\n", "f.toml"); }),
+              "f.toml:1: rpc: expected a table");
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[access]\nx = [1]\n", "f.toml"); }),
+              "f.toml:2: access.x: expected an array of strings");
+    const std::string syntax = error_of([&] { apply_toml(c, "[rpc\n", "f.toml"); });
+    EXPECT_EQ(syntax.rfind("f.toml:1:", 0), 0u) << syntax;
+    EXPECT_NE(error_of([&] { apply_toml_file(c, "/nonexistent/x.toml"); }).find("cannot read"),
+              std::string::npos);
+    c.tee = "sgx";
+    EXPECT_NE(error_of([&] { validate_config(c); }).find("tee must be"), std::string::npos);
+    c = default_config();
+    c.access["x"] = {"key*store"};
+    EXPECT_NE(error_of([&] { validate_config(c); }).find("'*' may only end"), std::string::npos);
+}
+
+TEST(Config, FlagsOverrideTheFile) {
+    char tmpl[] = "/tmp/ts-config-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string file = std::string(tmpl) + "/c.toml";
+    std::ofstream(file) << "data_dir = \"/from/file\"\n[rpc]\naddr = \"127.0.0.2\"\nport = 1234\n";
+    ServeFlags f;
+    f.config_file = file;
+    Config c = build_config(f);
+    EXPECT_EQ(c.data_dir, "/from/file");
+    EXPECT_EQ(c.server.rpc_addr, "127.0.0.2");
+    EXPECT_EQ(c.server.rpc_port, 1234);
+    EXPECT_EQ(c.softtee_storage, "/from/file/softtee");
+    f.set_rpc_port = true;
+    f.rpc_port = 4321;
+    f.set_data_dir = true;
+    f.data_dir = "/from/flag";
+    f.require_auth_local = true;
+    f.set_log_format = true;
+    f.log_format = "json";
+    c = build_config(f);
+    EXPECT_EQ(c.server.rpc_port, 4321);
+    EXPECT_EQ(c.server.rpc_addr, "127.0.0.2");
+    EXPECT_EQ(c.data_dir, "/from/flag");
+    EXPECT_TRUE(c.server.require_auth_local);
+    EXPECT_EQ(c.log_format, "json");
+    f.log_format = "xml";
+    EXPECT_THROW(build_config(f), std::runtime_error);
+    std::filesystem::remove_all(tmpl);
+}
+
+// ---- Tokens ---------------------------------------------------------------------------
+
+TEST(Tokens, ParseAndAuthenticate) {
+    TokenStore t = TokenStore::parse(
+        "# operators\n"
+        "alice:0123456789abcdef0123\n"
+        "\n"
+        "  bob : ffffffffffffffffffff  \r\n");
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.authenticate("0123456789abcdef0123"), "alice");
+    EXPECT_EQ(t.authenticate("ffffffffffffffffffff"), "bob");
+    EXPECT_FALSE(t.authenticate("0123456789abcdef012"));
+    EXPECT_FALSE(t.authenticate(""));
+    EXPECT_FALSE(t.authenticate("0123456789abcdef01234"));
+}
+
+TEST(Tokens, RejectsBadFilesWithoutQuotingTokens) {
+    auto err = [](const std::string& text) {
+        return error_of([&] { TokenStore::parse(text, "tokens"); });
+    };
+    EXPECT_EQ(err("alice\n"), "tokens:1: expected name:token");
+    EXPECT_EQ(err("alice:short\n"),
+              "tokens:1: token for \"alice\" must be at least 16 printable ASCII characters "
+              "without spaces");
+    EXPECT_EQ(err("bad name:0123456789abcdef0123\n"),
+              "tokens:1: token name must be 1-64 characters of [A-Za-z0-9._@-]");
+    EXPECT_EQ(err("a:0123456789abcdef0123\na:0123456789abcdef0124\n"),
+              "tokens:2: duplicate token name \"a\"");
+    const std::string dup = err("a:0123456789abcdef0123\nb:0123456789abcdef0123\n");
+    EXPECT_EQ(dup, "tokens:2: token of \"b\" is the same as the token of \"a\"");
+    EXPECT_EQ(dup.find("0123456789"), std::string::npos);
+}
+
+TEST(Tokens, LoadFileWarnsAboutPermissions) {
+    char tmpl[] = "/tmp/ts-tokens-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string file = std::string(tmpl) + "/tokens";
+    std::ofstream(file) << "ops:0123456789abcdef0123\n";
+    ::chmod(file.c_str(), 0644);
+    std::vector<std::string> warnings;
+    TokenStore t = TokenStore::load_file(file, &warnings);
+    EXPECT_EQ(t.authenticate("0123456789abcdef0123"), "ops");
+    ASSERT_EQ(warnings.size(), 1u);
+    ::chmod(file.c_str(), 0600);
+    warnings.clear();
+    TokenStore::load_file(file, &warnings);
+    EXPECT_TRUE(warnings.empty());
+    EXPECT_THROW(TokenStore::load_file(file + ".missing"), std::runtime_error);
+    std::filesystem::remove_all(tmpl);
+}
+
+TEST(Tokens, BearerHeader) {
+    EXPECT_EQ(parse_bearer("Bearer abc"), "abc");
+    EXPECT_EQ(parse_bearer("bearer   abc  "), "abc");
+    EXPECT_FALSE(parse_bearer("Basic abc"));
+    EXPECT_FALSE(parse_bearer("Bearer"));
+    EXPECT_FALSE(parse_bearer("Bearer "));
+    EXPECT_FALSE(parse_bearer("Bearerabc"));
+}
+
+TEST(AccessListTest, Patterns) {
+    AccessList a;
+    EXPECT_TRUE(a.allowed("anything", "anyone"));  // no rules: open
+    a.allow("node", {"keystore_*", "author_hasKey"});
+    a.allow("*", {"rpc_methods"});
+    EXPECT_TRUE(a.allowed("keystore_sign", "node"));
+    EXPECT_TRUE(a.allowed("author_hasKey", "node"));
+    EXPECT_FALSE(a.allowed("author_hasKeys", "node"));
+    EXPECT_FALSE(a.allowed("rpc_methods", "node"));  // an entry replaces the fallback
+    EXPECT_TRUE(a.allowed("rpc_methods", "stranger"));
+    EXPECT_FALSE(a.allowed("keystore_sign", "stranger"));
+    EXPECT_TRUE(method_matches("*", "x"));
+    EXPECT_TRUE(method_matches("author_*", "author_"));
+    EXPECT_FALSE(method_matches("author_*", "autho"));
+}
+
+// ---- Metrics ------------------------------------------------------------------------
+
+TEST(MetricsTest, PrometheusTextFormat) {
+    Metrics m;
+    m.inc(Metrics::kRequests, {{"method", "keystore_sign"}, {"code", "0"}});
+    m.inc(Metrics::kRequests, {{"method", "keystore_sign"}, {"code", "0"}});
+    m.observe(Metrics::kLatency, {{"method", "keystore_sign"}}, 0.003);
+    m.observe(Metrics::kLatency, {{"method", "keystore_sign"}}, 20);
+    m.set_key_count("babe", "sr25519", 2);
+    m.declare("custom_total", Metrics::Type::counter, "A custom counter.");
+    m.inc("custom_total", {{"what", "a\"b\\c\nd"}});
+    const std::string text = m.render();
+    EXPECT_NE(text.find("# HELP teesigner_rpc_requests_total "), std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_requests_total{method=\"keystore_sign\",code=\"0\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_bucket{method=\"keystore_sign\","
+                        "le=\"0.0025\"} 0\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_bucket{method=\"keystore_sign\","
+                        "le=\"0.005\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_bucket{method=\"keystore_sign\","
+                        "le=\"10\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_bucket{method=\"keystore_sign\","
+                        "le=\"+Inf\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_sum{method=\"keystore_sign\"} "
+                        "20.003"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_rpc_request_duration_seconds_count{method=\"keystore_sign\"} 2"),
+              std::string::npos);
+    EXPECT_NE(text.find("teesigner_keys{key_type=\"babe\",scheme=\"sr25519\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("custom_total{what=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("teesigner_tee_restarts_total 0\n"), std::string::npos);
+    m.tee_restart();
+    EXPECT_EQ(m.value(Metrics::kTeeRestarts), 1);
+    // Every line is a comment or "name{labels} value".
+    size_t pos = 0;
+    while (pos < text.size()) {
+        const size_t nl = text.find('\n', pos);
+        ASSERT_NE(nl, std::string::npos);
+        const std::string line = text.substr(pos, nl - pos);
+        EXPECT_FALSE(line.empty());
+        if (line[0] != '#') {
+            EXPECT_NE(line.rfind(' '), std::string::npos) << line;
+        }
+        pos = nl + 1;
+    }
+}
+
+TEST(Logging, JsonEscape) {
+    EXPECT_EQ(json_escape("a\"b\\c\nd\te\x01"), "a\\\"b\\\\c\\nd\\te\\u0001");
+    EXPECT_NO_THROW(setup_logging("json", "warn"));
+    EXPECT_NO_THROW(setup_logging("text", "info"));
+    EXPECT_THROW(setup_logging("xml", "info"), std::runtime_error);
+    EXPECT_THROW(setup_logging("text", "loud"), std::runtime_error);
+}
+
+}  // namespace
