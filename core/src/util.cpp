@@ -19,6 +19,7 @@ const char* error_message(Error e) noexcept {
         case Error::unsupported: return "operation not supported for this scheme";
         case Error::crypto_failure: return "cryptographic operation failed";
         case Error::out_of_memory: return "out of memory";
+        case Error::storage_failure: return "persistent storage failure";
     }
     return "unknown error";
 }

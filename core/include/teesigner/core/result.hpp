@@ -19,6 +19,7 @@ enum class Error : uint8_t {
     unsupported,         // operation not defined for this scheme (e.g. ed25519 soft derivation)
     crypto_failure,      // underlying library refused (e.g. zero scalar)
     out_of_memory,
+    storage_failure,     // persistent state could not be read or written (fail closed)
 };
 
 /// Short, stable, human-readable description of an error.
