@@ -97,7 +97,10 @@ Name object_name(const void* id, size_t len) {
 }
 
 std::string file_name(const Name& n) {
-    return "o" + hex(n.data(), n.size());
+    // Appending (not "o" + ...) avoids a GCC 12 -Wrestrict false positive at -O3.
+    std::string name = "o";
+    name += hex(n.data(), n.size());
+    return name;
 }
 
 // Read a whole file below the storage directory. 0 or an errno value.
