@@ -552,17 +552,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         });
     }
 
+    // The health check asks the TEE, which may be busy: run it on a worker.
     void serve_health() {
-        HealthReport report;
-        try {
-            if (state_->health) report = state_->health();
-        } catch (const std::exception& e) {
-            report.ok = false;
-            report.body = {{"status", "error"}, {"error", e.what()}};
-        }
-        if (!report.body.contains("status")) report.body["status"] = report.ok ? "ok" : "unhealthy";
-        respond(report.ok ? http::status::ok : http::status::service_unavailable,
-                report.body.dump(), "application/json; charset=utf-8", true);
+        net::post(*state_->workers, [self = this->shared_from_this()]() {
+            HealthReport report;
+            try {
+                if (self->state_->health) report = self->state_->health();
+            } catch (const std::exception& e) {
+                report.ok = false;
+                report.body = {{"status", "error"}, {"error", e.what()}};
+            }
+            if (!report.body.contains("status"))
+                report.body["status"] = report.ok ? "ok" : "unhealthy";
+            net::post(self->executor_, [self, report = std::move(report)]() {
+                self->respond(report.ok ? http::status::ok : http::status::service_unavailable,
+                              report.body.dump(), "application/json; charset=utf-8", true);
+            });
+        });
     }
 
     void upgrade() {
