@@ -14,6 +14,7 @@ cxxflags-y += -std=c++20 -fno-exceptions -fno-rtti
 
 srcs-y += src/signer_ta.cpp
 srcs-y += src/keystore.cpp
+srcs-y += src/protection_store.cpp
 
 # The core library (every core/src/*.cpp).
 core-srcs := $(notdir $(wildcard $(sub-dir)/../core/src/*.cpp))

@@ -53,10 +53,15 @@
 /* (key_type: KeyTypeId, scheme: Scheme, public: Vec<u8>, message: Vec<u8>) -> Signature
  * Substrate Pair::sign: sr25519 (context "substrate", 64 bytes), ed25519 (64),
  * ecdsa recoverable over blake2_256(message) (65).
- * TEE_ERROR_ITEM_NOT_FOUND if the key is not stored. */
+ * TEE_ERROR_ITEM_NOT_FOUND if the key is not stored. Slashing protection and
+ * the opaque policy apply as for SIGN_CHECKED (below); a refusal is
+ * TA_SIGNER_ERROR_REFUSED_SLASHING or TA_SIGNER_ERROR_REFUSED_POLICY. */
 #define TA_SIGNER_CMD_SIGN 0x0005
 
-/* (key_type: KeyTypeId, public: [u8; 33], prehash: [u8; 32]) -> [u8; 65] */
+/* (key_type: KeyTypeId, public: [u8; 33], prehash: [u8; 32]) -> [u8; 65]
+ * Opaque: allowed only if the opaque policy allows it for every key type of
+ * the key (refused by default for "beef"; BEEFY votes go through
+ * SIGN_BEEFY_COMMITMENT); a refusal is TA_SIGNER_ERROR_REFUSED_POLICY. */
 #define TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED 0x0006
 
 /* (key_type: KeyTypeId, public: [u8; 32], input: VrfTranscript,
@@ -83,6 +88,111 @@
 #define TA_SIGNER_ATTEST_LABEL "tee-signer/self-attested/v1: NOT hardware-backed"
 #define TA_SIGNER_MAX_NONCE 64
 
+/* ---- Slashing protection (docs/slashing-protection.md) --------------------
+ *
+ * Every signing command decides on the trusted side, with the rules of
+ * core/protection.hpp, and persists the record (GP persistent object,
+ * committed atomically) BEFORE it signs and replies. Protection state is kept
+ * per public key, whatever key type label the key is stored under; "the key's
+ * key types" below means every key type the same public key is stored under.
+ *
+ * The typed and *_CHECKED commands answer TEE_SUCCESS with
+ *   SignOutcome = enum {
+ *     0 Signed  (signature: Vec<u8>, payload_hash: [u8; 32]),
+ *     1 Refused (Refusal),
+ *   }
+ *   Refusal = (reason: u8, rule: u8, position: (u64, u64), watermark: (u64, u64),
+ *              earlier_kind: u8, earlier_sides: u8, subject: [u8; 32],
+ *              earlier_number: u32, earlier_payload_hash: [u8; 32],
+ *              key_type: KeyTypeId)
+ *   reason: 1 conflict, 2 below_watermark, 3 opaque_refused, 4 malformed, 5 capacity
+ *   rule:   0 none (opaque policy), 1 grandpa, 2 babe, 3 beefy, 4 para
+ *   position: grandpa (set_id, round); babe (slot, 0); beefy (set_id, block);
+ *             para (session, 0). watermark: the key's watermark (below_watermark).
+ *   earlier_*: the conflicting earlier record (conflict): kind (grandpa 0
+ *     prevote / 1 precommit; para: statement kind 1 seconded, 2 valid,
+ *     3 approval, 4 approval (several), 5 dispute valid, 6 dispute invalid),
+ *     sides (para: 1 valid, 2 invalid, 3 both), subject (grandpa target hash;
+ *     para candidate hash), number (grandpa target number), payload_hash.
+ *   key_type: the key type whose opaque policy refused (opaque_refused).
+ *   payload_hash (Signed) and earlier_payload_hash: blake2_256 of the signed
+ *     bytes (grandpa, para, raw SIGN), the header pre-hash (babe), the keccak-256
+ *     prehash (beefy, prehashed ecdsa).
+ * The output buffer must hold TA_SIGNER_SIGN_OUTCOME_MAX bytes (checked before
+ * anything is recorded). A typed payload that does not decode is
+ * TEE_ERROR_BAD_FORMAT (nothing recorded).
+ *
+ * The older SIGN and ECDSA_SIGN_PREHASHED apply the same protection and policy
+ * but keep their plain-signature response: a refusal is the TA result
+ * TA_SIGNER_ERROR_REFUSED_SLASHING or TA_SIGNER_ERROR_REFUSED_POLICY, without
+ * details (use the *_CHECKED forms for the details). */
+#define TA_SIGNER_SIGN_OUTCOME_MAX 112
+#define TA_SIGNER_ERROR_REFUSED_SLASHING 0x80005301 /* conflict, watermark, capacity, malformed */
+#define TA_SIGNER_ERROR_REFUSED_POLICY 0x80005302   /* opaque signing refused for the key type */
+
+/* (key_type: KeyTypeId, public: [u8; 32], payload: Vec<u8>) -> SignOutcome
+ * payload = SCALE((finality_grandpa::Message, round: u64, set_id: u64)), the
+ * GRANDPA localized payload; ed25519 signature over it. Prevotes and
+ * precommits are protected; primary proposals are signed without a record. */
+#define TA_SIGNER_CMD_SIGN_GRANDPA_VOTE 0x0010
+
+/* (key_type: KeyTypeId, public: [u8; 32], header: Vec<u8>) -> SignOutcome
+ * header = SCALE(sp_runtime Header) WITHOUT the seal, carrying exactly one BABE
+ * PreRuntime digest. The TA reads the slot from the pre-digest, computes
+ * pre_hash = blake2_256(header) and returns the sr25519 signature over the 32
+ * pre-hash bytes (what sc-consensus-babe puts in the seal); payload_hash = pre_hash. */
+#define TA_SIGNER_CMD_SIGN_BABE_HEADER 0x0011
+
+/* (key_type: KeyTypeId, public: [u8; 33], commitment: Vec<u8>) -> SignOutcome
+ * commitment = SCALE(sp_consensus_beefy::Commitment<u32>). The TA computes
+ * keccak_256(commitment) and returns the 65-byte ecdsa signature over that
+ * prehash (what sc-consensus-beefy signs); payload_hash = the prehash. */
+#define TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT 0x0012
+
+/* (key_type: KeyTypeId, public: [u8; 32], payload: Vec<u8>) -> SignOutcome
+ * payload = a parachain signing payload: CompactStatement ("BKNG" ...) ++
+ * SigningContext, ApprovalVote / ApprovalVoteMultipleCandidates ("APPR" ...)
+ * or ExplicitDisputeStatement ("DISP" ...). sr25519 signature over it. */
+#define TA_SIGNER_CMD_SIGN_PARA_STATEMENT 0x0013
+
+/* SIGN's request -> SignOutcome. sp-keystore raw signing: for a key stored as
+ * "gran", bytes that decode as a GRANDPA payload are protected as a vote; for
+ * "para", bytes starting with "BKNG"/"APPR"/"DISP" must decode as a statement
+ * and are protected; anything else is opaque and signed only if the opaque
+ * policy allows it for every one of the key's key types. */
+#define TA_SIGNER_CMD_SIGN_CHECKED 0x0014
+
+/* ECDSA_SIGN_PREHASHED's request -> SignOutcome. A prehash is always opaque. */
+#define TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED 0x0015
+
+/* (cursor: u64, max_bytes: u32) -> (document: Vec<u8>, next: Option<u64>)
+ * One page of the protection state (never keys) as a binary interchange
+ * Document (core/protection.hpp, docs/protection-interchange.md). Start with
+ * cursor 0 and repeat with `next` until None; every page is a complete
+ * Document and pages may be imported one by one. max_bytes is capped at
+ * TA_SIGNER_EXPORT_PAGE_MAX (0 means the cap). Stop signing while exporting
+ * for a consistent snapshot. */
+#define TA_SIGNER_CMD_EXPORT_PROTECTION 0x0020
+#define TA_SIGNER_EXPORT_PAGE_MAX (512 * 1024)
+
+/* (document: Vec<u8>) -> (items: u32, records_added: u32,
+ *                          records_conflicting: u32, watermarks_raised: u32)
+ * Merge a Document conservatively: the union of the records (a local record
+ * wins over a different imported one for the same vote; para sides are OR-ed)
+ * and the maximum of the watermarks. TEE_ERROR_BAD_FORMAT if it does not decode. */
+#define TA_SIGNER_CMD_IMPORT_PROTECTION 0x0021
+
+/* () -> Vec<(KeyTypeId, allow_opaque: bool)>
+ * The opaque-signing policy: the effective setting for gran, babe, beef,
+ * para, asgn, audi, followed by every other explicitly set key type. A key
+ * type not listed uses the default: allowed. */
+#define TA_SIGNER_CMD_GET_PROTECTION_POLICY 0x0022
+
+/* (entries: Vec<(KeyTypeId, allow_opaque: bool)>) -> ()
+ * Replace the explicit policy entries (types not listed return to their
+ * defaults: refused for gran, babe, beef; allowed otherwise). */
+#define TA_SIGNER_CMD_SET_PROTECTION_POLICY 0x0023
+
 /* Development builds only (TS_TA_DEV_COMMANDS): import a secret URI.
  * (key_type: KeyTypeId, scheme: Scheme, suri: String) -> Public
  * Answers TEE_ERROR_NOT_SUPPORTED in release builds. */
@@ -94,5 +204,9 @@
 /* (path: String) -> () : openat(storage dir, path); TEE_SUCCESS if it opened,
  * TEE_ERROR_ACCESS_DENIED if the sandbox refused, TEE_ERROR_ITEM_NOT_FOUND if absent */
 #define TA_SIGNER_CMD_TEST_OPEN_RELATIVE 0x0F03
+/* () -> () : the next signing command that persists a new protection record
+ * kills the TA process (SIGKILL) after the record is committed and the
+ * signature computed, before the reply leaves (crash-consistency tests). */
+#define TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST 0x0F04
 
 #endif /* SIGNER_TA_H */

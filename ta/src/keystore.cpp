@@ -145,6 +145,20 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
     return write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);
 }
 
+TEE_Result key_exists(const KeyRef& ref, bool& exists) {
+    exists = false;
+    core::Bytes id = key_object_id(ref);
+    if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_SUCCESS;
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    TEE_Result rc =
+        TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(), kReadFlags, &h);
+    if (rc == TEE_ERROR_ITEM_NOT_FOUND) return TEE_SUCCESS;
+    if (rc != TEE_SUCCESS) return rc;
+    TEE_CloseObject(h);
+    exists = true;
+    return TEE_SUCCESS;
+}
+
 TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out) {
     out.reset();
     core::Bytes id = key_object_id(ref);

@@ -31,6 +31,9 @@ TEE_Result load_index(std::vector<KeyRef>& out);
 /// Seal `seed` as the key `ref` and list it in the index.
 TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed);
 
+/// Whether a key object exists for `ref` (listed in the index or not).
+TEE_Result key_exists(const KeyRef& ref, bool& exists);
+
 /// Reconstruct a stored key pair; TEE_ERROR_ITEM_NOT_FOUND if not stored.
 TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out);
 

@@ -4,20 +4,25 @@
 // OP-TEE and for the soft TEE.
 #include "signer_ta.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
 #include "keystore.hpp"
+#include "protection_store.hpp"
 #include "tee_internal_api.h"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
 #include "teesigner/core/merlin.hpp"
+#include "teesigner/core/payloads.hpp"
+#include "teesigner/core/protection.hpp"
 #include "teesigner/core/random.hpp"
 #include "teesigner/core/scale.hpp"
 #include "teesigner/core/sr25519.hpp"
 
 #ifdef TS_TA_TEST_COMMANDS
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -167,7 +172,109 @@ TEE_Result cmd_has_keys(Io& io) {
     return respond(io, Encoder().boolean(all).take());
 }
 
-TEE_Result cmd_sign(Io& io) {
+// ---- Signing under slashing protection ------------------------------------------
+
+namespace prot = core::protection;
+
+// How a signing command answers: SignOutcome, or (SIGN, ECDSA_SIGN_PREHASHED)
+// the bare signature with refusals as TA result codes.
+enum class Reply { outcome, legacy };
+
+#ifdef TS_TA_TEST_COMMANDS
+bool g_crash_after_persist = false;
+#endif
+
+// Test builds: die after the record is committed and the signature computed,
+// before anything is returned (the crash a real deployment must survive).
+void crash_point(const prot::Decision& d) {
+#ifdef TS_TA_TEST_COMMANDS
+    if (g_crash_after_persist && d.recorded) raise(SIGKILL);
+#else
+    (void)d;
+#endif
+}
+
+// Fail closed: a storage error (rollback, corruption, no space) stops signing.
+TEE_Result protection_error(const TeeBlobStore& store, core::Error e) {
+    if (store.last_error() != TEE_SUCCESS) return store.last_error();
+    if (e == core::Error::invalid_encoding) return TEE_ERROR_CORRUPT_OBJECT;
+    return to_tee(e);
+}
+
+// The key types under which the `scheme` key `pk` is stored, among those that
+// matter to protection: the request's own, the session key types and every
+// type the opaque policy names. Probed object by object (not read from the
+// key index), so an unlisted key object still counts.
+TEE_Result key_types_of(const KeyTypeId& requested, Scheme scheme, const Bytes& pk,
+                        std::vector<prot::KeyTypeId>& out) {
+    out.clear();
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    auto policy = protector.policy();
+    if (!policy) return protection_error(store, policy.error());
+    std::vector<prot::KeyTypeId> candidates = {requested,
+                                               prot::kGrandpaKeyType,
+                                               prot::kBabeKeyType,
+                                               prot::kBeefyKeyType,
+                                               prot::kParaKeyType,
+                                               prot::kAssignmentKeyType,
+                                               prot::kAuthorityDiscoveryKeyType};
+    for (const auto& entry : policy->entries) candidates.push_back(entry.first);
+    for (const prot::KeyTypeId& kt : candidates) {
+        if (std::find(out.begin(), out.end(), kt) != out.end()) continue;
+        bool exists = false;
+        TEE_Result rc = key_exists(KeyRef{kt, scheme, pk}, exists);
+        if (rc != TEE_SUCCESS) return rc;
+        if (exists) out.push_back(kt);
+    }
+    return TEE_SUCCESS;
+}
+
+void encode_refusal(Encoder& e, const prot::Refusal& r) {
+    e.u8(static_cast<uint8_t>(r.reason)).u8(static_cast<uint8_t>(r.rule));
+    e.u64(r.position.major).u64(r.position.minor);
+    e.u64(r.watermark.major).u64(r.watermark.minor);
+    e.u8(r.earlier_kind).u8(r.earlier_sides).raw(r.subject).u32(r.earlier_number);
+    e.raw(r.earlier_payload_hash).raw(r.key_type);
+}
+
+// Load the key, decide (persisting the record), sign, reply. `decide` and
+// `sign` are only called once the key and the output buffer are known good,
+// so a request that cannot be answered records nothing.
+template <class Decide, class Sign>
+TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash256& payload_hash,
+                         Decide decide, Sign sign) {
+    size_t room =
+        mode == Reply::outcome ? TA_SIGNER_SIGN_OUTCOME_MAX : core::signature_size(ref.scheme);
+    if (!room_for(io, room)) return TEE_ERROR_SHORT_BUFFER;
+    std::optional<core::KeyPair> pair;
+    TEE_Result rc = load_key(ref, pair);
+    if (rc != TEE_SUCCESS) return rc;
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    core::Result<prot::Decision> d = decide(protector);
+    if (!d) return protection_error(store, d.error());
+    if (!d->allowed) {
+        if (mode == Reply::legacy)
+            return d->refusal.reason == prot::Reason::opaque_refused
+                       ? TEE_Result{TA_SIGNER_ERROR_REFUSED_POLICY}
+                       : TEE_Result{TA_SIGNER_ERROR_REFUSED_SLASHING};
+        Encoder e;
+        e.enum_tag(1);
+        encode_refusal(e, d->refusal);
+        return respond(io, e.take());
+    }
+    // The record (if any) is committed: only now may a signature exist.
+    core::Result<Bytes> sig = sign(*pair);
+    if (!sig) return to_tee(sig.error());
+    crash_point(*d);
+    if (mode == Reply::legacy) return respond(io, *sig);
+    Encoder e;
+    e.enum_tag(0).bytes(*sig).raw(payload_hash);
+    return respond(io, e.take());
+}
+
+TEE_Result cmd_sign(Io& io, Reply mode) {
     Decoder d(io.request);
     auto key_type = d.array<4>();
     auto scheme = decode_scheme(d);
@@ -176,28 +283,188 @@ TEE_Result cmd_sign(Io& io) {
     if (!key_type || !scheme || !pk || !message || d.finish() != core::Error::ok)
         return TEE_ERROR_BAD_FORMAT;
     if (pk->size() != core::public_key_size(*scheme)) return TEE_ERROR_BAD_PARAMETERS;
-    if (!room_for(io, core::signature_size(*scheme))) return TEE_ERROR_SHORT_BUFFER;
-    std::optional<core::KeyPair> pair;
-    TEE_Result rc = load_key(KeyRef{*key_type, *scheme, *pk}, pair);
+    std::vector<prot::KeyTypeId> types;
+    TEE_Result rc = key_types_of(*key_type, *scheme, *pk, types);
     if (rc != TEE_SUCCESS) return rc;
-    auto sig = pair->sign(*message);
-    if (!sig) return to_tee(sig.error());
-    return respond(io, *sig);
+    ByteSpan msg = *message;
+    const Bytes& public_key = *pk;
+    return run_protected(
+        io, mode, KeyRef{*key_type, *scheme, *pk}, core::blake2b_256(msg),
+        [&](prot::Protector& p) { return p.authorize_message(public_key, types, msg); },
+        [&](core::KeyPair& k) { return k.sign(msg); });
 }
 
-TEE_Result cmd_ecdsa_sign_prehashed(Io& io) {
+TEE_Result cmd_ecdsa_sign_prehashed(Io& io, Reply mode) {
     Decoder d(io.request);
     auto key_type = d.array<4>();
     auto pk = d.array<33>();
     auto prehash = d.array<32>();
     if (!key_type || !pk || !prehash || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
-    if (!room_for(io, 65)) return TEE_ERROR_SHORT_BUFFER;
-    std::optional<core::KeyPair> pair;
-    TEE_Result rc = load_key(KeyRef{*key_type, Scheme::ecdsa, Bytes(pk->begin(), pk->end())}, pair);
+    Bytes public_key(pk->begin(), pk->end());
+    std::vector<prot::KeyTypeId> types;
+    TEE_Result rc = key_types_of(*key_type, Scheme::ecdsa, public_key, types);
     if (rc != TEE_SUCCESS) return rc;
-    auto sig = pair->sign_prehashed(*prehash);
-    if (!sig) return to_tee(sig.error());
-    return respond(io, *sig);
+    const core::Hash256 h = *prehash;
+    return run_protected(
+        io, mode, KeyRef{*key_type, Scheme::ecdsa, public_key}, h,
+        [&](prot::Protector& p) { return p.authorize_opaque(types); },
+        [&](core::KeyPair& k) { return k.sign_prehashed(h); });
+}
+
+// The typed requests: (key_type, public: [u8; N], payload: Vec<u8>).
+template <size_t N>
+bool decode_typed(Io& io, KeyTypeId& key_type, Bytes& pk, ByteSpan& payload) {
+    Decoder d(io.request);
+    auto kt = d.array<4>();
+    auto public_key = d.array<N>();
+    auto bytes = d.bytes_view();
+    if (!kt || !public_key || !bytes || d.finish() != core::Error::ok) return false;
+    key_type = *kt;
+    pk.assign(public_key->begin(), public_key->end());
+    payload = *bytes;
+    return true;
+}
+
+TEE_Result cmd_sign_grandpa_vote(Io& io) {
+    KeyTypeId kt{};
+    Bytes pk;
+    ByteSpan payload;
+    if (!decode_typed<32>(io, kt, pk, payload)) return TEE_ERROR_BAD_FORMAT;
+    auto vote = core::payloads::decode_grandpa_vote(payload);
+    if (!vote) return TEE_ERROR_BAD_FORMAT;
+    prot::Signable s;  // primary proposals: Rule::none, signed without a record
+    if (auto vote_signable = prot::signable_grandpa(*vote); vote_signable.ok())
+        s = std::move(vote_signable).value();
+    return run_protected(
+        io, Reply::outcome, KeyRef{kt, Scheme::ed25519, pk}, core::blake2b_256(payload),
+        [&](prot::Protector& p) { return p.authorize(pk, s); },
+        [&](core::KeyPair& k) { return k.sign(payload); });
+}
+
+TEE_Result cmd_sign_babe_header(Io& io) {
+    KeyTypeId kt{};
+    Bytes pk;
+    ByteSpan header;
+    if (!decode_typed<32>(io, kt, pk, header)) return TEE_ERROR_BAD_FORMAT;
+    auto request = core::payloads::decode_babe_seal_request(header);
+    if (!request) return TEE_ERROR_BAD_FORMAT;
+    const prot::Signable s = prot::signable_babe(*request);
+    const core::Hash256 pre_hash = request->pre_hash;
+    return run_protected(
+        io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, pre_hash,
+        [&](prot::Protector& p) { return p.authorize(pk, s); },
+        [&](core::KeyPair& k) { return k.sign(pre_hash); });
+}
+
+TEE_Result cmd_sign_beefy_commitment(Io& io) {
+    KeyTypeId kt{};
+    Bytes pk;
+    ByteSpan commitment;
+    if (!decode_typed<33>(io, kt, pk, commitment)) return TEE_ERROR_BAD_FORMAT;
+    auto decoded = core::payloads::decode_beefy_commitment(commitment);
+    if (!decoded) return TEE_ERROR_BAD_FORMAT;
+    const core::Hash256 prehash = core::payloads::beefy_prehash(commitment);
+    const prot::Signable s = prot::signable_beefy(*decoded, prehash);
+    return run_protected(
+        io, Reply::outcome, KeyRef{kt, Scheme::ecdsa, pk}, prehash,
+        [&](prot::Protector& p) { return p.authorize(pk, s); },
+        [&](core::KeyPair& k) { return k.sign_prehashed(prehash); });
+}
+
+TEE_Result cmd_sign_para_statement(Io& io) {
+    KeyTypeId kt{};
+    Bytes pk;
+    ByteSpan payload;
+    if (!decode_typed<32>(io, kt, pk, payload)) return TEE_ERROR_BAD_FORMAT;
+    auto statement = core::payloads::decode_para_statement(payload);
+    if (!statement) return TEE_ERROR_BAD_FORMAT;
+    const prot::Signable s = prot::signable_para(*statement, payload);
+    return run_protected(
+        io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, s.payload_hash,
+        [&](prot::Protector& p) { return p.authorize(pk, s); },
+        [&](core::KeyPair& k) { return k.sign(payload); });
+}
+
+// ---- Protection state: export, import, policy ---------------------------------------
+
+TEE_Result cmd_export_protection(Io& io) {
+    Decoder d(io.request);
+    auto cursor = d.u64();
+    auto max_bytes = d.u32();
+    if (!cursor || !max_bytes || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    size_t cap = TA_SIGNER_EXPORT_PAGE_MAX;
+    size_t limit = *max_bytes == 0 || *max_bytes > cap ? cap : *max_bytes;
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    auto page = protector.export_page(*cursor, limit);
+    if (!page) return protection_error(store, page.error());
+    Encoder e;
+    e.bytes(page->document);
+    e.option(page->next, [](Encoder& enc, uint64_t next) { enc.u64(next); });
+    return respond(io, e.take());
+}
+
+TEE_Result cmd_import_protection(Io& io) {
+    Decoder d(io.request);
+    auto document = d.bytes_view();
+    if (!document || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (!prot::decode_document(*document)) return TEE_ERROR_BAD_FORMAT;
+    if (!room_for(io, 16)) return TEE_ERROR_SHORT_BUFFER;
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    auto report = protector.import(*document);
+    if (!report) return protection_error(store, report.error());
+    Encoder e;
+    e.u32(report->items)
+        .u32(report->records_added)
+        .u32(report->records_conflicting)
+        .u32(report->watermarks_raised);
+    return respond(io, e.take());
+}
+
+TEE_Result cmd_get_protection_policy(Io& io) {
+    if (!io.request.empty()) return TEE_ERROR_BAD_FORMAT;
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    auto policy = protector.policy();
+    if (!policy) return protection_error(store, policy.error());
+    std::vector<std::pair<prot::KeyTypeId, bool>> listed;
+    for (const prot::KeyTypeId& kt :
+         {prot::kGrandpaKeyType, prot::kBabeKeyType, prot::kBeefyKeyType, prot::kParaKeyType,
+          prot::kAssignmentKeyType, prot::kAuthorityDiscoveryKeyType})
+        listed.emplace_back(kt, policy->allows(kt));
+    for (const auto& entry : policy->entries) {
+        bool seen = false;
+        for (const auto& l : listed) seen = seen || l.first == entry.first;
+        if (!seen) listed.push_back(entry);
+    }
+    Encoder e;
+    e.vec(listed, [](Encoder& enc, const std::pair<prot::KeyTypeId, bool>& entry) {
+        enc.raw(entry.first).boolean(entry.second);
+    });
+    return respond(io, e.take());
+}
+
+TEE_Result cmd_set_protection_policy(Io& io) {
+    Decoder d(io.request);
+    using Entry = std::pair<prot::KeyTypeId, bool>;
+    auto entries = d.vec<Entry>(
+        [](Decoder& dec) -> core::Result<Entry> {
+            auto kt = dec.array<4>();
+            auto allow = dec.boolean();
+            if (!kt || !allow) return core::Error::invalid_encoding;
+            return Entry{*kt, *allow};
+        },
+        5);
+    if (!entries || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    prot::OpaquePolicy policy;
+    for (const Entry& entry : *entries) policy.set(entry.first, entry.second);
+    TeeBlobStore store;
+    prot::Protector protector(store);
+    core::Error e = protector.set_policy(policy);
+    if (e != core::Error::ok) return protection_error(store, e);
+    io.out->memref.size = 0;
+    return TEE_SUCCESS;
 }
 
 // A VrfTranscript (see signer_ta.h) replayed into a merlin transcript.
@@ -328,6 +595,13 @@ TEE_Result cmd_test_open_relative(Io& io) {
     return TEE_ERROR_GENERIC;
 }
 
+TEE_Result cmd_test_crash_after_persist(Io& io) {
+    if (!io.request.empty()) return TEE_ERROR_BAD_FORMAT;
+    g_crash_after_persist = true;
+    io.out->memref.size = 0;
+    return TEE_SUCCESS;
+}
+
 TEE_Result cmd_test_spin(Io& io) {
     Decoder d(io.request);
     auto millis = d.u32();
@@ -402,9 +676,29 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, 
         case TA_SIGNER_CMD_HAS_KEYS:
             return cmd_has_keys(io);
         case TA_SIGNER_CMD_SIGN:
-            return cmd_sign(io);
+            return cmd_sign(io, Reply::legacy);
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
-            return cmd_ecdsa_sign_prehashed(io);
+            return cmd_ecdsa_sign_prehashed(io, Reply::legacy);
+        case TA_SIGNER_CMD_SIGN_CHECKED:
+            return cmd_sign(io, Reply::outcome);
+        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
+            return cmd_ecdsa_sign_prehashed(io, Reply::outcome);
+        case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
+            return cmd_sign_grandpa_vote(io);
+        case TA_SIGNER_CMD_SIGN_BABE_HEADER:
+            return cmd_sign_babe_header(io);
+        case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
+            return cmd_sign_beefy_commitment(io);
+        case TA_SIGNER_CMD_SIGN_PARA_STATEMENT:
+            return cmd_sign_para_statement(io);
+        case TA_SIGNER_CMD_EXPORT_PROTECTION:
+            return cmd_export_protection(io);
+        case TA_SIGNER_CMD_IMPORT_PROTECTION:
+            return cmd_import_protection(io);
+        case TA_SIGNER_CMD_GET_PROTECTION_POLICY:
+            return cmd_get_protection_policy(io);
+        case TA_SIGNER_CMD_SET_PROTECTION_POLICY:
+            return cmd_set_protection_policy(io);
         case TA_SIGNER_CMD_VRF_SIGN:
             return cmd_vrf_sign(io);
         case TA_SIGNER_CMD_ATTEST:
@@ -418,6 +712,8 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, 
             return cmd_test_spin(io);
         case TA_SIGNER_CMD_TEST_OPEN_RELATIVE:
             return cmd_test_open_relative(io);
+        case TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST:
+            return cmd_test_crash_after_persist(io);
 #endif
         default:
             return TEE_ERROR_NOT_SUPPORTED;

@@ -1,7 +1,11 @@
 // Drives the soft TEE end to end for the Node cross-check (softtee_e2e.test.mjs):
 // generates a SessionKeys set and one key per scheme inside a fresh TA storage,
 // signs through the TA, and prints one JSON object with public keys, messages
-// and signatures (no secrets exist outside the TA process to print).
+// and signatures (no secrets exist outside the TA process to print). The
+// GRANDPA key signs a GRANDPA vote (sp-keystore path, protected), the BABE key
+// seals a header (SIGN_BABE_HEADER: the TA computes the pre-hash) and the
+// BEEFY key signs a commitment (SIGN_BEEFY_COMMITMENT: the TA computes the
+// keccak prehash), so the cross-check covers the slashing-protected paths.
 // Usage: ts_softtee_e2e STORAGE_DIR
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +15,7 @@
 #include "signer_ta.h"
 #include "tee_client_api.h"
 #include "teesigner/core/bytes.hpp"
+#include "teesigner/core/payloads.hpp"
 #include "teesigner/core/scale.hpp"
 #include "ts_softtee.h"
 
@@ -19,7 +24,9 @@ namespace {
 using teesigner::core::as_bytes;
 using teesigner::core::Bytes;
 using teesigner::core::to_hex;
+using teesigner::core::scale::Decoder;
 using teesigner::core::scale::Encoder;
+namespace payloads = teesigner::core::payloads;
 
 TEEC_Session g_session;
 
@@ -46,19 +53,44 @@ const char* scheme_name(uint8_t s) {
     return s == 0 ? "sr25519" : s == 1 ? "ed25519" : "ecdsa";
 }
 
-void print_signature(const char* type, uint8_t scheme, const Bytes& pk, bool* first) {
-    Bytes msg;
-    std::string text = std::string("tee-signer e2e ") + type + " " + scheme_name(scheme);
-    msg.assign(text.begin(), text.end());
-    Encoder e;
-    e.raw(as_bytes(std::string_view(type, 4))).u8(scheme).bytes(pk).bytes(msg);
-    Bytes sig = call(TA_SIGNER_CMD_SIGN, e.take());
+void print_entry(const char* type, uint8_t scheme, const Bytes& pk, const Bytes& msg,
+                 const Bytes& sig, bool* first) {
     printf(
         "%s\n    {\"type\": \"%s\", \"scheme\": \"%s\", \"public\": \"%s\", \"message\": \"%s\", "
         "\"signature\": \"%s\"}",
         *first ? "" : ",", type, scheme_name(scheme), to_hex(pk).c_str(), to_hex(msg).c_str(),
         to_hex(sig).c_str());
     *first = false;
+}
+
+void print_signature(const char* type, uint8_t scheme, const Bytes& pk, bool* first,
+                     Bytes msg = {}) {
+    if (msg.empty()) {
+        std::string text = std::string("tee-signer e2e ") + type + " " + scheme_name(scheme);
+        msg.assign(text.begin(), text.end());
+    }
+    Encoder e;
+    e.raw(as_bytes(std::string_view(type, 4))).u8(scheme).bytes(pk).bytes(msg);
+    print_entry(type, scheme, pk, msg, call(TA_SIGNER_CMD_SIGN, e.take()), first);
+}
+
+// A typed command's SignOutcome: the signature and the payload hash, or exit.
+Bytes signed_outcome(uint32_t cmd, const char* type, const Bytes& pk, const Bytes& payload,
+                     Bytes* payload_hash) {
+    Encoder e;
+    e.raw(as_bytes(std::string_view(type, 4))).raw(pk).bytes(payload);
+    Bytes raw = call(cmd, e.take());
+    Decoder d(raw);
+    auto tag = d.enum_tag(2);
+    if (!tag || *tag != 0) {
+        fprintf(stderr, "command 0x%x refused\n", cmd);
+        exit(1);
+    }
+    auto sig = d.bytes();
+    auto hash = d.array<32>();
+    if (!sig || !hash || d.finish() != teesigner::core::Error::ok) exit(1);
+    payload_hash->assign(hash->begin(), hash->end());
+    return *sig;
 }
 
 }  // namespace
@@ -92,13 +124,47 @@ int main(int argc, char** argv) {
                           {"asgn", 0, 32}, {"audi", 0, 32}, {"beef", 2, 33}};
     bool first = true;
     size_t off = 0;
-    Bytes babe;
+    Bytes babe, babe_header, babe_pre_hash;
     for (const Part& p : parts) {
         Bytes pk(keys.begin() + static_cast<long>(off),
                  keys.begin() + static_cast<long>(off + p.size));
         off += p.size;
-        if (std::string(p.type) == "babe") babe = pk;
-        print_signature(p.type, p.scheme, pk, &first);
+        const std::string t = p.type;
+        if (t == "babe") {
+            babe = pk;
+            // Seal a header: the message the BABE key signs is the pre-hash.
+            payloads::Header header;
+            header.number = 4242;
+            for (size_t i = 0; i < 32; ++i) header.parent_hash[i] = static_cast<uint8_t>(i);
+            payloads::BabePreDigest pre;
+            pre.kind = payloads::BabePreDigestKind::secondary_plain;
+            pre.authority_index = 3;
+            pre.slot = 290000000;
+            header.digest.push_back({payloads::DigestItemKind::pre_runtime, payloads::kBabeEngineId,
+                                     payloads::encode_babe_pre_digest(pre)});
+            babe_header = payloads::encode_header(header);
+            Bytes sig = signed_outcome(TA_SIGNER_CMD_SIGN_BABE_HEADER, "babe", pk, babe_header,
+                                       &babe_pre_hash);
+            print_entry(p.type, p.scheme, pk, babe_pre_hash, sig, &first);
+        } else if (t == "gran") {
+            payloads::GrandpaVote vote;
+            vote.kind = payloads::GrandpaMessageKind::precommit;
+            vote.target_hash.fill(0xab);
+            vote.target_number = 4241;
+            vote.round = 17;
+            vote.set_id = 2;
+            print_signature(p.type, p.scheme, pk, &first, payloads::encode_grandpa_vote(vote));
+        } else if (t == "beef") {
+            // Arbitrary bytes with the BEEFY key: only with the operator's
+            // opt-in (the default policy refuses opaque signing for beef).
+            Encoder allow;
+            allow.compact(1).raw(as_bytes("beef")).u8(1);
+            call(TA_SIGNER_CMD_SET_PROTECTION_POLICY, allow.take());
+            print_signature(p.type, p.scheme, pk, &first);
+            call(TA_SIGNER_CMD_SET_PROTECTION_POLICY, Encoder().compact(0).take());
+        } else {
+            print_signature(p.type, p.scheme, pk, &first);
+        }
     }
     for (uint8_t scheme = 0; scheme < 3; ++scheme) {
         Encoder e;
@@ -108,15 +174,26 @@ int main(int argc, char** argv) {
     }
     printf("\n  ],\n");
 
-    // ecdsa over a caller-given prehash (BEEFY's path).
+    printf("  \"babe_header\": {\"header\": \"%s\", \"pre_hash\": \"%s\"},\n",
+           to_hex(babe_header).c_str(), to_hex(babe_pre_hash).c_str());
+
+    // A BEEFY vote: ecdsa over the keccak-256 prehash the TA computes.
     Bytes beef(keys.end() - 33, keys.end());
-    Bytes prehash(32);
-    for (size_t i = 0; i < 32; ++i) prehash[i] = static_cast<uint8_t>(i * 7 + 1);
-    Encoder pre;
-    pre.raw(as_bytes("beef")).raw(beef).raw(prehash);
-    Bytes pre_sig = call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, pre.take());
-    printf("  \"prehashed\": {\"public\": \"%s\", \"prehash\": \"%s\", \"signature\": \"%s\"},\n",
-           to_hex(beef).c_str(), to_hex(prehash).c_str(), to_hex(pre_sig).c_str());
+    payloads::BeefyCommitment commitment;
+    Bytes mmr_root(32);
+    for (size_t i = 0; i < 32; ++i) mmr_root[i] = static_cast<uint8_t>(i * 7 + 1);
+    commitment.payload.push_back({{'m', 'h'}, mmr_root});
+    commitment.block_number = 4240;
+    commitment.validator_set_id = 2;
+    Bytes encoded = payloads::encode_beefy_commitment(commitment);
+    Bytes prehash;
+    Bytes pre_sig =
+        signed_outcome(TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT, "beef", beef, encoded, &prehash);
+    printf(
+        "  \"prehashed\": {\"public\": \"%s\", \"commitment\": \"%s\", \"prehash\": \"%s\", "
+        "\"signature\": \"%s\"},\n",
+        to_hex(beef).c_str(), to_hex(encoded).c_str(), to_hex(prehash).c_str(),
+        to_hex(pre_sig).c_str());
 
     // VRF with the transcript @polkadot/util-crypto's sr25519VrfSign uses:
     // SigningContext(context).bytes(message), extra "VRF" + ("", extra).

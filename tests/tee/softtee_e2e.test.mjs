@@ -61,8 +61,17 @@ test('every TA signature verifies with @polkadot/util-crypto', () => {
   }
 });
 
-test('ecdsa over a given prehash verifies (recovers the TA public key)', () => {
+test('the BABE seal signs blake2_256 of the unsealed header', () => {
+  const h = out.babe_header;
+  assert.equal(u8aToHex(uc.blake2AsU8a(hexToU8a(h.header))), h.pre_hash);
+  const babe = out.signatures[1];
+  assert.equal(babe.type, 'babe');
+  assert.equal(babe.message, h.pre_hash);
+});
+
+test('the BEEFY vote signs keccak_256 of the commitment and recovers the TA key', () => {
   const p = out.prehashed;
+  assert.equal(u8aToHex(uc.keccakAsU8a(hexToU8a(p.commitment))), p.prehash);
   const sig = hexToU8a(p.signature);
   // secp256k1Recover takes the 32-byte hash as given (no further hashing).
   const recovered = uc.secp256k1Recover(hexToU8a(p.prehash), sig.subarray(0, 64), sig[64]);

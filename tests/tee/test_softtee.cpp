@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "signer_ta.h"
+#include "softtee_harness.hpp"
 #include "tee_client_api.h"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
@@ -35,170 +36,7 @@
 
 namespace {
 
-using teesigner::core::Bytes;
-using teesigner::core::ByteSpan;
-using teesigner::core::Scheme;
-using teesigner::core::scale::Decoder;
-using teesigner::core::scale::Encoder;
-namespace fs = std::filesystem;
-
-constexpr uint32_t kCorruptObject = 0xF0100001;
-
-std::string hex(const uint8_t* p, size_t n) {
-    return teesigner::core::to_hex(ByteSpan(p, n), false);
-}
-
-Bytes slurp(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-void spit(const fs::path& p, const Bytes& data) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-}
-
-// A fresh directory holding the storage dir and the TA's stderr log.
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/ts-softtee-test-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path storage() const { return path_ / "storage"; }
-    fs::path log() const { return path_ / "ta.log"; }
-
-  private:
-    fs::path path_;
-};
-
-// One context + one session on the signer TA.
-class Tee {
-  public:
-    explicit Tee(const TempDir& dir, const char* ta = TS_SOFTTEE_TEST_TA)
-        : config_("softtee:storage=" + dir.storage().string() + ",ta=" + ta +
-                  ",stderr=" + dir.log().string()) {}
-    ~Tee() { finalize(); }
-
-    TEEC_Result init() {
-        TEEC_Result rc = TEEC_InitializeContext(config_.c_str(), &ctx_);
-        initialized_ = rc == TEEC_SUCCESS;
-        if (!initialized_) init_error_ = ts_softtee_last_error(&ctx_);
-        return rc;
-    }
-    TEEC_Result open() {
-        const TEEC_UUID uuid = TA_SIGNER_UUID;
-        uint32_t origin = 0;
-        TEEC_Result rc =
-            TEEC_OpenSession(&ctx_, &sess_, &uuid, TEEC_LOGIN_PUBLIC, nullptr, nullptr, &origin);
-        session_open_ = rc == TEEC_SUCCESS;
-        return rc;
-    }
-    void start() {
-        ASSERT_EQ(init(), TEEC_SUCCESS) << init_error_;
-        ASSERT_EQ(open(), TEEC_SUCCESS) << last_error();
-    }
-    void reopen() {
-        if (session_open_) TEEC_CloseSession(&sess_);
-        session_open_ = false;
-        ASSERT_EQ(open(), TEEC_SUCCESS) << last_error();
-    }
-    void finalize() {
-        if (session_open_) TEEC_CloseSession(&sess_);
-        session_open_ = false;
-        if (initialized_) TEEC_FinalizeContext(&ctx_);
-        initialized_ = false;
-    }
-
-    // Invoke a command; the whole response lands in `out` (grown on SHORT_BUFFER).
-    TEEC_Result call(uint32_t cmd, const Bytes& request, Bytes& out, uint32_t* origin = nullptr) {
-        size_t cap = 256;
-        for (int attempt = 0; attempt < 4; ++attempt) {
-            out.assign(cap, 0);
-            TEEC_Operation op{};
-            op.paramTypes = TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT,
-                                             TEEC_NONE, TEEC_NONE);
-            op.params[0].tmpref.buffer = const_cast<uint8_t*>(request.data());
-            op.params[0].tmpref.size = request.size();
-            op.params[1].tmpref.buffer = out.data();
-            op.params[1].tmpref.size = out.size();
-            uint32_t org = 0;
-            TEEC_Result rc = TEEC_InvokeCommand(&sess_, cmd, &op, &org);
-            if (origin != nullptr) *origin = org;
-            if (rc == TEEC_ERROR_SHORT_BUFFER && op.params[1].tmpref.size > cap) {
-                cap = op.params[1].tmpref.size;
-                continue;
-            }
-            out.resize(rc == TEEC_SUCCESS ? op.params[1].tmpref.size : 0);
-            transcript_.insert(transcript_.end(), out.begin(), out.end());
-            return rc;
-        }
-        return TEEC_ERROR_GENERIC;
-    }
-    Bytes call_ok(uint32_t cmd, const Bytes& request) {
-        Bytes out;
-        TEEC_Result rc = call(cmd, request, out);
-        EXPECT_EQ(rc, TEEC_SUCCESS)
-            << std::hex << rc << " " << ts_teec_result_string(rc) << " " << last_error();
-        return out;
-    }
-
-    pid_t pid() { return ts_softtee_child_pid(&ctx_); }
-    std::string last_error() { return initialized_ ? ts_softtee_last_error(&ctx_) : init_error_; }
-    unsigned starts() { return ts_softtee_start_count(&ctx_); }
-    TEEC_Context* context() { return &ctx_; }
-    TEEC_Session* session() { return &sess_; }
-    // Every response byte this session has produced (for the leak test).
-    const Bytes& transcript() const { return transcript_; }
-
-  private:
-    std::string config_;
-    TEEC_Context ctx_{};
-    TEEC_Session sess_{};
-    bool initialized_ = false;
-    bool session_open_ = false;
-    std::string init_error_;
-    Bytes transcript_;
-};
-
-Bytes key_request(const char* key_type, Scheme scheme) {
-    Encoder e;
-    e.raw(ByteSpan(reinterpret_cast<const uint8_t*>(key_type), 4)).u8(static_cast<uint8_t>(scheme));
-    return e.take();
-}
-
-Bytes sign_request(const char* key_type, Scheme scheme, const Bytes& pk, ByteSpan msg) {
-    Encoder e(key_request(key_type, scheme));
-    e.bytes(pk).bytes(msg);
-    return e.take();
-}
-
-std::vector<Bytes> decode_key_list(const Bytes& raw, Scheme scheme) {
-    Decoder d(raw);
-    auto n = d.compact_u32();
-    EXPECT_TRUE(n.ok());
-    std::vector<Bytes> keys;
-    for (uint32_t i = 0; n.ok() && i < *n; ++i) {
-        auto pk = d.raw(teesigner::core::public_key_size(scheme));
-        EXPECT_TRUE(pk.ok());
-        if (!pk) break;
-        keys.emplace_back(pk->begin(), pk->end());
-    }
-    EXPECT_EQ(d.finish(), teesigner::core::Error::ok);
-    return keys;
-}
-
-void expect_signs(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk) {
-    const Bytes msg = {'t', 'e', 'e', '-', 's', 'i', 'g', 'n', 'e', 'r'};
-    Bytes sig = tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(key_type, scheme, pk, msg));
-    ASSERT_EQ(sig.size(), teesigner::core::signature_size(scheme));
-    EXPECT_EQ(teesigner::core::verify(scheme, sig, msg, pk), teesigner::core::Error::ok)
-        << key_type << " " << teesigner::core::scheme_name(scheme);
-}
+using namespace softtee_test;
 
 // Reads sealed objects with the device key, as an attacker holding the
 // storage directory could (the soft TEE's documented weakness); used to check
@@ -276,14 +114,22 @@ TEST(SoftTee, EcdsaPrehashed) {
     TempDir dir;
     Tee tee(dir);
     tee.start();
-    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("beef", Scheme::ecdsa));
+    auto prehash = teesigner::core::blake2b_256(teesigner::core::as_bytes("some message"));
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("test", Scheme::ecdsa));
     ASSERT_EQ(pk.size(), 33u);
-    auto prehash = teesigner::core::blake2b_256(teesigner::core::as_bytes("beefy commitment"));
     Encoder e;
-    e.raw(teesigner::core::as_bytes("beef")).raw(pk).raw(prehash);
+    e.raw(teesigner::core::as_bytes("test")).raw(pk).raw(prehash);
     Bytes sig = tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, e.take());
     ASSERT_EQ(sig.size(), 65u);
     EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, pk), teesigner::core::Error::ok);
+    // A BEEFY key signs opaque prehashes only if the policy allows it (it does
+    // not by default: BEEFY votes go through SIGN_BEEFY_COMMITMENT).
+    Bytes beef = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("beef", Scheme::ecdsa));
+    Encoder b;
+    b.raw(teesigner::core::as_bytes("beef")).raw(beef).raw(prehash);
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, b.bytes(), out),
+              TA_SIGNER_ERROR_REFUSED_POLICY);
 }
 
 TEST(SoftTee, SessionKeysAndHasKeys) {
@@ -698,6 +544,11 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
     }
     Bytes session = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
     ASSERT_EQ(session.size(), 193u);
+    // Let every key sign arbitrary bytes, so that every key produces output here.
+    Encoder policy;
+    policy.compact(3);
+    for (const char* t : {"gran", "babe", "beef"}) policy.raw(teesigner::core::as_bytes(t)).u8(1);
+    tee.call_ok(TA_SIGNER_CMD_SET_PROTECTION_POLICY, policy.take());
     const std::pair<const char*, Scheme> parts[] = {
         {"gran", Scheme::ed25519}, {"babe", Scheme::sr25519}, {"para", Scheme::sr25519},
         {"asgn", Scheme::sr25519}, {"audi", Scheme::sr25519}, {"beef", Scheme::ecdsa}};
@@ -740,6 +591,26 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
     }
     tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, has.take());
     tee.call_ok(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes(16, 1)).take());
+    // The protected typed commands, and the protection export.
+    for (const Stored& k : stored) {
+        const char* t = k.type.c_str();
+        if (k.scheme == Scheme::ed25519)
+            (void)tee.call(
+                TA_SIGNER_CMD_SIGN_GRANDPA_VOTE,
+                typed_request(t, k.pk,
+                              teesigner::core::payloads::encode_grandpa_vote(
+                                  {teesigner::core::payloads::GrandpaMessageKind::precommit,
+                                   filled(1), 5, unique_number(), 1})),
+                out);
+        if (k.scheme == Scheme::sr25519)
+            (void)tee.call(TA_SIGNER_CMD_SIGN_BABE_HEADER,
+                           typed_request(t, k.pk, babe_header(unique_number(), 2)), out);
+        if (k.scheme == Scheme::ecdsa)
+            (void)tee.call(TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT,
+                           typed_request(t, k.pk, beefy_commitment(2, 9, 9)), out);
+    }
+    tee.call_ok(TA_SIGNER_CMD_EXPORT_PROTECTION, Encoder().u64(0).u32(0).take());
+    tee.call_ok(TA_SIGNER_CMD_GET_PROTECTION_POLICY, {});
     for (uint32_t cmd = 0; cmd < 0x20; ++cmd) (void)tee.call(cmd, Bytes(40, 0), out);
     (void)tee.call(TA_SIGNER_CMD_IMPORT_SURI, Bytes(3, 0), out);
 

@@ -1,0 +1,29 @@
+// The slashing-protection state on GP persistent objects (TEE_STORAGE_PRIVATE),
+// one object per core::protection blob (ids start with "prot/"). Every write is
+// TEE_CreatePersistentObject with the whole new content and OVERWRITE, which
+// GP storage commits atomically (the soft TEE: tmp file, fsync, rename, fsync
+// dir, counter update; OP-TEE: its REE-FS/RPMB commit), and returns only once
+// committed: the protection record is durable before any signature leaves.
+#pragma once
+
+#include "tee_internal_api.h"
+#include "teesigner/core/protection.hpp"
+
+namespace teesigner::ta {
+
+class TeeBlobStore final : public core::protection::BlobStore {
+  public:
+    core::Error read(core::ByteSpan name, core::Bytes& out, bool& found) override;
+    core::Error write(core::ByteSpan name, core::ByteSpan data) override;
+    core::Error remove(core::ByteSpan name) override;
+
+    /// The GP result of the last failed storage call (TEE_SUCCESS if none):
+    /// e.g. TEE_ERROR_SECURITY when the soft TEE detected a rollback.
+    TEE_Result last_error() const { return last_error_; }
+
+  private:
+    core::Error fail(TEE_Result rc);
+    TEE_Result last_error_ = TEE_SUCCESS;
+};
+
+}  // namespace teesigner::ta
