@@ -153,52 +153,75 @@ int run_serve(const ServeFlags& flags) {
     }
 }
 
-void add_serve_command(CLI::App& app) {
-    auto flags = std::make_shared<ServeFlags>();
-    CLI::App* sub = app.add_subcommand("serve",
-                                       "Run the signing service: JSON-RPC over HTTP/WebSocket and "
-                                       "a Unix socket, backed by the TEE");
-    sub->add_option("--config", flags->config_file, "TOML config file (flags override it)")
+struct ServeCommand::Options {
+    CLI::Option *data_dir, *rpc_addr, *rpc_port, *unix_socket, *tee, *tls_cert, *tls_key, *tls_ca,
+        *tokens, *log_format, *log_level;
+};
+
+ServeCommand::ServeCommand(CLI::App& app) : options_(std::make_shared<Options>()) {
+    ServeFlags& f = flags_;
+    Options& o = *options_;
+    sub_ = app.add_subcommand("serve",
+                              "Run the signing service: JSON-RPC over HTTP/WebSocket and a Unix "
+                              "socket, backed by the TEE");
+    sub_->add_option("--config", f.config_file, "TOML config file (flags override it)")
         ->check(CLI::ExistingFile);
-    auto* data_dir = sub->add_option("--data-dir", flags->data_dir,
-                                     "Data directory (default ~/.local/share/tee-signer)");
-    auto* rpc_addr =
-        sub->add_option("--rpc-addr", flags->rpc_addr, "TCP listen address (default 127.0.0.1)");
-    auto* rpc_port =
-        sub->add_option("--rpc-port", flags->rpc_port, "TCP port (default 9955; 0 disables TCP)");
-    auto* unix_socket = sub->add_option("--unix-socket", flags->unix_socket,
-                                        "Also listen on this Unix socket (mode 0600)");
-    auto* tee = sub->add_option("--tee", flags->tee, "TEE backend: soft (default) or optee")
-                    ->check(CLI::IsMember({"soft", "optee"}));
-    auto* tls_cert = sub->add_option("--tls-cert", flags->tls_cert, "TLS certificate chain (PEM)");
-    auto* tls_key = sub->add_option("--tls-key", flags->tls_key, "TLS private key (PEM)");
-    auto* tls_ca = sub->add_option("--tls-ca", flags->tls_ca,
-                                   "CA bundle (PEM) for client certificates: enables mutual TLS");
-    auto* tokens = sub->add_option("--tokens-file", flags->tokens_file,
-                                   "Bearer tokens, one name:token per line");
-    sub->add_flag("--require-auth-local", flags->require_auth_local,
-                  "Require authentication from loopback and Unix socket clients too");
-    auto* log_format =
-        sub->add_option("--log-format", flags->log_format, "Log format: text or json")
-            ->check(CLI::IsMember({"text", "json"}));
-    auto* log_level = sub->add_option("--log-level", flags->log_level,
-                                      "Log level: trace, debug, info, warn, error");
-    sub->add_flag("--allow-dev-seeds", flags->allow_dev_seeds,
-                  "DEVELOPMENT ONLY: let keystore_generateNew import secret URIs");
-    sub->callback([flags, data_dir, rpc_addr, rpc_port, unix_socket, tee, tls_cert, tls_key, tls_ca,
-                   tokens, log_format, log_level]() {
-        flags->set_data_dir = data_dir->count() > 0;
-        flags->set_rpc_addr = rpc_addr->count() > 0;
-        flags->set_rpc_port = rpc_port->count() > 0;
-        flags->set_unix_socket = unix_socket->count() > 0;
-        flags->set_tee = tee->count() > 0;
-        flags->set_tls_cert = tls_cert->count() > 0;
-        flags->set_tls_key = tls_key->count() > 0;
-        flags->set_tls_ca = tls_ca->count() > 0;
-        flags->set_tokens_file = tokens->count() > 0;
-        flags->set_log_format = log_format->count() > 0;
-        flags->set_log_level = log_level->count() > 0;
-        const int rc = run_serve(*flags);
+    o.data_dir = sub_->add_option("--data-dir", f.data_dir,
+                                  "Data directory (default ~/.local/share/tee-signer)");
+    o.rpc_addr =
+        sub_->add_option("--rpc-addr", f.rpc_addr, "TCP listen address (default 127.0.0.1)");
+    o.rpc_port =
+        sub_->add_option("--rpc-port", f.rpc_port, "TCP port (default 9955; 0 disables TCP)");
+    o.unix_socket = sub_->add_option("--unix-socket", f.unix_socket,
+                                     "Also listen on this Unix socket (mode 0600)");
+    o.tee = sub_->add_option("--tee", f.tee, "TEE backend: soft (default) or optee")
+                ->check(CLI::IsMember({"soft", "optee"}));
+    o.tls_cert = sub_->add_option("--tls-cert", f.tls_cert, "TLS certificate chain (PEM)");
+    o.tls_key = sub_->add_option("--tls-key", f.tls_key, "TLS private key (PEM)");
+    o.tls_ca = sub_->add_option("--tls-ca", f.tls_ca,
+                                "CA bundle (PEM) for client certificates: enables mutual TLS");
+    o.tokens =
+        sub_->add_option("--tokens-file", f.tokens_file, "Bearer tokens, one name:token per line");
+    sub_->add_flag("--require-auth-local", f.require_auth_local,
+                   "Require authentication from loopback and Unix socket clients too");
+    o.log_format = sub_->add_option("--log-format", f.log_format, "Log format: text or json")
+                       ->check(CLI::IsMember({"text", "json"}));
+    o.log_level =
+        sub_->add_option("--log-level", f.log_level, "Log level: trace, debug, info, warn, error");
+    sub_->add_flag("--allow-dev-seeds", f.allow_dev_seeds,
+                   "DEVELOPMENT ONLY: let keystore_generateNew import secret URIs");
+}
+
+bool ServeCommand::parsed() const {
+    return sub_->parsed();
+}
+
+ServeFlags ServeCommand::flags() const {
+    const Options& o = *options_;
+    ServeFlags f = flags_;
+    f.set_data_dir = o.data_dir->count() > 0;
+    f.set_rpc_addr = o.rpc_addr->count() > 0;
+    f.set_rpc_port = o.rpc_port->count() > 0;
+    f.set_unix_socket = o.unix_socket->count() > 0;
+    f.set_tee = o.tee->count() > 0;
+    f.set_tls_cert = o.tls_cert->count() > 0;
+    f.set_tls_key = o.tls_key->count() > 0;
+    f.set_tls_ca = o.tls_ca->count() > 0;
+    f.set_tokens_file = o.tokens->count() > 0;
+    f.set_log_format = o.log_format->count() > 0;
+    f.set_log_level = o.log_level->count() > 0;
+    return f;
+}
+
+int ServeCommand::run() {
+    return run_serve(flags());
+}
+
+void add_serve_command(CLI::App& app) {
+    // The command object lives as long as the callback that owns it.
+    auto command = std::make_shared<ServeCommand>(app);
+    command->subcommand()->callback([command]() {
+        const int rc = command->run();
         if (rc != 0) throw CLI::RuntimeError(rc);
     });
 }

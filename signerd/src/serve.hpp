@@ -3,6 +3,7 @@
 // callback runs the service until SIGINT/SIGTERM.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "config.hpp"
@@ -34,9 +35,37 @@ struct ServeFlags {
          set_tokens_file = false, set_log_format = false, set_log_level = false;
 };
 
-/// Add the `serve` subcommand to `app`. On failure its callback throws
-/// CLI::RuntimeError(exit code) after printing the reason to stderr, so
-/// CLI11_PARSE / app.exit() returns that code without printing more.
+/// The `serve` subcommand for a CLI that parses first and dispatches after:
+///
+///     teesigner::signerd::ServeCommand serve(app);     // before app.parse()
+///     ...
+///     if (serve.parsed()) return serve.run();          // after app.parse()
+///
+/// run() returns the process exit code (0 after SIGINT/SIGTERM, 2 for a bad
+/// configuration, 1 for a start-up or runtime failure) and prints the reason
+/// itself. `app` must outlive the object.
+class ServeCommand {
+  public:
+    explicit ServeCommand(CLI::App& app);
+    /// The subcommand (e.g. for check_name).
+    CLI::App* subcommand() const { return sub_; }
+    bool parsed() const;
+    /// The flags as parsed (with set_* filled in).
+    ServeFlags flags() const;
+    int run();
+
+  private:
+    CLI::App* sub_;
+    ServeFlags flags_;
+    struct Options;
+    std::shared_ptr<Options> options_;
+};
+
+/// Callback style, for mains that run the command during parsing (CLI11_PARSE):
+/// adds `serve` whose callback runs the service and, on failure, throws
+/// CLI::RuntimeError(exit code) (app.exit() returns it without printing).
+/// Mains that treat every CLI::ParseError as a usage error must use
+/// ServeCommand instead.
 void add_serve_command(CLI::App& app);
 
 /// Defaults, then the config file (if any), then the flags; validated.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -211,6 +212,35 @@ TEST(Config, FlagsOverrideTheFile) {
     f.log_format = "xml";
     EXPECT_THROW(build_config(f), std::runtime_error);
     std::filesystem::remove_all(tmpl);
+}
+
+TEST(Config, ServeCommandFlags) {
+    CLI::App app{"test"};
+    ServeCommand serve(app);
+    std::vector<std::string> args = {
+        "serve", "--rpc-port",   "0",    "--unix-socket",       "/tmp/s.sock", "--tee",
+        "soft",  "--log-format", "json", "--require-auth-local"};
+    std::vector<char*> argv = {const_cast<char*>("tee-signer")};
+    for (auto& a : args) argv.push_back(a.data());
+    app.parse(static_cast<int>(argv.size()), argv.data());
+    ASSERT_TRUE(serve.parsed());
+    ServeFlags f = serve.flags();
+    EXPECT_TRUE(f.set_rpc_port);
+    EXPECT_FALSE(f.set_rpc_addr);
+    EXPECT_TRUE(f.require_auth_local);
+    Config c = build_config(f);
+    EXPECT_FALSE(c.server.tcp_enabled);
+    EXPECT_EQ(c.server.unix_socket, "/tmp/s.sock");
+    EXPECT_EQ(c.log_format, "json");
+    EXPECT_TRUE(c.server.require_auth_local);
+    EXPECT_EQ(c.server.rpc_addr, "127.0.0.1");
+
+    CLI::App app2{"test"};
+    ServeCommand serve2(app2);
+    std::vector<std::string> bad = {"tee-signer", "serve", "--tee", "sgx"};
+    std::vector<char*> argv2;
+    for (auto& a : bad) argv2.push_back(a.data());
+    EXPECT_THROW(app2.parse(static_cast<int>(argv2.size()), argv2.data()), CLI::ParseError);
 }
 
 // ---- Tokens ---------------------------------------------------------------------------
