@@ -15,13 +15,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         limits.max_batch_size = 16;
         limits.max_depth = 16;
         RpcDispatcher d(limits);
-        d.add("echo", [](const json& params, const ClientContext&) { return HandlerResult::ok(params); });
+        d.add("echo",
+              [](const json& params, const ClientContext&) { return HandlerResult::ok(params); });
         d.add("fail", [](const json&, const ClientContext&) {
             return HandlerResult::fail(rpc_error::kInvalidParams, "no");
         });
         return d;
     }();
-    auto response = dispatcher.handle(std::string_view(reinterpret_cast<const char*>(data), size), {});
+    auto response =
+        dispatcher.handle(std::string_view(reinterpret_cast<const char*>(data), size), {});
     if (response) {
         json parsed = json::parse(*response);  // our own output must always parse
         auto check = [](const json& r) {
