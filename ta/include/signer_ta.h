@@ -173,14 +173,17 @@
  * TA_SIGNER_EXPORT_PAGE_MAX (0 means the cap). Stop signing while exporting
  * for a consistent snapshot. */
 #define TA_SIGNER_CMD_EXPORT_PROTECTION 0x0020
-#define TA_SIGNER_EXPORT_PAGE_MAX (512 * 1024)
+#define TA_SIGNER_EXPORT_PAGE_MAX (64 * 1024) /* a page exceeds it only for one large item (<= 90 KB) */
 
 /* (document: Vec<u8>) -> (items: u32, records_added: u32,
  *                          records_conflicting: u32, watermarks_raised: u32)
  * Merge a Document conservatively: the union of the records (a local record
  * wins over a different imported one for the same vote; para sides are OR-ed)
- * and the maximum of the watermarks. TEE_ERROR_BAD_FORMAT if it does not decode. */
+ * and the maximum of the watermarks. TEE_ERROR_BAD_FORMAT if it does not decode,
+ * TEE_ERROR_EXCESS_DATA if it is larger than TA_SIGNER_IMPORT_MAX (split larger
+ * histories into several Documents: the TA's heap is small on OP-TEE). */
 #define TA_SIGNER_CMD_IMPORT_PROTECTION 0x0021
+#define TA_SIGNER_IMPORT_MAX (128 * 1024)
 
 /* () -> Vec<(KeyTypeId, allow_opaque: bool)>
  * The opaque-signing policy: the effective setting for gran, babe, beef,
@@ -190,7 +193,9 @@
 
 /* (entries: Vec<(KeyTypeId, allow_opaque: bool)>) -> ()
  * Replace the explicit policy entries (types not listed return to their
- * defaults: refused for gran, babe, beef; allowed otherwise). */
+ * defaults: refused for gran, babe, beef; allowed otherwise). At most
+ * TA_SIGNER_POLICY_MAX entries (TEE_ERROR_BAD_PARAMETERS otherwise). */
+#define TA_SIGNER_POLICY_MAX 64
 #define TA_SIGNER_CMD_SET_PROTECTION_POLICY 0x0023
 
 /* Development builds only (TS_TA_DEV_COMMANDS): import a secret URI.

@@ -408,6 +408,7 @@ TEE_Result cmd_import_protection(Io& io) {
     Decoder d(io.request);
     auto document = d.bytes_view();
     if (!document || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (document->size() > TA_SIGNER_IMPORT_MAX) return TEE_ERROR_EXCESS_DATA;
     if (!prot::decode_document(*document)) return TEE_ERROR_BAD_FORMAT;
     if (!room_for(io, 16)) return TEE_ERROR_SHORT_BUFFER;
     TeeBlobStore store;
@@ -457,6 +458,7 @@ TEE_Result cmd_set_protection_policy(Io& io) {
         },
         5);
     if (!entries || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (entries->size() > TA_SIGNER_POLICY_MAX) return TEE_ERROR_BAD_PARAMETERS;
     prot::OpaquePolicy policy;
     for (const Entry& entry : *entries) policy.set(entry.first, entry.second);
     TeeBlobStore store;

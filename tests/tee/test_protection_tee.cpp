@@ -478,6 +478,14 @@ TEST(ProtectionTee, PagedExportAndConservativeImport) {
     EXPECT_EQ(
         other.call(TA_SIGNER_CMD_IMPORT_PROTECTION, Encoder().bytes(Bytes(10, 1)).take(), out),
         TEEC_ERROR_BAD_FORMAT);
+    EXPECT_EQ(other.call(TA_SIGNER_CMD_IMPORT_PROTECTION,
+                         Encoder().bytes(Bytes(TA_SIGNER_IMPORT_MAX + 1, 0)).take(), out),
+              TEEC_ERROR_EXCESS_DATA);
+    Encoder many;
+    many.compact(TA_SIGNER_POLICY_MAX + 1);
+    for (uint32_t i = 0; i <= TA_SIGNER_POLICY_MAX; ++i) many.u32(i).u8(1);
+    EXPECT_EQ(other.call(TA_SIGNER_CMD_SET_PROTECTION_POLICY, many.take(), out),
+              TEEC_ERROR_BAD_PARAMETERS);
 }
 
 }  // namespace
