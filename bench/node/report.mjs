@@ -26,6 +26,8 @@ const rows = [
   ['Merlin signing context', 'BM_merlin_signing_context', 'Transcript "SigningContext" + context + 64 B message'],
   ['sr25519 sign', 'BM_sr25519_sign', ''],
   ['sr25519 sign (KeyPair API)', 'BM_sr25519_sign_keypair_api', 'through core::KeyPair::sign'],
+  ['sr25519 sign, given randomness', 'BM_sr25519_sign_given_randomness', 'sign_with_randomness: no random source call'],
+  ['random source, 32 B', 'BM_random_source_32B', 'libsodium randombytes_buf (getrandom)'],
   ['sr25519 verify', 'BM_sr25519_verify', ''],
   ['sr25519 VRF sign', 'BM_sr25519_vrf_sign', ''],
   ['sr25519 VRF verify', 'BM_sr25519_vrf_verify', ''],
@@ -50,6 +52,9 @@ const base = ours.BM_ristretto255_scalarmult_base;
 const sign = ours.BM_sr25519_sign;
 console.log();
 console.log(`sr25519 sign / ristretto255 base mult = ${(sign / base).toFixed(2)}x (target <= 1.3x)`);
+if (ours.BM_sr25519_sign_given_randomness) {
+  console.log(`sr25519 sign with given randomness / ristretto255 base mult = ${(ours.BM_sr25519_sign_given_randomness / base).toFixed(2)}x`);
+}
 if (ours.BM_sr25519_sign_keypair_api) {
   console.log(`sr25519 sign via KeyPair / ristretto255 base mult = ${(ours.BM_sr25519_sign_keypair_api / base).toFixed(2)}x`);
 }
