@@ -141,12 +141,18 @@ void AccessList::allow(const std::string& identity, std::vector<std::string> pat
     for (auto& p : patterns) list.push_back(std::move(p));
 }
 
+bool is_sensitive_method(std::string_view method) {
+    return method == "signer_setProtectionPolicy" || method == "signer_importProtection";
+}
+
 bool AccessList::allowed(std::string_view method, const std::string& identity) const {
-    if (rules_.empty()) return true;
+    const bool sensitive = is_sensitive_method(method);
+    if (rules_.empty()) return !sensitive || identity == "local";
     auto it = rules_.find(identity);
     if (it == rules_.end()) it = rules_.find("*");
     if (it == rules_.end()) return false;
     for (const auto& pattern : it->second) {
+        if (sensitive && pattern == "*") continue;
         if (method_matches(pattern, method)) return true;
     }
     return false;

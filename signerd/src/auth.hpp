@@ -48,10 +48,17 @@ class TokenStore {
 /// (scheme case-insensitive). nullopt when the value is not a bearer credential.
 std::optional<std::string_view> parse_bearer(std::string_view header_value);
 
+/// Methods that can weaken slashing protection (relax the opaque-signing
+/// policy, merge foreign history): signer_setProtectionPolicy and
+/// signer_importProtection.
+bool is_sensitive_method(std::string_view method);
+
 /// Per-identity method allow-lists. A pattern is a method name, "*" (any
 /// method) or a prefix ending in '*' ("keystore_*"). The identity "*" is the
 /// fallback for identities without an entry. With no entries at all, every
-/// authenticated client may call every method.
+/// authenticated client may call every method, except that sensitive methods
+/// (is_sensitive_method) are then open to "local" only. A bare "*" pattern
+/// never grants a sensitive method: it must be named or matched by a prefix.
 class AccessList {
   public:
     void allow(const std::string& identity, std::vector<std::string> patterns);

@@ -39,14 +39,21 @@ inline std::string key_type_string(const KeyTypeId& id) {
 /// refusals, the rule that refused (counted in teesigner_refusals_total).
 class ServiceError : public std::runtime_error {
   public:
-    ServiceError(int code, const std::string& message, std::string rule = {})
-        : std::runtime_error(message), code_(code), rule_(std::move(rule)) {}
+    ServiceError(int code, const std::string& message, std::string rule = {},
+                 std::optional<nlohmann::json> data = std::nullopt)
+        : std::runtime_error(message),
+          code_(code),
+          rule_(std::move(rule)),
+          data_(std::move(data)) {}
     int code() const noexcept { return code_; }
     const std::string& rule() const noexcept { return rule_; }
+    /// Becomes the JSON-RPC error's "data" member (e.g. refusal details).
+    const std::optional<nlohmann::json>& data() const noexcept { return data_; }
 
   private:
     int code_;
     std::string rule_;
+    std::optional<nlohmann::json> data_;
 };
 
 /// One Merlin transcript as sp-core's VrfTranscript::new(label, items) builds
@@ -78,6 +85,35 @@ struct Attestation {
     Bytes attestation_public_key;
     Hash256 report_data{};  // what the evidence binds (nonce and public keys)
     nlohmann::json details = nlohmann::json::object();  // decoded fields, for humans
+};
+
+/// The structured payloads the typed signing methods take (the TA decodes
+/// them and applies slashing protection; see docs/slashing-protection.md).
+enum class TypedPayload {
+    grandpa_vote,      // SCALE((Message, round: u64, set_id: u64)), ed25519
+    babe_header,       // SCALE(Header) without the seal, sr25519 over its blake2_256
+    beefy_commitment,  // SCALE(Commitment<u32>), ecdsa over its keccak_256
+    para_statement,    // backing / approval / dispute payload, sr25519
+};
+
+/// A signature and the hash the protection record keeps for it (blake2_256 of
+/// the signed bytes; BABE: the header pre-hash; BEEFY: the keccak prehash).
+struct SignedPayload {
+    Bytes signature;
+    Hash256 payload_hash{};
+};
+
+/// One page of the protection history (docs/protection-interchange.md).
+struct ProtectionPage {
+    Bytes document;
+    std::optional<uint64_t> next;  // cursor of the next page, none at the end
+};
+
+struct ProtectionImport {
+    uint32_t items = 0;
+    uint32_t records_added = 0;
+    uint32_t records_conflicting = 0;
+    uint32_t watermarks_raised = 0;
 };
 
 struct KeyServiceHealth {
@@ -115,6 +151,19 @@ class KeyService {
                                        const ByteArray<32>& prehash) = 0;
     virtual Attestation attest(ByteSpan nonce) = 0;
     virtual KeyServiceHealth health() = 0;
+
+    // ---- Slashing protection (defaults: ServiceError(kNotSupported)) ----------
+
+    /// Sign a structured payload under slashing protection. A refusal is
+    /// ServiceError(kSlashingRefused or kPolicyRefused) with the details in data().
+    virtual SignedPayload sign_typed(TypedPayload kind, const KeyTypeId& key_type,
+                                     ByteSpan public_key, ByteSpan payload);
+    virtual ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes);
+    virtual ProtectionImport import_protection(ByteSpan document);
+    /// The effective opaque-signing policy: (key type, allowed) pairs.
+    virtual std::vector<std::pair<KeyTypeId, bool>> protection_policy();
+    /// Replace the explicit policy entries (unlisted types return to defaults).
+    virtual void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries);
 
     /// has_key (author_hasKey): one key of a type, any scheme.
     bool has_key(ByteSpan public_key, const KeyTypeId& key_type) {

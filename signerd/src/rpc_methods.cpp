@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <set>
 #include <string_view>
 
@@ -42,7 +44,7 @@ Handler wrap(Metrics& metrics, F body) {
             return HandlerResult::ok(body(params, client));
         } catch (const ServiceError& e) {
             if (!e.rule().empty()) metrics.refusal(e.rule());
-            return HandlerResult::fail(e.code(), e.what());
+            return HandlerResult::fail(e.code(), e.what(), e.data());
         }
     };
 }
@@ -144,6 +146,23 @@ KeyTypeId parse_key_type_param(const json& value, const std::string& name) {
     return id;
 }
 
+uint64_t parse_u64_param(const json& value, const std::string& name) {
+    if (value.is_number_unsigned()) return value.get<uint64_t>();
+    if (value.is_number_integer() && value.get<int64_t>() >= 0)
+        return static_cast<uint64_t>(value.get<int64_t>());
+    if (value.is_string()) {
+        const std::string& s = value.get_ref<const std::string&>();
+        if (!s.empty() && s.size() <= 20 &&
+            s.find_first_not_of("0123456789") == std::string::npos) {
+            errno = 0;
+            char* end = nullptr;
+            const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+            if (errno == 0 && end == s.c_str() + s.size()) return v;
+        }
+    }
+    invalid(name + ": expected a non-negative integer (number or decimal string)");
+}
+
 Scheme parse_scheme_param(const json& value, const std::string& name) {
     if (value.is_string()) {
         const std::string& s = value.get_ref<const std::string&>();
@@ -172,6 +191,31 @@ std::vector<std::pair<Bytes, KeyTypeId>> split_session_keys(ByteSpan blob) {
         offset += n;
     }
     return keys;
+}
+
+// ---- KeyService defaults for optional capabilities ------------------------------------
+
+namespace {
+[[noreturn]] void unsupported(const char* what) {
+    throw ServiceError(rpc_error::kNotSupported,
+                       std::string(what) + " is not supported by this key service");
+}
+}  // namespace
+
+SignedPayload KeyService::sign_typed(TypedPayload, const KeyTypeId&, ByteSpan, ByteSpan) {
+    unsupported("typed signing");
+}
+ProtectionPage KeyService::export_protection(uint64_t, uint32_t) {
+    unsupported("protection export");
+}
+ProtectionImport KeyService::import_protection(ByteSpan) {
+    unsupported("protection import");
+}
+std::vector<std::pair<KeyTypeId, bool>> KeyService::protection_policy() {
+    unsupported("the protection policy");
+}
+void KeyService::set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>&) {
+    unsupported("the protection policy");
 }
 
 void refresh_key_metrics(KeyService& service, Metrics& metrics,
@@ -337,6 +381,100 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                                     parse_key_type_param(list[i][1], name + "[1]"));
               }
               return ks.has_keys(keys);
+          }));
+
+    // ---- Typed signing under slashing protection ---------------------------------
+    struct Typed {
+        const char* method;
+        TypedPayload kind;
+        const char* payload_name;
+        size_t public_size;
+    };
+    for (const Typed& t :
+         {Typed{"signer_signGrandpaVote", TypedPayload::grandpa_vote, "payload", 32},
+          Typed{"signer_signBabeHeader", TypedPayload::babe_header, "header", 32},
+          Typed{"signer_signBeefyCommitment", TypedPayload::beefy_commitment, "commitment", 33},
+          Typed{"signer_signParaStatement", TypedPayload::para_statement, "payload", 32}}) {
+        d.add(t.method,
+              wrap(metrics, [&ks, t, options](const json& params, const ClientContext&) -> json {
+                  Params p(params, {"keyType", "public", t.payload_name}, 3);
+                  KeyTypeId kt = parse_key_type_param(p[0], "keyType");
+                  Bytes pk = parse_hex_param(p[1], "public", t.public_size);
+                  Bytes payload =
+                      parse_hex_param(p[2], t.payload_name, SIZE_MAX, 1, options.max_message_bytes);
+                  SignedPayload signed_payload = ks.sign_typed(t.kind, kt, pk, payload);
+                  return {{"signature", hex(signed_payload.signature)},
+                          {"payloadHash", hex(signed_payload.payload_hash)}};
+              }));
+    }
+
+    // ---- Protection history and policy ----------------------------------------------
+    d.add("signer_exportProtection",
+          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+              Params p(params, {"cursor", "maxBytes"}, 0);
+              uint64_t cursor = 0;
+              if (p.has(0)) cursor = parse_u64_param(p[0], "cursor");
+              uint32_t max_bytes = 0;
+              if (p.has(1)) {
+                  const uint64_t v = parse_u64_param(p[1], "maxBytes");
+                  if (v > UINT32_MAX) invalid("maxBytes: too large");
+                  max_bytes = static_cast<uint32_t>(v);
+              }
+              ProtectionPage page = ks.export_protection(cursor, max_bytes);
+              return {{"document", hex(page.document)},
+                      {"next", page.next ? json(std::to_string(*page.next)) : json(nullptr)}};
+          }));
+
+    d.add("signer_importProtection",
+          wrap(metrics, [&ks](const json& params, const ClientContext& c) -> json {
+              Params p(params, {"document"}, 1);
+              Bytes document = parse_hex_param(p[0], "document", SIZE_MAX, 1, 1 << 20);
+              ProtectionImport r = ks.import_protection(document);
+              spdlog::warn(
+                  "protection history imported by {}: {} items, {} records added, {} "
+                  "conflicting, {} watermarks raised",
+                  c.identity, r.items, r.records_added, r.records_conflicting, r.watermarks_raised);
+              return {{"items", r.items},
+                      {"recordsAdded", r.records_added},
+                      {"recordsConflicting", r.records_conflicting},
+                      {"watermarksRaised", r.watermarks_raised}};
+          }));
+
+    auto policy_json = [](const std::vector<std::pair<KeyTypeId, bool>>& entries) {
+        json out = json::array();
+        for (const auto& [kt, allow] : entries)
+            out.push_back({{"keyType", key_type_string(kt)}, {"allowOpaque", allow}});
+        return out;
+    };
+    d.add("signer_protectionPolicy",
+          wrap(metrics, [&ks, policy_json](const json& params, const ClientContext&) -> json {
+              Params p(params, {}, 0);
+              return policy_json(ks.protection_policy());
+          }));
+
+    d.add("signer_setProtectionPolicy",
+          wrap(metrics, [&ks, policy_json](const json& params, const ClientContext& c) -> json {
+              Params p(params, {"entries"}, 1);
+              const json& list = p[0];
+              if (!list.is_array())
+                  invalid("entries: expected an array of {keyType, allowOpaque} objects");
+              if (list.size() > 64) invalid("entries: at most 64 entries");
+              std::vector<std::pair<KeyTypeId, bool>> entries;
+              for (size_t i = 0; i < list.size(); ++i) {
+                  const std::string name = "entries[" + std::to_string(i) + "]";
+                  const json& e = list[i];
+                  if (!e.is_object() || e.size() != 2 || !e.contains("keyType") ||
+                      !e.contains("allowOpaque"))
+                      invalid(name + ": expected {\"keyType\": \"babe\", \"allowOpaque\": bool}");
+                  if (!e["allowOpaque"].is_boolean())
+                      invalid(name + ".allowOpaque: expected a bool");
+                  entries.emplace_back(parse_key_type_param(e["keyType"], name + ".keyType"),
+                                       e["allowOpaque"].get<bool>());
+              }
+              ks.set_protection_policy(entries);
+              json now = policy_json(ks.protection_policy());
+              spdlog::warn("opaque-signing policy changed by {}: {}", c.identity, now.dump());
+              return now;
           }));
 
     d.add("signer_attest", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {

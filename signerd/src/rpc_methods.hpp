@@ -26,8 +26,11 @@ struct RpcMethodOptions {
 /// Register author_rotateKeys, author_hasSessionKeys, author_hasKey,
 /// rpc_methods, keystore_publicKeys, keystore_generateNew, keystore_sign,
 /// keystore_sr25519VrfSign, keystore_ecdsaSignPrehashed, keystore_hasKeys,
-/// signer_attest and signer_health. `service` and `metrics` must outlive the
-/// dispatcher.
+/// signer_attest, signer_health, the typed signer_signGrandpaVote,
+/// signer_signBabeHeader, signer_signBeefyCommitment, signer_signParaStatement,
+/// and signer_exportProtection, signer_importProtection,
+/// signer_protectionPolicy, signer_setProtectionPolicy. `service` and
+/// `metrics` must outlive the dispatcher.
 void register_rpc_methods(RpcDispatcher& dispatcher, KeyService& service, Metrics& metrics,
                           RpcMethodOptions options = {});
 
@@ -60,6 +63,8 @@ Bytes parse_hex_param(const json& value, const std::string& name, size_t exact, 
                       size_t max = SIZE_MAX);
 /// Exactly four printable ASCII characters.
 KeyTypeId parse_key_type_param(const json& value, const std::string& name);
+/// A u64 as a JSON number or a decimal string (JavaScript numbers stop at 2^53).
+uint64_t parse_u64_param(const json& value, const std::string& name);
 /// "sr25519", "ed25519" or "ecdsa".
 Scheme parse_scheme_param(const json& value, const std::string& name);
 

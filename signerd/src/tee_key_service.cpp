@@ -9,6 +9,7 @@
 
 #include "signer_ta.h"
 #include "tee_client_api.h"
+#include "teesigner/core/protection.hpp"
 #include "teesigner/core/scale.hpp"
 
 #if __has_include("ts_softtee.h")
@@ -63,7 +64,109 @@ void encode_transcript(Encoder& e, const VrfTranscriptData& t) {
 // Commands that change nothing in the TA; safe to retry after a TEE restart.
 bool read_only(uint32_t command) {
     return command == TA_SIGNER_CMD_LIST_PUBLIC_KEYS || command == TA_SIGNER_CMD_HAS_KEYS ||
-           command == TA_SIGNER_CMD_ATTEST;
+           command == TA_SIGNER_CMD_ATTEST || command == TA_SIGNER_CMD_GET_PROTECTION_POLICY ||
+           command == TA_SIGNER_CMD_EXPORT_PROTECTION;
+}
+
+std::string position_text(core::protection::Rule rule, const core::protection::Position& p) {
+    using core::protection::Rule;
+    switch (rule) {
+        case Rule::grandpa:
+            return "set id " + std::to_string(p.major) + ", round " + std::to_string(p.minor);
+        case Rule::babe:
+            return "slot " + std::to_string(p.major);
+        case Rule::beefy:
+            return "set id " + std::to_string(p.major) + ", block " + std::to_string(p.minor);
+        case Rule::para:
+            return "session " + std::to_string(p.major);
+        case Rule::none:
+            break;
+    }
+    return "(" + std::to_string(p.major) + ", " + std::to_string(p.minor) + ")";
+}
+
+// A Refused outcome (signer_ta.h) as the ServiceError the RPC layer answers.
+[[noreturn]] void throw_refusal(Decoder& d) {
+    namespace prot = core::protection;
+    prot::Refusal r;
+    auto reason = d.u8();
+    auto rule = d.u8();
+    auto p1 = d.u64(), p2 = d.u64(), w1 = d.u64(), w2 = d.u64();
+    auto kind = d.u8(), sides = d.u8();
+    auto subject = d.array<32>();
+    auto number = d.u32();
+    auto earlier = d.array<32>();
+    auto key_type = d.array<4>();
+    if (!reason || !rule || !p1 || !p2 || !w1 || !w2 || !kind || !sides || !subject || !number ||
+        !earlier || !key_type || d.finish() != core::Error::ok || *reason < 1 || *reason > 5 ||
+        *rule > 4)
+        bad_response("refusal");
+    r.reason = static_cast<prot::Reason>(*reason);
+    r.rule = static_cast<prot::Rule>(*rule);
+    r.position = {*p1, *p2};
+    r.watermark = {*w1, *w2};
+    r.earlier_kind = *kind;
+    r.earlier_sides = *sides;
+    r.subject = *subject;
+    r.earlier_number = *number;
+    r.earlier_payload_hash = *earlier;
+    r.key_type = *key_type;
+
+    const std::string code = prot::refusal_code(r);
+    const std::string rule_name = prot::rule_name(r.rule);
+    nlohmann::json data = {{"code", code},
+                           {"reason", prot::reason_name(r.reason)},
+                           {"rule", rule_name},
+                           {"position", {r.position.major, r.position.minor}}};
+    std::string message;
+    switch (r.reason) {
+        case prot::Reason::conflict:
+            data["earlier"] = {{"kind", r.earlier_kind},
+                               {"sides", r.earlier_sides},
+                               {"subject", core::to_hex(r.subject)},
+                               {"number", r.earlier_number},
+                               {"payloadHash", core::to_hex(r.earlier_payload_hash)}};
+            message = "slashing protection: refused (" + code + "): a different " + rule_name +
+                      " payload was already signed at " + position_text(r.rule, r.position);
+            break;
+        case prot::Reason::below_watermark:
+            data["watermark"] = {r.watermark.major, r.watermark.minor};
+            message = "slashing protection: refused (below_watermark): " +
+                      position_text(r.rule, r.position) + " is older than the key's " + rule_name +
+                      " history (" + position_text(r.rule, r.watermark) + ")";
+            break;
+        case prot::Reason::opaque_refused: {
+            const std::string kt(reinterpret_cast<const char*>(r.key_type.data()), 4);
+            data["keyType"] = kt;
+            throw ServiceError(rpc_error::kPolicyRefused,
+                               "opaque signing is refused for key type \"" + kt +
+                                   "\" by the signer's policy: the bytes are not a payload the "
+                                   "signer can protect (use the typed signer_sign* method)",
+                               "opaque_refused", std::move(data));
+        }
+        case prot::Reason::malformed:
+            message = "slashing protection: refused (malformed_payload): the bytes claim to be a " +
+                      rule_name + " payload but do not decode";
+            break;
+        case prot::Reason::capacity:
+            message = "slashing protection: refused (capacity): the " + rule_name + " history at " +
+                      position_text(r.rule, r.position) + " is full";
+            break;
+    }
+    throw ServiceError(rpc_error::kSlashingRefused, message, code, std::move(data));
+}
+
+// SignOutcome (signer_ta.h): Signed(signature, payload_hash) or Refused(...).
+SignedPayload decode_outcome(const Bytes& out, size_t signature_size) {
+    Decoder d(out);
+    auto tag = d.enum_tag(2);
+    if (!tag) bad_response("sign outcome");
+    if (*tag == 1) throw_refusal(d);
+    auto sig = d.bytes();
+    auto hash = d.array<32>();
+    if (!sig || !hash || d.finish() != core::Error::ok || sig->size() != signature_size)
+        bad_response("signature");
+    return SignedPayload{std::move(sig).value(), *hash};
 }
 
 }  // namespace
@@ -173,11 +276,26 @@ struct TeeKeyService::Impl {
                 throw ServiceError(
                     rpc_error::kNotSupported,
                     "not supported by this signer TA build (" + result_string(rc) + ")");
+            case TA_SIGNER_ERROR_REFUSED_SLASHING:
+                throw ServiceError(rpc_error::kSlashingRefused,
+                                   "slashing protection: refused by the signer TA", "slashing");
+            case TA_SIGNER_ERROR_REFUSED_POLICY:
+                throw ServiceError(rpc_error::kPolicyRefused,
+                                   "opaque signing is refused by the signer's policy",
+                                   "opaque_refused");
             case TEEC_ERROR_ACCESS_DENIED:
             case TEEC_ERROR_ACCESS_CONFLICT:
-            case TEEC_ERROR_SECURITY:
                 throw ServiceError(rpc_error::kPolicyRefused,
                                    "refused by the signer TA (" + result_string(rc) + ")", "ta");
+            case TEEC_ERROR_EXCESS_DATA:
+                throw ServiceError(rpc_error::kRequestTooLarge,
+                                   "the request is larger than the signer TA accepts");
+            case TEEC_ERROR_SECURITY:
+            case 0xF0100001: /* TEE_ERROR_CORRUPT_OBJECT */
+                last_error = "TEE storage failed its integrity check (" + result_string(rc) +
+                             "): signing stops until an operator looks";
+                spdlog::critical("{}", last_error);
+                throw ServiceError(rpc_error::kInternalError, last_error);
             case TEEC_ERROR_TARGET_DEAD:
             case TEEC_ERROR_COMMUNICATION: {
                 std::string reason = result_string(rc);
@@ -318,10 +436,9 @@ Bytes TeeKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan pub
                           ByteSpan message) {
     Encoder e;
     e.raw(key_type).u8(scheme_byte(scheme)).bytes(public_key).bytes(message);
-    const size_t sig_size = scheme == Scheme::ecdsa ? 65 : 64;
-    Bytes sig = impl_->invoke(TA_SIGNER_CMD_SIGN, e.take(), sig_size);
-    if (sig.size() != sig_size) bad_response("signature length");
-    return sig;
+    // The checked form reports why a refusal happened.
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_SIGN_CHECKED, e.take(), TA_SIGNER_SIGN_OUTCOME_MAX);
+    return decode_outcome(out, scheme == Scheme::ecdsa ? 65 : 64).signature;
 }
 
 VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
@@ -346,9 +463,89 @@ Bytes TeeKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan pu
                                           const ByteArray<32>& prehash) {
     Encoder e;
     e.raw(key_type).raw(public_key).raw(prehash);
-    Bytes sig = impl_->invoke(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, e.take(), 65);
-    if (sig.size() != 65) bad_response("signature length");
-    return sig;
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, e.take(),
+                              TA_SIGNER_SIGN_OUTCOME_MAX);
+    return decode_outcome(out, 65).signature;
+}
+
+SignedPayload TeeKeyService::sign_typed(TypedPayload kind, const KeyTypeId& key_type,
+                                        ByteSpan public_key, ByteSpan payload) {
+    uint32_t command = 0;
+    size_t sig_size = 64;
+    switch (kind) {
+        case TypedPayload::grandpa_vote:
+            command = TA_SIGNER_CMD_SIGN_GRANDPA_VOTE;
+            break;
+        case TypedPayload::babe_header:
+            command = TA_SIGNER_CMD_SIGN_BABE_HEADER;
+            break;
+        case TypedPayload::beefy_commitment:
+            command = TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT;
+            sig_size = 65;
+            break;
+        case TypedPayload::para_statement:
+            command = TA_SIGNER_CMD_SIGN_PARA_STATEMENT;
+            break;
+    }
+    Encoder e;
+    e.raw(key_type).raw(public_key).bytes(payload);
+    Bytes out = impl_->invoke(command, e.take(), TA_SIGNER_SIGN_OUTCOME_MAX);
+    return decode_outcome(out, sig_size);
+}
+
+ProtectionPage TeeKeyService::export_protection(uint64_t cursor, uint32_t max_bytes) {
+    Encoder e;
+    e.u64(cursor).u32(max_bytes);
+    Bytes out =
+        impl_->invoke(TA_SIGNER_CMD_EXPORT_PROTECTION, e.take(), TA_SIGNER_EXPORT_PAGE_MAX + 1024);
+    Decoder d(out);
+    auto document = d.bytes();
+    auto next = d.option<uint64_t>([](Decoder& dec) { return dec.u64(); });
+    if (!document || !next || d.finish() != core::Error::ok) bad_response("protection page");
+    return ProtectionPage{std::move(document).value(), *next};
+}
+
+ProtectionImport TeeKeyService::import_protection(ByteSpan document) {
+    if (document.size() > TA_SIGNER_IMPORT_MAX)
+        throw ServiceError(rpc_error::kInvalidParams,
+                           "document: at most " + std::to_string(TA_SIGNER_IMPORT_MAX) +
+                               " bytes per import (import a larger history page by page)");
+    Encoder e;
+    e.bytes(document);
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_IMPORT_PROTECTION, e.take(), 16);
+    Decoder d(out);
+    auto items = d.u32(), added = d.u32(), conflicting = d.u32(), raised = d.u32();
+    if (!items || !added || !conflicting || !raised || d.finish() != core::Error::ok)
+        bad_response("import report");
+    return ProtectionImport{*items, *added, *conflicting, *raised};
+}
+
+std::vector<std::pair<KeyTypeId, bool>> TeeKeyService::protection_policy() {
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_GET_PROTECTION_POLICY, {}, 1024);
+    Decoder d(out);
+    using Entry = std::pair<KeyTypeId, bool>;
+    auto entries = d.vec<Entry>(
+        [](Decoder& dec) -> core::Result<Entry> {
+            auto kt = dec.array<4>();
+            if (!kt) return kt.error();
+            auto allow = dec.boolean();
+            if (!allow) return allow.error();
+            return Entry{*kt, *allow};
+        },
+        5);
+    if (!entries || d.finish() != core::Error::ok) bad_response("protection policy");
+    return std::move(entries).value();
+}
+
+void TeeKeyService::set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries) {
+    if (entries.size() > TA_SIGNER_POLICY_MAX)
+        throw ServiceError(rpc_error::kInvalidParams,
+                           "entries: at most " + std::to_string(TA_SIGNER_POLICY_MAX));
+    Encoder e;
+    e.vec(entries, [](Encoder& enc, const std::pair<KeyTypeId, bool>& entry) {
+        enc.raw(entry.first).boolean(entry.second);
+    });
+    (void)impl_->invoke(TA_SIGNER_CMD_SET_PROTECTION_POLICY, e.take(), 16);
 }
 
 Attestation TeeKeyService::attest(ByteSpan nonce) {

@@ -48,6 +48,12 @@ class TeeKeyService : public KeyService {
                                const ByteArray<32>& prehash) override;
     Attestation attest(ByteSpan nonce) override;
     KeyServiceHealth health() override;
+    SignedPayload sign_typed(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                             ByteSpan payload) override;
+    ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes) override;
+    ProtectionImport import_protection(ByteSpan document) override;
+    std::vector<std::pair<KeyTypeId, bool>> protection_policy() override;
+    void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries) override;
 
     /// Soft TEE: process id of the TA process (for diagnostics and tests);
     /// -1 when none runs or for other backends.

@@ -738,6 +738,13 @@ TEST_F(ServerTest, LocalClientsNeedNoAuthByDefaultButBadTokensAreRefused) {
     start(options(), two_tokens());
     EXPECT_EQ(post(call("rpc_methods")).status, 200u);
     EXPECT_EQ(post(call("rpc_methods"), kTokenA).status, 200u);
+    // Without [access] rules, methods that can weaken protection are local-only.
+    EXPECT_EQ(post(call("signer_setProtectionPolicy", json::array({json::array()})), kTokenA)
+                  .rpc()["error"]["code"],
+              rpc_error::kUnauthorized);
+    EXPECT_EQ(post(call("signer_setProtectionPolicy", json::array({json::array()})))
+                  .rpc()["error"]["code"],
+              rpc_error::kNotSupported);  // local may; the fake service has no policy
     auto r = post(call("rpc_methods"), "wrong-token-0123456789");
     EXPECT_EQ(r.status, 401u);
     EXPECT_EQ(r.rpc()["error"]["code"], rpc_error::kUnauthorized);

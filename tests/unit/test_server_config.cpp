@@ -315,6 +315,25 @@ TEST(AccessListTest, Patterns) {
     EXPECT_TRUE(a.allowed("rpc_methods", "stranger"));
     EXPECT_FALSE(a.allowed("keystore_sign", "stranger"));
     EXPECT_TRUE(method_matches("*", "x"));
+}
+
+TEST(AccessListTest, SensitiveMethodsNeedLocalOrAnExplicitGrant) {
+    EXPECT_TRUE(is_sensitive_method("signer_setProtectionPolicy"));
+    EXPECT_TRUE(is_sensitive_method("signer_importProtection"));
+    EXPECT_FALSE(is_sensitive_method("signer_exportProtection"));
+    AccessList open;
+    EXPECT_TRUE(open.allowed("signer_setProtectionPolicy", "local"));
+    EXPECT_FALSE(open.allowed("signer_setProtectionPolicy", "validator-1"));
+    EXPECT_TRUE(open.allowed("signer_exportProtection", "validator-1"));
+    AccessList a;
+    a.allow("admin", {"*"});
+    a.allow("ops", {"signer_*"});
+    a.allow("local", {"signer_setProtectionPolicy"});
+    EXPECT_TRUE(a.allowed("keystore_sign", "admin"));
+    EXPECT_FALSE(a.allowed("signer_setProtectionPolicy", "admin"));  // bare "*" is not enough
+    EXPECT_TRUE(a.allowed("signer_importProtection", "ops"));
+    EXPECT_TRUE(a.allowed("signer_setProtectionPolicy", "local"));
+    EXPECT_FALSE(a.allowed("signer_importProtection", "local"));
     EXPECT_TRUE(method_matches("author_*", "author_"));
     EXPECT_FALSE(method_matches("author_*", "autho"));
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include "rpc_methods.hpp"
 #include "server.hpp"
@@ -19,6 +20,7 @@
 #include "tee_key_service.hpp"
 #include "teesigner/core/ed25519.hpp"
 #include "teesigner/core/hash.hpp"
+#include "teesigner/core/keccak.hpp"
 #include "teesigner/core/keys.hpp"
 #include "teesigner/core/merlin.hpp"
 #include "teesigner/core/sr25519.hpp"
@@ -94,15 +96,28 @@ TEST_F(TeeServiceTest, RotateKeysThenSignWithEachScheme) {
     using teesigner::core::Scheme;
     const Bytes msg = {1, 2, 3, 4, 5};
     const std::string msg_hex = to_hex(msg);
-    Bytes sig = unhex(result("keystore_sign", {"babe", "sr25519", babe, msg_hex}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, sig, msg, unhex(babe)), Error::ok);
-    sig = unhex(result("keystore_sign", {"gran", "ed25519", gran, msg_hex}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, sig, msg, unhex(gran)), Error::ok);
-    sig = unhex(result("keystore_sign", {"beef", "ecdsa", beef, msg_hex}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ecdsa, sig, msg, unhex(beef)), Error::ok);
+    // audi may sign opaque bytes; gran, babe and beef may not by default.
+    const std::string audi = to_hex(parts[4].first);
+    Bytes sig = unhex(result("keystore_sign", {"audi", "sr25519", audi, msg_hex}));
+    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, sig, msg, unhex(audi)), Error::ok);
+    for (const auto& [kt, scheme, pk] :
+         {std::tuple{"babe", "sr25519", babe}, std::tuple{"gran", "ed25519", gran},
+          std::tuple{"beef", "ecdsa", beef}}) {
+        auto r = rpc("keystore_sign", {kt, scheme, pk, msg_hex});
+        EXPECT_EQ(r["error"]["code"], rpc_error::kPolicyRefused) << r.dump();
+        EXPECT_EQ(r["error"]["data"]["keyType"], kt) << r.dump();
+        EXPECT_EQ(r["error"]["data"]["reason"], "opaque_refused");
+    }
+    EXPECT_EQ(metrics_.value(Metrics::kRefusals, {{"rule", "opaque_refused"}}), 3);
     const Bytes prehash(32, 0x42);
-    sig = unhex(result("keystore_ecdsaSignPrehashed", {"beef", beef, to_hex(prehash)}));
-    EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, unhex(beef)), Error::ok);
+    EXPECT_EQ(rpc("keystore_ecdsaSignPrehashed", {"beef", beef, to_hex(prehash)})["error"]["code"],
+              rpc_error::kPolicyRefused);
+    // ecdsa under a key type without a slashable payload signs both ways.
+    const json ecdt = result("keystore_generateNew", {"ecdt", "ecdsa"});
+    sig = unhex(result("keystore_sign", {"ecdt", "ecdsa", ecdt, msg_hex}));
+    EXPECT_EQ(teesigner::core::verify(Scheme::ecdsa, sig, msg, unhex(ecdt)), Error::ok);
+    sig = unhex(result("keystore_ecdsaSignPrehashed", {"ecdt", ecdt, to_hex(prehash)}));
+    EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, unhex(ecdt)), Error::ok);
 
     // Right key, wrong key type; and a key the TEE never had.
     EXPECT_EQ(rpc("keystore_sign", {"gran", "sr25519", babe, msg_hex})["error"]["code"],
@@ -114,6 +129,119 @@ TEST_F(TeeServiceTest, RotateKeysThenSignWithEachScheme) {
     // Key counts reach the metrics.
     EXPECT_EQ(metrics_.value(Metrics::kKeys, {{"key_type", "babe"}, {"scheme", "sr25519"}}), 1);
     EXPECT_EQ(metrics_.value(Metrics::kKeys, {{"key_type", "beef"}, {"scheme", "ecdsa"}}), 1);
+}
+
+// SCALE((Message::Prevote/Precommit { target_hash, target_number }, round, set_id)).
+Bytes grandpa_vote(uint8_t kind, uint8_t hash_byte, uint32_t number, uint64_t round,
+                   uint64_t set_id) {
+    Bytes b = {kind};
+    b.insert(b.end(), 32, hash_byte);
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(number >> (8 * i)));
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(round >> (8 * i)));
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(set_id >> (8 * i)));
+    return b;
+}
+
+// SCALE(Commitment { payload: [(*b"mh", root)], block_number, validator_set_id }).
+Bytes beefy_commitment(uint8_t root_byte, uint32_t block, uint64_t set_id) {
+    Bytes b = {0x04, 'm', 'h', 0x80};
+    b.insert(b.end(), 32, root_byte);
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(block >> (8 * i)));
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(set_id >> (8 * i)));
+    return b;
+}
+
+TEST_F(TeeServiceTest, GrandpaVotesAreProtectedOnTheKeystorePath) {
+    using teesigner::core::Error;
+    using teesigner::core::Scheme;
+    const json gran = result("keystore_generateNew", {"gran", "ed25519"});
+    const Bytes vote = grandpa_vote(0, 0xaa, 100, 7, 3);
+    Bytes sig = unhex(result("keystore_sign", {"gran", "ed25519", gran, to_hex(vote)}));
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, sig, vote, unhex(gran)), Error::ok);
+    // The identical vote again: fine (a retry, or a redundant node).
+    EXPECT_TRUE(result("keystore_sign", {"gran", "ed25519", gran, to_hex(vote)}).is_string());
+    // A different prevote for the same (set id, round): equivocation, refused.
+    const Bytes other = grandpa_vote(0, 0xbb, 101, 7, 3);
+    auto r = rpc("keystore_sign", {"gran", "ed25519", gran, to_hex(other)});
+    ASSERT_EQ(r["error"]["code"], rpc_error::kSlashingRefused) << r.dump();
+    const json& data = r["error"]["data"];
+    EXPECT_EQ(data["code"], "grandpa_prevote_equivocation");
+    EXPECT_EQ(data["reason"], "conflict");
+    EXPECT_EQ(data["rule"], "grandpa");
+    EXPECT_EQ(data["position"], json::array({3, 7}));
+    EXPECT_EQ(data["earlier"]["payloadHash"], to_hex(teesigner::core::blake2b_256(vote)));
+    EXPECT_NE(r["error"]["message"].get<std::string>().find("set id 3, round 7"),
+              std::string::npos);
+    EXPECT_EQ(metrics_.value(Metrics::kRefusals, {{"rule", "grandpa_prevote_equivocation"}}), 1);
+    // The typed method: same protection, plus the payload hash.
+    const Bytes precommit = grandpa_vote(1, 0xaa, 100, 7, 3);
+    json typed = result("signer_signGrandpaVote", {"gran", gran, to_hex(precommit)});
+    EXPECT_EQ(typed["payloadHash"], to_hex(teesigner::core::blake2b_256(precommit)));
+    EXPECT_EQ(
+        teesigner::core::verify(Scheme::ed25519, unhex(typed["signature"]), precommit, unhex(gran)),
+        Error::ok);
+    r = rpc("signer_signGrandpaVote", {"gran", gran, to_hex(grandpa_vote(1, 0xcc, 100, 7, 3))});
+    EXPECT_EQ(r["error"]["data"]["code"], "grandpa_precommit_equivocation") << r.dump();
+    // Not a GRANDPA payload at all: the TA says so.
+    r = rpc("signer_signGrandpaVote", {"gran", gran, "0x0102"});
+    EXPECT_EQ(r["error"]["code"], rpc_error::kInvalidParams) << r.dump();
+}
+
+TEST_F(TeeServiceTest, BeefyCommitmentsTypedAndPolicy) {
+    using teesigner::core::Error;
+    const json beef = result("keystore_generateNew", {"beef", "ecdsa"});
+    const Bytes c1 = beefy_commitment(0x11, 500, 2);
+    json typed = result("signer_signBeefyCommitment", {"beef", beef, to_hex(c1)});
+    const auto prehash = teesigner::core::keccak_256(c1);
+    EXPECT_EQ(typed["payloadHash"], to_hex(prehash));
+    EXPECT_EQ(teesigner::core::verify_prehashed(unhex(typed["signature"]), prehash, unhex(beef)),
+              Error::ok);
+    auto r =
+        rpc("signer_signBeefyCommitment", {"beef", beef, to_hex(beefy_commitment(0x22, 500, 2))});
+    EXPECT_EQ(r["error"]["code"], rpc_error::kSlashingRefused) << r.dump();
+    EXPECT_EQ(r["error"]["data"]["code"], "beefy_equivocation");
+
+    // The opaque policy: defaults, then allow beef (unprotected) and back.
+    json policy = result("signer_protectionPolicy", json::array());
+    auto allowed = [](const json& p, const std::string& kt) {
+        for (const auto& e : p)
+            if (e["keyType"] == kt) return e["allowOpaque"].get<bool>();
+        return true;
+    };
+    EXPECT_FALSE(allowed(policy, "beef"));
+    EXPECT_FALSE(allowed(policy, "babe"));
+    EXPECT_FALSE(allowed(policy, "gran"));
+    EXPECT_TRUE(allowed(policy, "audi"));
+    const Bytes hash(32, 0x33);
+    EXPECT_EQ(rpc("keystore_ecdsaSignPrehashed", {"beef", beef, to_hex(hash)})["error"]["code"],
+              rpc_error::kPolicyRefused);
+    policy = result("signer_setProtectionPolicy",
+                    json::array({json::array({{{"keyType", "beef"}, {"allowOpaque", true}}})}));
+    EXPECT_TRUE(allowed(policy, "beef"));
+    EXPECT_TRUE(result("keystore_ecdsaSignPrehashed", {"beef", beef, to_hex(hash)}).is_string());
+    result("signer_setProtectionPolicy", json::array({json::array()}));
+    EXPECT_FALSE(allowed(result("signer_protectionPolicy", json::array()), "beef"));
+    EXPECT_EQ(rpc("signer_setProtectionPolicy",
+                  json::array({json::array({{{"keyType", "beef"}}})}))["error"]["code"],
+              rpc_error::kInvalidParams);
+}
+
+TEST_F(TeeServiceTest, ProtectionExportImport) {
+    const json gran = result("keystore_generateNew", {"gran", "ed25519"});
+    result("keystore_sign", {"gran", "ed25519", gran, to_hex(grandpa_vote(0, 1, 10, 1, 1))});
+    result("keystore_sign", {"gran", "ed25519", gran, to_hex(grandpa_vote(1, 1, 10, 1, 1))});
+    json page = result("signer_exportProtection", json::array());
+    ASSERT_TRUE(page["document"].is_string());
+    EXPECT_GT(unhex(page["document"]).size(), 0u);
+    EXPECT_TRUE(page["next"].is_null()) << page.dump();
+    // Re-importing our own history adds nothing.
+    json report = result("signer_importProtection", json::array({page["document"]}));
+    EXPECT_GE(report["items"].get<int>(), 1);
+    EXPECT_EQ(report["recordsAdded"], 0);
+    EXPECT_EQ(rpc("signer_importProtection", {"0x00ff"})["error"]["code"],
+              rpc_error::kInvalidParams);
+    EXPECT_EQ(rpc("signer_exportProtection", {"-1"})["error"]["code"], rpc_error::kInvalidParams);
+    EXPECT_TRUE(result("signer_exportProtection", {"0", 4096})["document"].is_string());
 }
 
 TEST_F(TeeServiceTest, GenerateNewAndDevSeedsRefused) {
@@ -210,9 +338,11 @@ TEST_F(TeeServiceTest, KilledTaProcessIsRestartedAndCounted) {
     // blindly); the next call works again.
     ASSERT_EQ(::kill(static_cast<pid_t>(service_->tee_process_id()), SIGKILL), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto r = rpc("keystore_sign", {"gran", "ed25519", pk, "0x00"});
+    auto r = rpc("keystore_sign", {"gran", "ed25519", pk, to_hex(grandpa_vote(0, 5, 1, 1, 1))});
     EXPECT_EQ(r["error"]["code"], rpc_error::kTeeUnavailable) << r.dump();
-    EXPECT_TRUE(result("keystore_sign", {"gran", "ed25519", pk, "0x00"}).is_string());
+    EXPECT_TRUE(
+        result("keystore_sign", {"gran", "ed25519", pk, to_hex(grandpa_vote(0, 5, 1, 1, 1))})
+            .is_string());
     EXPECT_EQ(metrics_.value(Metrics::kTeeRestarts), 2);
 }
 
