@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "serve.hpp"
 #include "teesigner/core/random.hpp"
 
 namespace {
@@ -117,12 +118,16 @@ int run(int argc, char** argv) {
         ->type_name("MESSAGE");
     verify_cmd->add_flag("--hex", verify.hex, "The message is hex-encoded");
 
+    // The signing service (signerd/): JSON-RPC over HTTP, WebSocket and a Unix socket.
+    teesigner::signerd::ServeCommand serve(app);
+
     // CLI11 would report a misspelt command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-' &&
         !(inspect_cmd->check_name(argv[1]) || generate_cmd->check_name(argv[1]) ||
-          sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1])))
+          sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1]) ||
+          serve.subcommand()->check_name(argv[1])))
         return fail(std::string("unknown command '") + argv[1] +
-                        "' (expected inspect, generate, sign or verify)",
+                        "' (expected serve, inspect, generate, sign or verify)",
                     2);
 
     try {
@@ -141,6 +146,7 @@ int run(int argc, char** argv) {
     if (generate_cmd->parsed()) return run_generate(generate);
     if (sign_cmd->parsed()) return run_sign(sign);
     if (verify_cmd->parsed()) return run_verify(verify);
+    if (serve.parsed()) return serve.run();
     return fail("no command given (see tee-signer --help)", 2);
 }
 
