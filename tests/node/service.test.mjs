@@ -1,0 +1,475 @@
+// The signing service (`tee-signer serve`) driven by clients we did not write:
+//
+//   @polkadot/rpc-provider 16.5.6   WsProvider and HttpProvider (what polkadot-js apps use)
+//   @polkadot/types 16.5.6          SCALE decoding with the Kusama runtime metadata shipped in
+//   @polkadot/types-support 16.5.6  (metadata/static-kusama: spec 1003000, metadata v14)
+//   @polkadot/util-crypto 14.0.3    signatureVerify for sr25519, ed25519 and ecdsa
+//
+// plus raw HTTP (fetch, node:http over the Unix socket, node:net for half-open and slow
+// connections) for the inputs no well-behaved client sends. The service runs with the soft
+// TEE in a fresh temporary data directory. Run from ctest (test node_service) or by hand:
+//   npm ci --prefix tests/node
+//   TS_CLI=build/cli/tee-signer node --test tests/node/service.test.mjs
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+for (const pkg of ['@polkadot/rpc-provider', '@polkadot/types', '@polkadot/types-support',
+                   '@polkadot/util-crypto']) {
+  if (!existsSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url))) {
+    throw new Error(`${pkg} is not installed in ${here}node_modules: ` +
+                    'run `npm ci --prefix tests/node` from the repository root.');
+  }
+}
+if (!process.env.TS_CLI || !existsSync(process.env.TS_CLI)) {
+  throw new Error('TS_CLI must name the built tee-signer executable ' +
+                  `(got ${JSON.stringify(process.env.TS_CLI)}); run this test through ctest.`);
+}
+
+const { WsProvider, HttpProvider } = await import('@polkadot/rpc-provider');
+const { TypeRegistry, Metadata } = await import('@polkadot/types');
+const { default: kusamaMetadata } = await import('@polkadot/types-support/metadata/static-kusama');
+const { u8aToHex, hexToU8a, stringToU8a } = await import('@polkadot/util');
+const { cryptoWaitReady, signatureVerify } = await import('@polkadot/util-crypto');
+
+// SessionKeys in runtime order (docs/protocol.md, author_rotateKeys): field name in the
+// Kusama metadata, key type, scheme, public key length.
+const SESSION_KEYS = [
+  ['grandpa', 'gran', 'ed25519', 32],
+  ['babe', 'babe', 'sr25519', 32],
+  ['paraValidator', 'para', 'sr25519', 32],
+  ['paraAssignment', 'asgn', 'sr25519', 32],
+  ['authorityDiscovery', 'audi', 'sr25519', 32],
+  ['beefy', 'beef', 'ecdsa', 33],
+];
+const BLOB_LEN = SESSION_KEYS.reduce((n, k) => n + k[3], 0);  // 193
+
+function splitBlob (blobHex) {
+  const bytes = hexToU8a(blobHex);
+  const out = [];
+  let at = 0;
+  for (const [field, keyType, scheme, len] of SESSION_KEYS) {
+    out.push({ field, keyType, scheme, public: u8aToHex(bytes.subarray(at, at + len)) });
+    at += len;
+  }
+  return out;
+}
+
+const randomHex = (n) => u8aToHex(randomBytes(n));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------
+// The service under test.
+
+async function freePort () {
+  // --rpc-port 0 disables TCP, so ask the OS for a free port and hand it over.
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+class Service {
+  async start () {
+    this.dir = mkdtempSync(join(tmpdir(), 'ts-service-'));
+    this.socket = join(this.dir, 'rpc.sock');
+    this.port = await freePort();
+    // Small limits so that the oversized-body and slow-client cases are quick.
+    this.maxBody = 65536;
+    this.headerTimeoutMs = 1500;
+    const config = join(this.dir, 'signer.toml');
+    writeFileSync(config, [
+      '[limits]',
+      `max_body_bytes = ${this.maxBody}`,
+      `header_timeout_ms = ${this.headerTimeoutMs}`,
+      'body_timeout_ms = 3000',
+      '',
+    ].join('\n'));
+    this.log = '';
+    this.proc = spawn(process.env.TS_CLI, [
+      'serve', '--config', config, '--data-dir', join(this.dir, 'data'),
+      '--rpc-port', String(this.port), '--unix-socket', this.socket,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exit = new Promise((resolve) => {
+      this.proc.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`service not ready in 60 s:\n${this.log}`)),
+                               60_000);
+      const onData = (chunk) => {
+        this.log += chunk.toString();
+        if (this.log.includes('tee-signer ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      this.proc.stdout.on('data', onData);
+      this.proc.stderr.on('data', onData);
+      this.proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`service exited early (${code ?? signal}):\n${this.log}`));
+      });
+    });
+    assert.match(this.log, new RegExp(`listening on 127\\.0\\.0\\.1:${this.port}\\b`));
+    this.url = `http://127.0.0.1:${this.port}/`;
+  }
+
+  async stop () {
+    if (!this.proc) return null;
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
+    const result = await this.exit;
+    clearTimeout(timer);
+    result.socketLeft = existsSync(this.socket);
+    rmSync(this.dir, { recursive: true, force: true });
+    this.proc = null;
+    return result;
+  }
+}
+
+// A raw JSON-RPC POST; returns {status, body (parsed when JSON), text}.
+async function post (url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body: parsed, text };
+}
+
+function rpc (method, params = [], id = 1) {
+  return { jsonrpc: '2.0', method, params, id };
+}
+
+function postUnix (socketPath, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request({
+      socketPath, method: 'POST', path: '/',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+// Resolves when the server closes the socket (or rejects after ms).
+function closedWithin (sock, ms) {
+  return new Promise((resolve, reject) => {
+    if (sock.destroyed) return resolve();
+    const timer = setTimeout(() => reject(new Error(`connection still open after ${ms} ms`)), ms);
+    sock.once('close', () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+const service = new Service();
+let ws;
+let httpProvider;
+let registry;
+let keysType;
+
+before(async () => {
+  await cryptoWaitReady();
+  registry = new TypeRegistry();
+  const metadata = new Metadata(registry, kusamaMetadata);
+  registry.setMetadata(metadata);
+  // The type of Session.setKeys' `keys` argument (StagingKusamaRuntimeSessionKeys).
+  keysType = registry.findMetaCall(callIndexOfSetKeys()).meta.args[0].type.toString();
+
+  await service.start();
+  ws = new WsProvider(`ws://127.0.0.1:${service.port}`, 1000);
+  let timer;
+  await Promise.race([ws.isReady, new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('WsProvider did not connect in 20 s')), 20_000);
+  })]).finally(() => clearTimeout(timer));
+  assert.ok(ws.isConnected);
+  httpProvider = new HttpProvider(service.url);
+});
+
+after(async () => {
+  if (ws) await ws.disconnect().catch(() => {});
+  await service.stop();
+});
+
+function callIndexOfSetKeys () {
+  const pallet = registry.metadata.pallets.find((p) => p.name.toString() === 'Session');
+  assert.ok(pallet, 'the Kusama metadata has a Session pallet');
+  return new Uint8Array([pallet.index.toNumber(), 0]);
+}
+
+describe('session keys with WsProvider and HttpProvider', () => {
+  for (const [name, provider] of [['WsProvider', () => ws], ['HttpProvider', () => httpProvider]]) {
+    test(`${name}: author_rotateKeys, author_hasSessionKeys, author_hasKey`, async () => {
+      const p = provider();
+      const blob = await p.send('author_rotateKeys', []);
+      assert.match(blob, /^0x[0-9a-f]+$/);
+      assert.equal(hexToU8a(blob).length, BLOB_LEN);
+
+      assert.equal(await p.send('author_hasSessionKeys', [blob]), true);
+      assert.equal(await p.send('author_hasSessionKeys', [randomHex(BLOB_LEN)]), false);
+
+      const keys = splitBlob(blob);
+      for (const k of keys) {
+        assert.equal(await p.send('author_hasKey', [k.public, k.keyType]), true,
+                     `${k.field} ${k.public} under ${k.keyType}`);
+        // The same public key under every other key type of the set: not held.
+        for (const other of SESSION_KEYS) {
+          if (other[1] === k.keyType) continue;
+          assert.equal(await p.send('author_hasKey', [k.public, other[1]]), false,
+                       `${k.field} ${k.public} under ${other[1]}`);
+        }
+      }
+      assert.equal(await p.send('author_hasKey', [randomHex(32), 'babe']), false);
+      assert.equal(await p.send('author_hasKey', [randomHex(33), 'beef']), false);
+
+      // A second rotation gives fresh keys; both sets stay held.
+      const blob2 = await p.send('author_rotateKeys', []);
+      assert.notEqual(blob2, blob);
+      assert.equal(await p.send('author_hasSessionKeys', [blob]), true);
+      assert.equal(await p.send('author_hasSessionKeys', [blob2]), true);
+    });
+  }
+
+  test('the blob decodes as Kusama SessionKeys and session.setKeys round-trips', async () => {
+    const blob = await ws.send('author_rotateKeys', []);
+    const expected = splitBlob(blob);
+    const decoded = registry.createType(keysType, hexToU8a(blob));
+    assert.equal(decoded.encodedLength, BLOB_LEN);
+    assert.deepEqual(Object.keys(decoded.toJSON()), SESSION_KEYS.map((k) => k[0]),
+                     'six keys in runtime order');
+    for (const k of expected) assert.equal(decoded.get(k.field).toHex(), k.public, k.field);
+    assert.equal(u8aToHex(decoded.toU8a()), blob);
+
+    // session.setKeys(keys, proof) built from the metadata, encoded, decoded again.
+    const setKeys = registry.findMetaCall(callIndexOfSetKeys());
+    assert.equal(`${setKeys.section}.${setKeys.method}`, 'session.setKeys');
+    const call = setKeys(decoded, '0x');
+    const encoded = call.toU8a();
+    const back = registry.createType('Call', encoded);
+    assert.equal(back.section, 'session');
+    assert.equal(back.method, 'setKeys');
+    assert.equal(u8aToHex(back.args[0].toU8a()), blob);
+    assert.equal(back.args[1].toHex(), '0x');
+    for (const k of expected) assert.equal(back.args[0].get(k.field).toHex(), k.public, k.field);
+    // Call data = call index ++ SessionKeys ++ compact(0) (empty proof).
+    assert.equal(u8aToHex(encoded), u8aToHex(callIndexOfSetKeys()) + blob.slice(2) + '00');
+  });
+
+  test('the Unix socket serves the same keystore', async () => {
+    const blob = await httpProvider.send('author_rotateKeys', []);
+    const res = await postUnix(service.socket, rpc('author_hasSessionKeys', [blob]));
+    assert.equal(res.status, 200);
+    assert.equal(res.body.result, true);
+  });
+});
+
+describe('keystore_sign verifies with @polkadot/util-crypto', () => {
+  const messages = [new Uint8Array(0), stringToU8a('tee-signer service test'), randomBytes(300)];
+
+  test('sr25519 (audi key of a session-key set)', async () => {
+    const blob = await ws.send('author_rotateKeys', []);
+    const audi = splitBlob(blob).find((k) => k.keyType === 'audi');
+    for (const msg of messages) {
+      const sig = await ws.send('keystore_sign', ['audi', 'sr25519', audi.public, u8aToHex(msg)]);
+      assert.equal(hexToU8a(sig).length, 64);
+      const v = signatureVerify(msg, sig, audi.public);
+      assert.ok(v.isValid, `sr25519 signature ${sig} by ${audi.public}`);
+      assert.equal(v.crypto, 'sr25519');
+      // Over another message it does not verify.
+      assert.equal(signatureVerify(u8aConcat1(msg), sig, audi.public).isValid, false);
+    }
+  });
+
+  // Key type "tsig" is not in the default protection policy, so opaque signing is allowed.
+  for (const [scheme, pubLen, sigLen] of [['ed25519', 32, 64], ['ecdsa', 33, 65]]) {
+    test(`${scheme} (generated key, key type tsig)`, async () => {
+      for (const p of [ws, httpProvider]) {
+        const pub = await p.send('keystore_generateNew', ['tsig', scheme]);
+        assert.equal(hexToU8a(pub).length, pubLen);
+        const listed = await p.send('keystore_publicKeys', ['tsig', scheme]);
+        assert.ok(listed.includes(pub));
+        for (const msg of messages) {
+          const sig = await p.send('keystore_sign', ['tsig', scheme, pub, u8aToHex(msg)]);
+          assert.equal(hexToU8a(sig).length, sigLen);
+          const v = signatureVerify(msg, sig, pub);
+          assert.ok(v.isValid, `${scheme} signature ${sig} by ${pub}`);
+          assert.equal(v.crypto, scheme);
+          assert.equal(signatureVerify(u8aConcat1(msg), sig, pub).isValid, false);
+        }
+      }
+    });
+  }
+
+  test('opaque bytes for a gran key are refused with -32011 (default policy)', async () => {
+    const blob = await ws.send('author_rotateKeys', []);
+    const gran = splitBlob(blob)[0];
+    const res = await post(service.url, rpc('keystore_sign',
+                                            ['gran', 'ed25519', gran.public, '0x0102']));
+    assert.equal(res.body.error.code, -32011);
+  });
+});
+
+function u8aConcat1 (msg) {
+  const out = new Uint8Array(msg.length + 1);
+  out.set(msg);
+  out[msg.length] = 1;
+  return out;
+}
+
+describe('bad input gets a JSON-RPC error or a closed connection; the service keeps serving', () => {
+  async function stillServing () {
+    const res = await post(service.url, rpc('rpc_methods'));
+    assert.equal(res.status, 200);
+    assert.ok(res.body.result.methods.includes('author_rotateKeys'));
+    assert.ok((await ws.send('rpc_methods', [])).methods.includes('keystore_sign'));
+  }
+
+  async function expectError (body, code, status = 200) {
+    const res = await post(service.url, body);
+    assert.equal(res.status, status, res.text);
+    assert.equal(res.body?.jsonrpc, '2.0', res.text);
+    assert.equal(res.body.error?.code, code, res.text);
+    assert.equal(typeof res.body.error.message, 'string');
+    await stillServing();
+    return res.body.error;
+  }
+
+  test('malformed JSON: -32700', async () => {
+    for (const text of ['{"jsonrpc":"2.0","method":', 'not json', '{"a":1}}', '\u0000']) {
+      await expectError(text, -32700);
+    }
+  });
+
+  test('unknown methods: -32601', async () => {
+    for (const m of ['author_insertKey', 'system_health', 'keystore_signX', '']) {
+      await expectError(rpc(m), -32601);
+    }
+  });
+
+  test('wrong parameter types and lengths: -32602', async () => {
+    const pub32 = randomHex(32);
+    const cases = [
+      rpc('author_hasSessionKeys', [randomHex(BLOB_LEN - 1)]),
+      rpc('author_hasSessionKeys', [randomHex(BLOB_LEN + 1)]),
+      rpc('author_hasSessionKeys', [42]),
+      rpc('author_hasSessionKeys', ['0xzz']),
+      rpc('author_hasSessionKeys', []),
+      rpc('author_hasKey', [pub32, 5]),
+      rpc('author_hasKey', [pub32, 'bab']),
+      rpc('author_hasKey', ['0x', 'babe']),
+      rpc('author_hasKey', [pub32]),
+      rpc('keystore_sign', ['audi', 'sr25519', randomHex(31), '0x00']),
+      rpc('keystore_sign', ['tsig', 'ecdsa', pub32, '0x00']),
+      rpc('keystore_sign', ['audi', 'rsa', pub32, '0x00']),
+      rpc('keystore_sign', ['audi', 'sr25519', pub32, 7]),
+      rpc('keystore_sign', ['audi', 'sr25519', pub32, '0x00', 'extra']),
+      rpc('keystore_sign', { keyType: 'audi', scheme: 'sr25519', public: pub32, bogus: '0x' }),
+      rpc('keystore_generateNew', [['tsig'], 'ed25519']),
+    ];
+    for (const body of cases) {
+      const err = await expectError(body, -32602);
+      assert.ok(err.message.length > 0, JSON.stringify(body));
+    }
+  });
+
+  test('unknown key: -32003', async () => {
+    await expectError(rpc('keystore_sign', ['audi', 'sr25519', randomHex(32), '0x00']), -32003);
+    await expectError(rpc('keystore_sign', ['tsig', 'ed25519', randomHex(32), '0x00']), -32003);
+    // Through the providers too: the error carries the code.
+    for (const p of [ws, httpProvider]) {
+      await assert.rejects(p.send('keystore_sign', ['tsig', 'ecdsa', randomHex(33), '0x00']),
+                           /-32003/);
+    }
+  });
+
+  test('body over the configured limit: 413 with -32002, connection closed', async () => {
+    const big = JSON.stringify(rpc('keystore_sign',
+                                   ['audi', 'sr25519', randomHex(32), randomHex(service.maxBody)]));
+    assert.ok(big.length > service.maxBody);
+    await expectError(big, -32002, 413);
+  });
+
+  test('half-open and slow connections are closed; others are served meanwhile', async () => {
+    // Half-open: a partial request header, then silence.
+    const halfOpen = net.connect(service.port, '127.0.0.1');
+    halfOpen.on('error', () => {});
+    await new Promise((resolve) => halfOpen.once('connect', resolve));
+    halfOpen.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
+    // Silent: connects and sends nothing.
+    const silent = net.connect(service.port, '127.0.0.1');
+    silent.on('error', () => {});
+    // Slow: a complete header, then a body that trickles in a byte at a time.
+    const slow = net.connect(service.port, '127.0.0.1');
+    slow.on('error', () => {});
+    await new Promise((resolve) => slow.once('connect', resolve));
+    const slowBody = JSON.stringify(rpc('rpc_methods'));
+    slow.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+               `Content-Length: ${slowBody.length}\r\n\r\n`);
+    let i = 0;
+    const trickle = setInterval(() => {
+      if (i < slowBody.length && !slow.destroyed) slow.write(slowBody[i++]);
+    }, 250);
+    try {
+      // Everyone else is served while those are pending.
+      for (let n = 0; n < 5; n++) {
+        await stillServing();
+        await sleep(100);
+      }
+      const limit = service.headerTimeoutMs + 4000;
+      await closedWithin(halfOpen, limit);
+      await closedWithin(silent, limit);
+      // The body needs ~20 s at this pace; the 3 s body timeout closes it first.
+      await closedWithin(slow, 3000 + 4000);
+      assert.ok(i < slowBody.length, 'the slow body was cut off before it completed');
+    } finally {
+      clearInterval(trickle);
+      for (const s of [halfOpen, silent, slow]) s.destroy();
+    }
+    await stillServing();
+  });
+
+  test('a burst of bad requests on many connections does not disturb a good client', async () => {
+    const bad = [];
+    for (let n = 0; n < 20; n++) {
+      bad.push(post(service.url, n % 2 ? '{' : rpc('nope_nope')).catch(() => null));
+    }
+    const good = await httpProvider.send('author_hasKey', [randomHex(32), 'babe']);
+    assert.equal(good, false);
+    await Promise.all(bad);
+    await stillServing();
+  });
+});
+
+describe('shutdown', () => {
+  test('SIGTERM: exits 0 and removes the Unix socket', async () => {
+    await ws.disconnect();
+    ws = null;
+    assert.ok(existsSync(service.socket), 'the Unix socket exists while serving');
+    const { code, signal, socketLeft } = await service.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+    assert.equal(socketLeft, false, 'the Unix socket is removed at shutdown');
+  });
+});
