@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "serve.hpp"
+#include "session_keys.hpp"
 #include "teesigner/core/random.hpp"
 
 namespace {
@@ -121,13 +122,32 @@ int run(int argc, char** argv) {
     // The signing service (signerd/): JSON-RPC over HTTP, WebSocket and a Unix socket.
     teesigner::signerd::ServeCommand serve(app);
 
+    // A client of that service: new session keys and their session.setKeys call.
+    SessionKeysOptions session_keys;
+    auto* session_keys_cmd = app.add_subcommand(
+        "session-keys",
+        "Rotate a running signer's session keys (author_rotateKeys) and print them with the "
+        "session.setKeys call data to submit");
+    session_keys_cmd
+        ->add_option("-n,--network", session_keys.network,
+                     "Network whose session.setKeys to encode: kusama (default) or polkadot")
+        ->type_name("NETWORK");
+    session_keys_cmd
+        ->add_option("--rpc", session_keys.rpc,
+                     "The signer's HTTP JSON-RPC endpoint (default http://127.0.0.1:9955/)")
+        ->type_name("URL");
+    session_keys_cmd
+        ->add_option("--output-type", session_keys.output_type,
+                     "Output format: text (default) or json")
+        ->type_name("FORMAT");
+
     // CLI11 would report a misspelt command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-' &&
         !(inspect_cmd->check_name(argv[1]) || generate_cmd->check_name(argv[1]) ||
           sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1]) ||
-          serve.subcommand()->check_name(argv[1])))
+          serve.subcommand()->check_name(argv[1]) || session_keys_cmd->check_name(argv[1])))
         return fail(std::string("unknown command '") + argv[1] +
-                        "' (expected serve, inspect, generate, sign or verify)",
+                        "' (expected serve, session-keys, inspect, generate, sign or verify)",
                     2);
 
     try {
@@ -147,6 +167,7 @@ int run(int argc, char** argv) {
     if (sign_cmd->parsed()) return run_sign(sign);
     if (verify_cmd->parsed()) return run_verify(verify);
     if (serve.parsed()) return serve.run();
+    if (session_keys_cmd->parsed()) return run_session_keys(session_keys);
     return fail("no command given (see tee-signer --help)", 2);
 }
 

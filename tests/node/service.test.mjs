@@ -6,13 +6,15 @@
 //   @polkadot/util-crypto 14.0.3    signatureVerify for sr25519, ed25519 and ecdsa
 //
 // plus raw HTTP (fetch, node:http over the Unix socket, node:net for half-open and slow
-// connections) for the inputs no well-behaved client sends. The service runs with the soft
+// connections) for the inputs no well-behaved client sends, and `tee-signer session-keys`
+// (our CLI client), whose printed call data must decode as Kusama's and Polkadot's
+// session.setKeys with the shipped metadata. The service runs with the soft
 // TEE in a fresh temporary data directory. Run from ctest (test node_service) or by hand:
 //   npm ci --prefix tests/node
 //   TS_CLI=build/cli/tee-signer node --test tests/node/service.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -38,6 +40,8 @@ if (!process.env.TS_CLI || !existsSync(process.env.TS_CLI)) {
 const { WsProvider, HttpProvider } = await import('@polkadot/rpc-provider');
 const { TypeRegistry, Metadata } = await import('@polkadot/types');
 const { default: kusamaMetadata } = await import('@polkadot/types-support/metadata/static-kusama');
+const { default: polkadotMetadata } =
+  await import('@polkadot/types-support/metadata/static-polkadot');
 const { u8aToHex, hexToU8a, stringToU8a } = await import('@polkadot/util');
 const { cryptoWaitReady, signatureVerify } = await import('@polkadot/util-crypto');
 
@@ -282,6 +286,61 @@ describe('session keys with WsProvider and HttpProvider', () => {
     const res = await postUnix(service.socket, rpc('author_hasSessionKeys', [blob]));
     assert.equal(res.status, 200);
     assert.equal(res.body.result, true);
+  });
+});
+
+describe('tee-signer session-keys (the CLI client of the service)', () => {
+  function sessionKeys (...args) {
+    const r = spawnSync(process.env.TS_CLI, ['session-keys', '--rpc', service.url, ...args],
+                        { encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  for (const [network, metadataHex] of [['kusama', () => kusamaMetadata],
+                                        ['polkadot', () => polkadotMetadata]]) {
+    test(`--network ${network}: the printed call data decodes as session.setKeys`, async () => {
+      const reg = new TypeRegistry();
+      reg.setMetadata(new Metadata(reg, metadataHex()));
+      for (const format of ['text', 'json']) {
+        const r = sessionKeys('--network', network, '--output-type', format);
+        assert.equal(r.code, 0, r.stderr);
+        let callData;
+        let blob;
+        if (format === 'json') {
+          const out = JSON.parse(r.stdout);
+          callData = out.setKeysCallData;
+          blob = out.sessionKeys;
+          assert.deepEqual(out.keys.map((k) => k.keyType), SESSION_KEYS.map((k) => k[1]));
+          const expected = splitBlob(blob);
+          out.keys.forEach((k, i) => assert.equal(k.public, expected[i].public));
+        } else {
+          callData = r.stdout.match(/^Call data:\s+(0x[0-9a-f]+)$/m)?.[1];
+          blob = r.stdout.match(/^Session keys:\s+(0x[0-9a-f]+)$/m)?.[1];
+          assert.ok(callData && blob, r.stdout);
+          // Each key printed on its own line with its key type and scheme.
+          for (const k of splitBlob(blob)) {
+            assert.match(r.stdout, new RegExp(`${k.keyType} ${k.scheme}\\s+${k.public}$`, 'm'));
+          }
+        }
+        const call = reg.createType('Call', hexToU8a(callData));
+        assert.equal(`${call.section}.${call.method}`, 'session.setKeys', network);
+        assert.equal(u8aToHex(call.args[0].toU8a()), blob);
+        assert.equal(call.args[1].toHex(), '0x');
+        assert.equal(u8aToHex(call.toU8a()), callData, 'no trailing bytes');
+        // The keys were rotated in the running signer.
+        assert.equal(await httpProvider.send('author_hasSessionKeys', [blob]), true);
+      }
+    });
+  }
+
+  test('bad network or unreachable signer: one error line, exit 2', async () => {
+    let r = sessionKeys('--network', 'westend');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*network/);
+    r = spawnSync(process.env.TS_CLI, ['session-keys', '--rpc', `http://127.0.0.1:${await freePort()}/`],
+                  { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: cannot connect/);
   });
 });
 
