@@ -123,6 +123,53 @@ const ed = uc.ed25519PairFromSeed(seedB);
 write('ed25519_verify', 'valid', u8aConcat(u8(0), uc.ed25519Sign(msg, ed), ed.publicKey, msg));
 write('ed25519_verify', 'sign-flip', u8aConcat(u8(1), seedB, stringToU8a('Alice'.padEnd(32, '\0')), le16(100), msg));
 
+// ---- payloads (polkadot-sdk encodings, written out by hand here) -------------------
+const h32 = (b) => new Uint8Array(32).fill(b);
+// finality_grandpa: (Message enum {0 Prevote, 1 Precommit, 2 PrimaryPropose}{hash, u32}, round u64, set_id u64)
+const grandpa = (kind, b, n, round, setId) => u8aConcat(u8(kind), h32(b), le32(n), le64(round), le64(setId));
+write('grandpa_vote', 'prevote', grandpa(0, 1, 100, 7, 3));
+write('grandpa_vote', 'precommit', grandpa(1, 2, 101, 7, 3));
+write('grandpa_vote', 'primary', grandpa(2, 3, 102, 8, 3));
+write('grandpa_vote', 'bad-kind', grandpa(3, 3, 102, 8, 3));
+write('grandpa_vote', 'short', grandpa(0, 1, 100, 7, 3).subarray(0, 52));
+// sp_consensus_babe PreDigest: 1 Primary{authority_index u32, slot u64, vrf (pre_output 32, proof 64)},
+// 2 SecondaryPlain{authority_index, slot}, 3 SecondaryVRF{authority_index, slot, vrf}.
+const vrfSig = u8aConcat(h32(0x11), new Uint8Array(64).fill(0x22));
+const primary = u8aConcat(u8(1), le32(5), le64(281474976710656n), vrfSig);
+const plain = u8aConcat(u8(2), le32(6), le64(12345));
+const secondaryVrf = u8aConcat(u8(3), le32(7), le64(12346), vrfSig);
+// DigestItem: 6 PreRuntime(engine [u8;4], Vec<u8>), 4 Consensus, 5 Seal, 0 Other(Vec<u8>), 8 RuntimeEnvironmentUpdated.
+const preRuntime = (engine, d) => u8aConcat(u8(6), stringToU8a(engine), vecU8(d));
+const header = (items, number = 1000) => u8aConcat(h32(0xaa), compact(number), h32(0xbb), h32(0xcc), compact(items.length), ...items);
+write('babe_header', 'primary', header([preRuntime('BABE', primary)]));
+write('babe_header', 'secondary-plain', header([preRuntime('BABE', plain), u8aConcat(u8(4), stringToU8a('FRNK'), vecU8(u8(1, 2)))]));
+write('babe_header', 'secondary-vrf', header([u8aConcat(u8(0), vecU8(u8(9))), preRuntime('BABE', secondaryVrf), u8(8)], 2 ** 31));
+write('babe_header', 'sealed', header([preRuntime('BABE', primary), u8aConcat(u8(5), stringToU8a('BABE'), vecU8(new Uint8Array(64)))]));
+write('babe_header', 'two-pre-digests', header([preRuntime('BABE', primary), preRuntime('BABE', plain)]));
+write('babe_header', 'pre-digest-only', primary);
+// sp_consensus_beefy Commitment { payload: Vec<([u8; 2], Vec<u8>)>, block_number: u32, validator_set_id: u64 }
+const commitment = (entries, block, setId) => u8aConcat(compact(entries.length), ...entries.map(([id, v]) => u8aConcat(stringToU8a(id), vecU8(v))), le32(block), le64(setId));
+write('beefy_commitment', 'mmr-root', commitment([['mh', h32(0x42)]], 1000, 5));
+write('beefy_commitment', 'two-entries', commitment([['mh', h32(1)], ['xx', u8(1, 2, 3)]], 1, 0));
+write('beefy_commitment', 'empty', commitment([], 0, 0));
+// polkadot-primitives: CompactStatement ("BKNG", 1 Seconded / 2 Valid, hash) ++ SigningContext
+// {session u32, parent H256}; ApprovalVote ("APPR", hash, session); multiple ("APPR", Vec<hash>,
+// session); ExplicitDisputeStatement ("DISP", valid bool, hash, session).
+const bkng = (tag, b, session) => u8aConcat(stringToU8a('BKNG'), u8(tag), h32(b), le32(session), h32(0xee));
+write('para_statement', 'seconded', bkng(1, 1, 10));
+write('para_statement', 'valid', bkng(2, 1, 10));
+write('para_statement', 'approval', u8aConcat(stringToU8a('APPR'), h32(2), le32(11)));
+write('para_statement', 'approval-multi', u8aConcat(stringToU8a('APPR'), compact(2), h32(2), h32(3), le32(11)));
+write('para_statement', 'dispute-valid', u8aConcat(stringToU8a('DISP'), u8(1), h32(4), le32(12)));
+write('para_statement', 'dispute-invalid', u8aConcat(stringToU8a('DISP'), u8(0), h32(4), le32(12)));
+write('para_statement', 'bad-tag', bkng(3, 1, 10));
+// Protection state machine (fuzz_protection.cpp): limits byte, then operations.
+write('protection', 'grandpa-equivocation', u8(0x55, 0, 0, 1, 2, 0, 0, 0, 0, 1, 2, 1, 0, 0));
+write('protection', 'babe-beefy-para', u8(0xff, 1, 3, 0, 0, 1, 3, 1, 0, 2, 1, 4, 0, 0, 3, 5, 2, 1, 0, 3, 6, 2, 1, 0));
+write('protection', 'failures-export', u8(0x00, 4, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 5, 0, 1, 1, 1, 2, 0));
+write('protection', 'raw-path', u8(0x12, 7, 0, 2, 3, 1, 1, 0, 7, 0, 2, 3, 2, 1, 0, 7, 2, 0, 0, 0, 0, 0));
+write('protection', 'import-doc', u8aConcat(u8(0x10, 6), le16(9), stringToU8a('TSPX'), u8(1), compact(0), u8(0, 0, 0, 0, 0, 0)));
+
 // ---- the TA command decoder (fuzz_ta_command.cpp input format) -----------------------
 // Command selectors: 0 GENERATE_KEY, 1 GENERATE_SESSION_KEYS, 2 LIST_PUBLIC_KEYS,
 // 3 HAS_KEYS, 4 SIGN, 5 ECDSA_SIGN_PREHASHED, 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI.
@@ -150,6 +197,17 @@ const ta = {
   'attest': call(7, 0, 0, 4096, vecU8(stringToU8a('nonce'))),
   'import-bob': call(8, 0, 0, 64, u8aConcat(kt('babe'), u8(0), str('//Bob'))),
   'import-soft': call(8, 0, 0, 64, u8aConcat(kt('babe'), u8(0), str('//Bob/soft'))),
+  'grandpa-typed': call(14, 4, 0, 112, vecU8(grandpa(0, 1, 100, 7, 3))),
+  'grandpa-equivocation': u8aConcat(call(14, 4, 0, 112, vecU8(grandpa(0, 1, 100, 7, 3))), call(14, 4, 0, 112, vecU8(grandpa(0, 2, 100, 7, 3)))),
+  'babe-typed': call(15, 4, 1, 112, vecU8(header([preRuntime('BABE', primary)]))),
+  'babe-equivocation': u8aConcat(call(15, 4, 1, 112, vecU8(header([preRuntime('BABE', plain)]))), call(15, 4, 1, 112, vecU8(header([preRuntime('BABE', plain)], 1001)))),
+  'beefy-typed': call(16, 4, 2, 112, vecU8(commitment([['mh', h32(0x42)]], 1000, 5))),
+  'para-typed': u8aConcat(call(17, 4, 5, 112, vecU8(bkng(1, 1, 10))), call(17, 4, 5, 112, vecU8(u8aConcat(stringToU8a('DISP'), u8(0), h32(1), le32(10))))),
+  'sign-checked-gran': call(18, 4, 0, 112, vecU8(grandpa(1, 1, 100, 7, 3))),
+  'prehashed-checked': call(19, 4, 2, 112, uc.keccakAsU8a(msg)),
+  'export': call(20, 0, 0, 4096, u8aConcat(le64(0), le32(0))),
+  'import-export': u8aConcat(call(14, 4, 0, 112, vecU8(grandpa(0, 1, 100, 7, 3))), call(20, 0, 0, 4096, u8aConcat(le64(0), le32(0))), call(21, 0, 0, 16, vecU8(u8aConcat(stringToU8a('TSPX'), u8(1), compact(0))))),
+  'policy': u8aConcat(call(23, 0, 0, 0, u8aConcat(compact(1), kt('gran'), u8(1))), call(22, 0, 0, 256, u8()), call(4, 4, 0, 64, vecU8(msg))),
   'raw-command': u8aConcat(u8(0xff), le32(0x0200), u8(0), le16(16), le16(0)),
   'raw-types': call(4, 6, 1, 64, vecU8(msg)).map((b, i) => (i === 1 ? 2 : b)),
 };

@@ -18,9 +18,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <vector>
 
 #include "child.hpp"
+
+// Sanitizer builds (TS_SANITIZE: ASan together with UBSan) are recognised by
+// ASan's predefined macro (GCC, and clang's feature test).
+#if defined(__SANITIZE_ADDRESS__)
+#define TS_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TS_SANITIZER_BUILD 1
+#endif
+#endif
+#ifdef TS_SANITIZER_BUILD
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #if defined(__x86_64__)
 #define TS_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -55,13 +69,18 @@ class Program {
         jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 1);
         allow();
     }
-    // if (nr == n) return args[a] == v ? ALLOW : KILL;
-    void allow_if_arg_eq(long n, int a, uint32_t v) {
+    // if (nr == n) return args[a] == v ? ALLOW : otherwise (KILL unless given);
+    void allow_if_arg_eq(long n, int a, uint32_t v, uint32_t otherwise = SECCOMP_RET_KILL_PROCESS) {
         jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 4);
         stmt(BPF_LD | BPF_W | BPF_ABS, arg_offset(a));
         jump(BPF_JMP | BPF_JEQ | BPF_K, v, 0, 1);
         allow();
-        kill();
+        stmt(BPF_RET | BPF_K, otherwise);
+    }
+    // if (nr == n) return action;
+    void return_if_nr(long n, uint32_t action) {
+        jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(n), 0, 1);
+        stmt(BPF_RET | BPF_K, action);
     }
     // if (nr == n) return (args[a0] == v && args[a1] == v) ? ALLOW : KILL;
     void allow_if_args_eq(long n, int a0, int a1, uint32_t v) {
@@ -115,9 +134,27 @@ LandlockStatus install_landlock(int dirfd) {
     return ok ? LandlockStatus::enforced : LandlockStatus::failed;
 }
 
+// Sanitizer builds only (TS_SANITIZER_BUILD above): an
+// ASan/UBSan report is printed from inside the sandbox, and its printing path
+// reads /proc/self/maps and /proc/self/exe (open/openat outside the storage
+// directory, readlink) and asks whether stderr is a terminal (ioctl). Killing the process there
+// would cut the report off after its first line, leaving only "killed by seccomp". So in those
+// builds, and only there, these calls fail with an error instead of killing the process (Landlock
+// still refuses the paths), and the sanitizer is told about the sandbox first so that it caches the
+// memory map. LeakSanitizer cannot run in the sandbox at all (it stops the world with clone and
+// ptrace at exit); the TA executable switches it off below.
+#ifdef TS_SANITIZER_BUILD
+constexpr uint32_t kFileRefusal = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
+#else
+constexpr uint32_t kFileRefusal = SECCOMP_RET_KILL_PROCESS;
+#endif
+
 bool install_seccomp(int dirfd, int socket_fd) {
     (void)socket_fd;  // I/O is allowed on any held descriptor; none but ours remain
     const auto dir = static_cast<uint32_t>(dirfd);
+#ifdef TS_SANITIZER_BUILD
+    __sanitizer_sandbox_on_notify(nullptr);
+#endif
     Program p;
     // Wrong architecture (e.g. a 32-bit syscall entry): kill.
     p.stmt(BPF_LD | BPF_W | BPF_ABS, kArchOffset);
@@ -136,7 +173,7 @@ bool install_seccomp(int dirfd, int socket_fd) {
                     SYS_fdatasync, SYS_ftruncate, SYS_getdents64, SYS_flock})
         p.allow_nr(nr);
     // File operations, only relative to the storage directory.
-    p.allow_if_arg_eq(SYS_openat, 0, dir);
+    p.allow_if_arg_eq(SYS_openat, 0, dir, kFileRefusal);
     p.allow_if_arg_eq(SYS_unlinkat, 0, dir);
     p.allow_if_arg_eq(SYS_newfstatat, 0, dir);
     p.allow_if_args_eq(SYS_renameat2, 0, 2, dir);
@@ -155,6 +192,17 @@ bool install_seccomp(int dirfd, int socket_fd) {
         p.allow_nr(nr);
     // abort() signals itself; only itself.
     p.allow_if_arg_eq(SYS_tgkill, 0, static_cast<uint32_t>(getpid()));
+#ifdef TS_SANITIZER_BUILD
+    // A sanitizer report's file probes fail instead of killing (see above).
+#ifdef SYS_open
+    p.return_if_nr(SYS_open, kFileRefusal);
+#endif
+#ifdef SYS_readlink
+    p.return_if_nr(SYS_readlink, kFileRefusal);
+#endif
+    p.return_if_nr(SYS_readlinkat, kFileRefusal);
+    p.return_if_nr(SYS_ioctl, SECCOMP_RET_ERRNO | (ENOTTY & SECCOMP_RET_DATA));
+#endif
     p.kill();
 
     sock_fprog prog{};
@@ -165,3 +213,17 @@ bool install_seccomp(int dirfd, int socket_fd) {
 }
 
 }  // namespace teesigner::softtee
+
+#if defined(TS_SANITIZER_BUILD) && !defined(TS_SOFTTEE_KEEP_SANITIZER_DEFAULTS)
+// The TA process's default sanitizer options (sanitizer builds only): no leak
+// check at exit (LeakSanitizer needs clone and ptrace, which the sandbox
+// forbids), and no symbolizer (it would open the executable); reports carry
+// module+offset addresses for offline symbolization instead. $ASAN_OPTIONS
+// still overrides these (the host starts the TA with an empty environment).
+extern "C" const char* __asan_default_options() {
+    return "detect_leaks=0:symbolize=0";
+}
+extern "C" const char* __ubsan_default_options() {
+    return "symbolize=0:print_stacktrace=1";
+}
+#endif
