@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Differential fuzzing of sr25519 verify: run fuzz_sr25519_verify for SECONDS
-# (default 60) recording every verdict, then recheck each with
-# @polkadot/util-crypto and @scure/sr25519 (needs node and
+# (default 60) recording every verdict, then recheck them (up to the limits in
+# sr25519.mjs) with @polkadot/util-crypto and @scure/sr25519 (needs node and
 # `npm ci --prefix tests/node`). Fails on any disagreement.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
