@@ -5,6 +5,7 @@
 // tests (equivalence_simple) and curve25519-voi's TestComplexTranscript.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "teesigner/core/hash.hpp"
@@ -15,8 +16,12 @@
 using namespace teesigner::core;
 
 namespace {
-std::string hex(ByteSpan b) { return to_hex(b, false); }
-Bytes filled(size_t n, uint8_t v) { return Bytes(n, v); }
+std::string hex(ByteSpan b) {
+    return to_hex(b, false);
+}
+Bytes filled(size_t n, uint8_t v) {
+    return Bytes(n, v);
+}
 }  // namespace
 
 TEST(Keccak256, MatchesPolkadotUtilCrypto) {
@@ -58,6 +63,117 @@ TEST(Strobe128, MerlinConformanceVector) {
     s.meta_ad(as_bytes("prf"), false);
     s.prf(prf, false);
     EXPECT_EQ(hex(prf), "07e45cce8078cee259e3e375bb85d75610e2d1e1201c5f645045a194edd49ff8");
+}
+
+namespace {
+// STROBE-128 written from the spec one byte at a time, independent of
+// core/src/strobe.cpp (which starts from a precomputed state and works a block
+// at a time): the two must agree on every operation sequence.
+class ByteWiseStrobe {
+  public:
+    explicit ByteWiseStrobe(ByteSpan label) {
+        const uint8_t header[6] = {1, kRate + 2, 1, 0, 1, 96};
+        std::copy(header, header + 6, state_);
+        std::copy_n("STROBEv1.0.2", 12, state_ + 6);
+        keccak_f1600(state_);
+        op(0x10 | 0x02, false);  // meta-AD
+        for (uint8_t b : label) absorb_byte(b);
+    }
+    void meta_ad(ByteSpan d, bool more) {
+        op(0x12, more);
+        for (uint8_t b : d) absorb_byte(b);
+    }
+    void ad(ByteSpan d, bool more) {
+        op(0x02, more);
+        for (uint8_t b : d) absorb_byte(b);
+    }
+    void key(ByteSpan d, bool more) {
+        op(0x06, more);
+        for (uint8_t b : d) {
+            state_[pos_++] = b;
+            if (pos_ == kRate) run_f();
+        }
+    }
+    void prf(MutableByteSpan out, bool more) {
+        op(0x07, more);
+        for (uint8_t& b : out) {
+            b = state_[pos_];
+            state_[pos_++] = 0;
+            if (pos_ == kRate) run_f();
+        }
+    }
+
+  private:
+    static constexpr uint8_t kRate = 166;
+    void absorb_byte(uint8_t b) {
+        state_[pos_++] ^= b;
+        if (pos_ == kRate) run_f();
+    }
+    void run_f() {
+        state_[pos_] ^= pos_begin_;
+        state_[pos_ + 1] ^= 0x04;
+        state_[kRate + 1] ^= 0x80;
+        keccak_f1600(state_);
+        pos_ = 0;
+        pos_begin_ = 0;
+    }
+    void op(uint8_t flags, bool more) {
+        if (more) return;
+        const uint8_t old_begin = pos_begin_;
+        pos_begin_ = static_cast<uint8_t>(pos_ + 1);
+        absorb_byte(old_begin);
+        absorb_byte(flags);
+        if ((flags & 0x24) != 0 && pos_ != 0) run_f();  // C or K: fresh block
+    }
+    uint8_t state_[200] = {};
+    uint8_t pos_ = 0;
+    uint8_t pos_begin_ = 0;
+};
+}  // namespace
+
+TEST(Strobe128, AgreesWithByteWiseReferenceOnRandomSequences) {
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    auto next = [&rng] {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        return rng;
+    };
+    for (int trial = 0; trial < 200; ++trial) {
+        Bytes label(next() % 40, static_cast<uint8_t>(trial));
+        Strobe128 fast(label);
+        ByteWiseStrobe slow(label);
+        for (int step = 0; step < 12; ++step) {
+            // Lengths up to 3 blocks, so operations start and end anywhere in a block.
+            Bytes data(next() % 500);
+            for (auto& b : data) b = static_cast<uint8_t>(next());
+            const bool more = step > 0 && next() % 4 == 0;
+            switch (next() % 4) {
+                case 0:
+                    fast.meta_ad(data, more);
+                    slow.meta_ad(data, more);
+                    break;
+                case 1:
+                    fast.ad(data, more);
+                    slow.ad(data, more);
+                    break;
+                case 2:
+                    fast.key(data, more);
+                    slow.key(data, more);
+                    break;
+                default: {
+                    Bytes a(data.size()), b(data.size());
+                    fast.prf(a, more);
+                    slow.prf(b, more);
+                    ASSERT_EQ(hex(a), hex(b)) << "trial " << trial << " step " << step;
+                }
+            }
+        }
+        Bytes a(64), b(64);
+        fast.prf(a, false);
+        slow.prf(b, false);
+        ASSERT_EQ(hex(a), hex(b)) << "trial " << trial;
+    }
 }
 
 TEST(Merlin, SimpleTranscript) {
@@ -102,7 +218,8 @@ TEST(Merlin, RngDependsOnWitnessAndRandomness) {
     ByteArray<32> one{};
     one[0] = 1;
     auto draw = [&](std::string_view witness, const ByteArray<32>& rnd) {
-        TranscriptRng rng = t.build_rng().rekey_with_witness_bytes("w", as_bytes(witness)).finalize(rnd);
+        TranscriptRng rng =
+            t.build_rng().rekey_with_witness_bytes("w", as_bytes(witness)).finalize(rnd);
         ByteArray<64> out{};
         rng.fill_bytes(out);
         return out;
