@@ -198,6 +198,25 @@
 #define TA_SIGNER_POLICY_MAX 64
 #define TA_SIGNER_CMD_SET_PROTECTION_POLICY 0x0023
 
+/* (items: Vec<(command: u32, request: Vec<u8>)>)
+ *   -> Vec<(result: u32, response: Vec<u8>)>
+ * Group commit: up to TA_SIGNER_BATCH_MAX signing requests in one invocation,
+ * each with one of SIGN_CHECKED, ECDSA_SIGN_PREHASHED_CHECKED, SIGN_GRANDPA_VOTE,
+ * SIGN_BABE_HEADER, SIGN_BEEFY_COMMITMENT, SIGN_PARA_STATEMENT or VRF_SIGN and
+ * that command's request. Items are decided in order exactly as if sent alone
+ * in that order (a later item sees the records of earlier ones, so two
+ * conflicting votes in one batch sign the first and refuse the second). The
+ * protection records of all items are then committed together, and only after
+ * that commit are the signatures made: persistence-before-release holds for
+ * every item. `result` and `response` are what the command would have
+ * returned alone (response at most TA_SIGNER_SIGN_OUTCOME_MAX bytes); another
+ * command id is TEE_ERROR_NOT_SUPPORTED for that item. If the commit fails, the
+ * whole command fails with the storage error and nothing is signed.
+ * The output buffer must hold TA_SIGNER_BATCH_OUT_MAX(n) bytes for n items. */
+#define TA_SIGNER_CMD_SIGN_BATCH 0x0030
+#define TA_SIGNER_BATCH_MAX 64
+#define TA_SIGNER_BATCH_OUT_MAX(n) (2 + (n) * (4 + 2 + TA_SIGNER_SIGN_OUTCOME_MAX))
+
 /* Development builds only (TS_TA_DEV_COMMANDS): import a secret URI.
  * (key_type: KeyTypeId, scheme: Scheme, suri: String) -> Public
  * Answers TEE_ERROR_NOT_SUPPORTED in release builds. */

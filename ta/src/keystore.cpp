@@ -1,7 +1,16 @@
 // Key store on GP persistent objects (see keystore.hpp).
 #include "keystore.hpp"
 
+#include <memory>
+
+#include "cache.hpp"
 #include "teesigner/core/scale.hpp"
+
+// Key pairs kept reconstructed. OP-TEE's TA heap is small (TA_DATA_SIZE); the
+// soft TEE build raises the bound (ta/CMakeLists.txt).
+#ifndef TS_TA_KEY_CACHE
+#define TS_TA_KEY_CACHE 32
+#endif
 
 namespace teesigner::ta {
 namespace {
@@ -14,14 +23,22 @@ constexpr uint32_t kWriteFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCES
                                  TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
 constexpr size_t kMaxIndex = 512 * 1024;
 
+// Reconstructed key pairs by object id (secret; TA memory only, wiped when
+// dropped). Deriving a pair costs a base-point multiplication, as much as a
+// signature; the sealed record is still read and compared on every use, so
+// a modified or rolled-back key object is detected exactly as without it.
+ByteKeyCache<std::unique_ptr<core::KeyPair>> g_pairs;
+
 core::Bytes key_object_id(const KeyRef& ref) {
     static constexpr uint8_t kPrefix[] = {'k', 'e', 'y', '/'};
-    core::Bytes id;
-    id.reserve(sizeof kPrefix + ref.key_type.size() + 1 + ref.public_key.size());
-    id.insert(id.end(), kPrefix, kPrefix + sizeof kPrefix);
-    id.insert(id.end(), ref.key_type.begin(), ref.key_type.end());
-    id.push_back(static_cast<uint8_t>(ref.scheme));
-    id.insert(id.end(), ref.public_key.begin(), ref.public_key.end());
+    // Sized once and filled by index: GCC 12 at -O3 misreads the inserts
+    // (-Wstringop-overflow false positive) once this is inlined.
+    core::Bytes id(sizeof kPrefix + ref.key_type.size() + 1 + ref.public_key.size());
+    size_t at = 0;
+    for (uint8_t b : kPrefix) id[at++] = b;
+    for (uint8_t b : ref.key_type) id[at++] = b;
+    id[at++] = static_cast<uint8_t>(ref.scheme);
+    for (uint8_t b : ref.public_key) id[at++] = b;
     return id;
 }
 
@@ -159,8 +176,8 @@ TEE_Result key_exists(const KeyRef& ref, bool& exists) {
     return TEE_SUCCESS;
 }
 
-TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out) {
-    out.reset();
+TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out) {
+    out = nullptr;
     core::Bytes id = key_object_id(ref);
     if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_ERROR_ITEM_NOT_FOUND;
     core::SecretArray<34> record;
@@ -168,13 +185,26 @@ TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out) {
     if (rc != TEE_SUCCESS) return rc;
     if (record[0] != kKeyFormat || record[1] != static_cast<uint8_t>(ref.scheme))
         return TEE_ERROR_CORRUPT_OBJECT;
-    auto pair = core::KeyPair::from_seed(ref.scheme, core::ByteSpan(record.data() + 2, 32));
+    const core::ByteSpan seed(record.data() + 2, 32);
+    if (std::unique_ptr<core::KeyPair>* cached = g_pairs.find(id)) {
+        const auto& known = (*cached)->seed();
+        if (known && core::constant_time_equal(known->span(), seed)) {
+            out = cached->get();
+            return TEE_SUCCESS;
+        }
+        g_pairs.erase(id);
+    }
+    auto pair = core::KeyPair::from_seed(ref.scheme, seed);
     if (!pair) return TEE_ERROR_CORRUPT_OBJECT;
     // The id names the public key; a sealed seed for another key is corruption.
     if (!core::constant_time_equal(pair->public_key(), ref.public_key))
         return TEE_ERROR_CORRUPT_OBJECT;
-    out.emplace(std::move(pair).value());
+    out = g_pairs.put(id, std::make_unique<core::KeyPair>(std::move(pair).value())).get();
     return TEE_SUCCESS;
+}
+
+void keystore_trim_caches() {
+    if (g_pairs.size() > TS_TA_KEY_CACHE) g_pairs.clear();
 }
 
 TEE_Result attestation_key(std::optional<core::KeyPair>& out) {

@@ -34,8 +34,15 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed);
 /// Whether a key object exists for `ref` (listed in the index or not).
 TEE_Result key_exists(const KeyRef& ref, bool& exists);
 
-/// Reconstruct a stored key pair; TEE_ERROR_ITEM_NOT_FOUND if not stored.
-TEE_Result load_key(const KeyRef& ref, std::optional<core::KeyPair>& out);
+/// A stored key pair (the sealed record is read and checked each time; the
+/// derived pair comes from a cache when the seed matches);
+/// TEE_ERROR_ITEM_NOT_FOUND if not stored. `out` stays valid until the next
+/// keystore_trim_caches().
+TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out);
+
+/// Bound the key cache; called between commands only, so that pointers handed
+/// out during one command stay valid for all of it.
+void keystore_trim_caches();
 
 /// The TA's ed25519 attestation key, created on first use.
 TEE_Result attestation_key(std::optional<core::KeyPair>& out);

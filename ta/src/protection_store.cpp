@@ -1,6 +1,9 @@
 // Protection state on GP persistent objects (see protection_store.hpp).
 #include "protection_store.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace teesigner::ta {
 namespace {
 
@@ -8,7 +11,55 @@ namespace {
 // about 90 KB; the GRANDPA/BABE histories stay below 100 KB).
 constexpr size_t kMaxObject = 1024 * 1024;
 
+// Buffered writes of a batch, in first-write order (latest content each).
+struct Buffered {
+    core::Bytes name;
+    bool removed = false;
+    core::Bytes data;
+};
+std::vector<Buffered> g_buffered;
+bool g_buffering = false;
+
+Buffered* buffered(core::ByteSpan name) {
+    for (Buffered& b : g_buffered)
+        if (b.name.size() == name.size() && std::equal(b.name.begin(), b.name.end(), name.begin()))
+            return &b;
+    return nullptr;
+}
+
+void buffer(core::ByteSpan name, bool removed, core::ByteSpan data) {
+    Buffered* b = buffered(name);
+    if (b == nullptr) {
+        g_buffered.push_back(Buffered{core::Bytes(name.begin(), name.end()), false, {}});
+        b = &g_buffered.back();
+    }
+    b->removed = removed;
+    b->data.assign(data.begin(), data.end());
+}
+
 }  // namespace
+
+void begin_protection_batch() {
+    g_buffered.clear();
+    g_buffering = true;
+}
+
+TEE_Result commit_protection_batch() {
+    g_buffering = false;
+    std::vector<Buffered> ops;
+    ops.swap(g_buffered);
+    TeeBlobStore store;
+    for (int pass = 0; pass < 2; ++pass) {  // writes first, removals last
+        for (const Buffered& b : ops) {
+            if (b.removed != (pass == 1)) continue;
+            core::Error e = b.removed ? store.remove(b.name) : store.write(b.name, b.data);
+            if (e != core::Error::ok)
+                return store.last_error() != TEE_SUCCESS ? store.last_error()
+                                                         : TEE_ERROR_STORAGE_NO_SPACE;
+        }
+    }
+    return TEE_SUCCESS;
+}
 
 core::Error TeeBlobStore::fail(TEE_Result rc) {
     last_error_ = rc;
@@ -18,6 +69,13 @@ core::Error TeeBlobStore::fail(TEE_Result rc) {
 core::Error TeeBlobStore::read(core::ByteSpan name, core::Bytes& out, bool& found) {
     found = false;
     if (name.size() > TEE_OBJECT_ID_MAX_LEN) return fail(TEE_ERROR_BAD_PARAMETERS);
+    if (g_buffering) {
+        if (const Buffered* b = buffered(name)) {
+            found = !b->removed;
+            if (found) out = b->data;
+            return core::Error::ok;
+        }
+    }
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
     TEE_Result rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, name.data(), name.size(),
                                              TEE_DATA_FLAG_ACCESS_READ, &h);
@@ -40,6 +98,10 @@ core::Error TeeBlobStore::read(core::ByteSpan name, core::Bytes& out, bool& foun
 
 core::Error TeeBlobStore::write(core::ByteSpan name, core::ByteSpan data) {
     if (name.size() > TEE_OBJECT_ID_MAX_LEN) return fail(TEE_ERROR_BAD_PARAMETERS);
+    if (g_buffering) {
+        buffer(name, false, data);
+        return core::Error::ok;
+    }
     constexpr uint32_t flags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
                                TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
@@ -52,6 +114,10 @@ core::Error TeeBlobStore::write(core::ByteSpan name, core::ByteSpan data) {
 
 core::Error TeeBlobStore::remove(core::ByteSpan name) {
     if (name.size() > TEE_OBJECT_ID_MAX_LEN) return fail(TEE_ERROR_BAD_PARAMETERS);
+    if (g_buffering) {
+        buffer(name, true, {});
+        return core::Error::ok;
+    }
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
     TEE_Result rc =
         TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, name.data(), name.size(),

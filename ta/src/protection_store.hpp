@@ -26,4 +26,17 @@ class TeeBlobStore final : public core::protection::BlobStore {
     TEE_Result last_error_ = TEE_SUCCESS;
 };
 
+/// Group commit (TA_SIGNER_CMD_SIGN_BATCH): from here on, TeeBlobStore writes
+/// and removals are buffered in memory (reads see them) instead of committed.
+void begin_protection_batch();
+
+/// Commit what was buffered and leave buffering mode: every written object in
+/// the order it was first written, then every removal, each committed
+/// atomically by GP storage. Any prefix of that sequence is a state the
+/// Protector could itself have left (its own order puts indexes and raised
+/// watermarks before what depends on them and removals last), and no
+/// signature of the batch exists before the whole sequence is committed.
+/// The first failure stops the commit and is returned.
+TEE_Result commit_protection_batch();
+
 }  // namespace teesigner::ta

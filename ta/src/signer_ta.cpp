@@ -238,40 +238,76 @@ void encode_refusal(Encoder& e, const prot::Refusal& r) {
     e.raw(r.earlier_payload_hash).raw(r.key_type);
 }
 
-// Load the key, decide (persisting the record), sign, reply. `decide` and
-// `sign` are only called once the key and the output buffer are known good,
-// so a request that cannot be answered records nothing.
-template <class Decide, class Sign>
+// How the signature of an allowed request is made.
+enum class SignOp : uint8_t { message, prehashed };
+
+// A signing request decided but not yet answered. Alone, a request is answered
+// at once (its record already durable); in a batch, every request is decided
+// against buffered protection writes, the writes are committed once, and only
+// then are the signatures made and released.
+struct Pending {
+    bool deferred = false;  // decided; the answer is made by finish()
+    Reply mode = Reply::outcome;
+    const core::KeyPair* pair = nullptr;
+    SignOp op = SignOp::message;
+    Bytes message;  // the bytes (or prehash) to sign
+    core::Hash256 payload_hash{};
+    prot::Decision decision;
+};
+
+// Set while a batch collects its requests (the TA runs one command at a time).
+Pending* g_pending = nullptr;
+
+TEE_Result finish(Io& io, const Pending& p) {
+    const prot::Decision& d = p.decision;
+    if (!d.allowed) {
+        if (p.mode == Reply::legacy)
+            return d.refusal.reason == prot::Reason::opaque_refused
+                       ? TEE_Result{TA_SIGNER_ERROR_REFUSED_POLICY}
+                       : TEE_Result{TA_SIGNER_ERROR_REFUSED_SLASHING};
+        Encoder e;
+        e.enum_tag(1);
+        encode_refusal(e, d.refusal);
+        return respond(io, e.take());
+    }
+    // The record (if any) is committed: only now may a signature exist.
+    core::Result<Bytes> sig =
+        p.op == SignOp::message ? p.pair->sign(p.message) : p.pair->sign_prehashed(p.message);
+    if (!sig) return to_tee(sig.error());
+    crash_point(d);
+    if (p.mode == Reply::legacy) return respond(io, *sig);
+    Encoder e;
+    e.enum_tag(0).bytes(*sig).raw(p.payload_hash);
+    return respond(io, e.take());
+}
+
+// Load the key, decide (persisting the record, or buffering it in a batch),
+// then sign and reply. `decide` runs only once the key and the output buffer
+// are known good, so a request that cannot be answered records nothing.
+template <class Decide>
 TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash256& payload_hash,
-                         Decide decide, Sign sign) {
+                         Decide decide, SignOp op, ByteSpan message) {
     size_t room =
         mode == Reply::outcome ? TA_SIGNER_SIGN_OUTCOME_MAX : core::signature_size(ref.scheme);
     if (!room_for(io, room)) return TEE_ERROR_SHORT_BUFFER;
-    std::optional<core::KeyPair> pair;
-    TEE_Result rc = load_key(ref, pair);
+    Pending local;
+    Pending& p = g_pending != nullptr ? *g_pending : local;
+    TEE_Result rc = load_key(ref, p.pair);
     if (rc != TEE_SUCCESS) return rc;
     TeeBlobStore store;
     prot::Protector protector(store);
     core::Result<prot::Decision> d = decide(protector);
     if (!d) return protection_error(store, d.error());
-    if (!d->allowed) {
-        if (mode == Reply::legacy)
-            return d->refusal.reason == prot::Reason::opaque_refused
-                       ? TEE_Result{TA_SIGNER_ERROR_REFUSED_POLICY}
-                       : TEE_Result{TA_SIGNER_ERROR_REFUSED_SLASHING};
-        Encoder e;
-        e.enum_tag(1);
-        encode_refusal(e, d->refusal);
-        return respond(io, e.take());
+    p.mode = mode;
+    p.op = op;
+    p.message.assign(message.begin(), message.end());
+    p.payload_hash = payload_hash;
+    p.decision = *d;
+    if (g_pending != nullptr) {
+        p.deferred = true;
+        return TEE_SUCCESS;
     }
-    // The record (if any) is committed: only now may a signature exist.
-    core::Result<Bytes> sig = sign(*pair);
-    if (!sig) return to_tee(sig.error());
-    crash_point(*d);
-    if (mode == Reply::legacy) return respond(io, *sig);
-    Encoder e;
-    e.enum_tag(0).bytes(*sig).raw(payload_hash);
-    return respond(io, e.take());
+    return finish(io, p);
 }
 
 TEE_Result cmd_sign(Io& io, Reply mode) {
@@ -291,7 +327,7 @@ TEE_Result cmd_sign(Io& io, Reply mode) {
     return run_protected(
         io, mode, KeyRef{*key_type, *scheme, *pk}, core::blake2b_256(msg),
         [&](prot::Protector& p) { return p.authorize_message(public_key, types, msg); },
-        [&](core::KeyPair& k) { return k.sign(msg); });
+        SignOp::message, msg);
 }
 
 TEE_Result cmd_ecdsa_sign_prehashed(Io& io, Reply mode) {
@@ -307,8 +343,7 @@ TEE_Result cmd_ecdsa_sign_prehashed(Io& io, Reply mode) {
     const core::Hash256 h = *prehash;
     return run_protected(
         io, mode, KeyRef{*key_type, Scheme::ecdsa, public_key}, h,
-        [&](prot::Protector& p) { return p.authorize_opaque(types); },
-        [&](core::KeyPair& k) { return k.sign_prehashed(h); });
+        [&](prot::Protector& p) { return p.authorize_opaque(types); }, SignOp::prehashed, h);
 }
 
 // The typed requests: (key_type, public: [u8; N], payload: Vec<u8>).
@@ -337,8 +372,7 @@ TEE_Result cmd_sign_grandpa_vote(Io& io) {
         s = std::move(vote_signable).value();
     return run_protected(
         io, Reply::outcome, KeyRef{kt, Scheme::ed25519, pk}, core::blake2b_256(payload),
-        [&](prot::Protector& p) { return p.authorize(pk, s); },
-        [&](core::KeyPair& k) { return k.sign(payload); });
+        [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, payload);
 }
 
 TEE_Result cmd_sign_babe_header(Io& io) {
@@ -352,8 +386,7 @@ TEE_Result cmd_sign_babe_header(Io& io) {
     const core::Hash256 pre_hash = request->pre_hash;
     return run_protected(
         io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, pre_hash,
-        [&](prot::Protector& p) { return p.authorize(pk, s); },
-        [&](core::KeyPair& k) { return k.sign(pre_hash); });
+        [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, pre_hash);
 }
 
 TEE_Result cmd_sign_beefy_commitment(Io& io) {
@@ -367,8 +400,7 @@ TEE_Result cmd_sign_beefy_commitment(Io& io) {
     const prot::Signable s = prot::signable_beefy(*decoded, prehash);
     return run_protected(
         io, Reply::outcome, KeyRef{kt, Scheme::ecdsa, pk}, prehash,
-        [&](prot::Protector& p) { return p.authorize(pk, s); },
-        [&](core::KeyPair& k) { return k.sign_prehashed(prehash); });
+        [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::prehashed, prehash);
 }
 
 TEE_Result cmd_sign_para_statement(Io& io) {
@@ -381,8 +413,7 @@ TEE_Result cmd_sign_para_statement(Io& io) {
     const prot::Signable s = prot::signable_para(*statement, payload);
     return run_protected(
         io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, s.payload_hash,
-        [&](prot::Protector& p) { return p.authorize(pk, s); },
-        [&](core::KeyPair& k) { return k.sign(payload); });
+        [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, payload);
 }
 
 // ---- Protection state: export, import, policy ---------------------------------------
@@ -501,7 +532,7 @@ TEE_Result cmd_vrf_sign(Io& io) {
     }
     if (d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
     if (!room_for(io, 96)) return TEE_ERROR_SHORT_BUFFER;
-    std::optional<core::KeyPair> pair;
+    const core::KeyPair* pair = nullptr;
     TEE_Result rc =
         load_key(KeyRef{*key_type, Scheme::sr25519, Bytes(pk->begin(), pk->end())}, pair);
     if (rc != TEE_SUCCESS) return rc;
@@ -620,6 +651,144 @@ TEE_Result cmd_test_spin(Io& io) {
 }
 #endif
 
+TEE_Result cmd_sign_batch(Io& io);
+
+TEE_Result dispatch(uint32_t command, Io& io) {
+    switch (command) {
+        case TA_SIGNER_CMD_GENERATE_KEY:
+            return cmd_generate_key(io);
+        case TA_SIGNER_CMD_GENERATE_SESSION_KEYS:
+            return cmd_generate_session_keys(io);
+        case TA_SIGNER_CMD_LIST_PUBLIC_KEYS:
+            return cmd_list_public_keys(io);
+        case TA_SIGNER_CMD_HAS_KEYS:
+            return cmd_has_keys(io);
+        case TA_SIGNER_CMD_SIGN:
+            return cmd_sign(io, Reply::legacy);
+        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
+            return cmd_ecdsa_sign_prehashed(io, Reply::legacy);
+        case TA_SIGNER_CMD_SIGN_CHECKED:
+            return cmd_sign(io, Reply::outcome);
+        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
+            return cmd_ecdsa_sign_prehashed(io, Reply::outcome);
+        case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
+            return cmd_sign_grandpa_vote(io);
+        case TA_SIGNER_CMD_SIGN_BABE_HEADER:
+            return cmd_sign_babe_header(io);
+        case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
+            return cmd_sign_beefy_commitment(io);
+        case TA_SIGNER_CMD_SIGN_PARA_STATEMENT:
+            return cmd_sign_para_statement(io);
+        case TA_SIGNER_CMD_EXPORT_PROTECTION:
+            return cmd_export_protection(io);
+        case TA_SIGNER_CMD_IMPORT_PROTECTION:
+            return cmd_import_protection(io);
+        case TA_SIGNER_CMD_GET_PROTECTION_POLICY:
+            return cmd_get_protection_policy(io);
+        case TA_SIGNER_CMD_SET_PROTECTION_POLICY:
+            return cmd_set_protection_policy(io);
+        case TA_SIGNER_CMD_VRF_SIGN:
+            return cmd_vrf_sign(io);
+        case TA_SIGNER_CMD_ATTEST:
+            return cmd_attest(io);
+        case TA_SIGNER_CMD_IMPORT_SURI:
+            return cmd_import_suri(io);
+        case TA_SIGNER_CMD_SIGN_BATCH:
+            return cmd_sign_batch(io);
+#ifdef TS_TA_TEST_COMMANDS
+        case TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL:
+            return cmd_test_forbidden_syscall();
+        case TA_SIGNER_CMD_TEST_SPIN:
+            return cmd_test_spin(io);
+        case TA_SIGNER_CMD_TEST_OPEN_RELATIVE:
+            return cmd_test_open_relative(io);
+        case TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST:
+            return cmd_test_crash_after_persist(io);
+#endif
+        default:
+            return TEE_ERROR_NOT_SUPPORTED;
+    }
+}
+
+bool batchable(uint32_t command) {
+    switch (command) {
+        case TA_SIGNER_CMD_SIGN_CHECKED:
+        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
+        case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
+        case TA_SIGNER_CMD_SIGN_BABE_HEADER:
+        case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
+        case TA_SIGNER_CMD_SIGN_PARA_STATEMENT:
+        case TA_SIGNER_CMD_VRF_SIGN:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// SIGN_BATCH (signer_ta.h): decide every item against buffered protection
+// writes, commit them once, then sign and answer each.
+TEE_Result cmd_sign_batch(Io& io) {
+    Decoder d(io.request);
+    struct Item {
+        uint32_t command = 0;
+        ByteSpan request;
+    };
+    auto items = d.vec<Item>(
+        [](Decoder& dec) -> core::Result<Item> {
+            auto command = dec.u32();
+            if (!command) return command.error();
+            auto request = dec.bytes_view();
+            if (!request) return request.error();
+            return Item{*command, *request};
+        },
+        5);
+    if (!items || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (items->empty() || items->size() > TA_SIGNER_BATCH_MAX) return TEE_ERROR_BAD_PARAMETERS;
+    if (!room_for(io, TA_SIGNER_BATCH_OUT_MAX(items->size()))) return TEE_ERROR_SHORT_BUFFER;
+
+    struct Slot {
+        TEE_Result result = TEE_SUCCESS;
+        Bytes out;
+        Pending pending;
+    };
+    std::vector<Slot> slots(items->size());
+    auto run = [](Slot& slot, auto&& body) {
+        slot.out.assign(TA_SIGNER_SIGN_OUTCOME_MAX, 0);
+        TEE_Param param{};
+        param.memref.buffer = slot.out.data();
+        param.memref.size = slot.out.size();
+        Io sub;
+        sub.out = &param;
+        slot.result = body(sub);
+        slot.out.resize(slot.result == TEE_SUCCESS ? param.memref.size : 0);
+    };
+    begin_protection_batch();
+    for (size_t i = 0; i < items->size(); ++i) {
+        const Item& item = (*items)[i];
+        Slot& slot = slots[i];
+        if (!batchable(item.command)) {
+            slot.result = TEE_ERROR_NOT_SUPPORTED;
+            continue;
+        }
+        g_pending = &slot.pending;
+        run(slot, [&](Io& sub) {
+            sub.request = item.request;
+            return dispatch(item.command, sub);
+        });
+        g_pending = nullptr;
+    }
+    // Persistence before release: nothing is signed unless this succeeds.
+    TEE_Result rc = commit_protection_batch();
+    if (rc != TEE_SUCCESS) return rc;
+    Encoder e;
+    e.compact(items->size());
+    for (Slot& slot : slots) {
+        if (slot.pending.deferred) run(slot, [&](Io& sub) { return finish(sub, slot.pending); });
+        e.u32(slot.result).bytes(slot.out);
+    }
+    return respond(io, e.take());
+}
+
 }  // namespace
 }  // namespace teesigner::ta
 
@@ -668,58 +837,8 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, 
     if (io.out->memref.buffer == nullptr && io.out->memref.size != 0)
         return TEE_ERROR_BAD_PARAMETERS;
 
-    switch (commandID) {
-        case TA_SIGNER_CMD_GENERATE_KEY:
-            return cmd_generate_key(io);
-        case TA_SIGNER_CMD_GENERATE_SESSION_KEYS:
-            return cmd_generate_session_keys(io);
-        case TA_SIGNER_CMD_LIST_PUBLIC_KEYS:
-            return cmd_list_public_keys(io);
-        case TA_SIGNER_CMD_HAS_KEYS:
-            return cmd_has_keys(io);
-        case TA_SIGNER_CMD_SIGN:
-            return cmd_sign(io, Reply::legacy);
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
-            return cmd_ecdsa_sign_prehashed(io, Reply::legacy);
-        case TA_SIGNER_CMD_SIGN_CHECKED:
-            return cmd_sign(io, Reply::outcome);
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
-            return cmd_ecdsa_sign_prehashed(io, Reply::outcome);
-        case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
-            return cmd_sign_grandpa_vote(io);
-        case TA_SIGNER_CMD_SIGN_BABE_HEADER:
-            return cmd_sign_babe_header(io);
-        case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
-            return cmd_sign_beefy_commitment(io);
-        case TA_SIGNER_CMD_SIGN_PARA_STATEMENT:
-            return cmd_sign_para_statement(io);
-        case TA_SIGNER_CMD_EXPORT_PROTECTION:
-            return cmd_export_protection(io);
-        case TA_SIGNER_CMD_IMPORT_PROTECTION:
-            return cmd_import_protection(io);
-        case TA_SIGNER_CMD_GET_PROTECTION_POLICY:
-            return cmd_get_protection_policy(io);
-        case TA_SIGNER_CMD_SET_PROTECTION_POLICY:
-            return cmd_set_protection_policy(io);
-        case TA_SIGNER_CMD_VRF_SIGN:
-            return cmd_vrf_sign(io);
-        case TA_SIGNER_CMD_ATTEST:
-            return cmd_attest(io);
-        case TA_SIGNER_CMD_IMPORT_SURI:
-            return cmd_import_suri(io);
-#ifdef TS_TA_TEST_COMMANDS
-        case TA_SIGNER_CMD_TEST_FORBIDDEN_SYSCALL:
-            return cmd_test_forbidden_syscall();
-        case TA_SIGNER_CMD_TEST_SPIN:
-            return cmd_test_spin(io);
-        case TA_SIGNER_CMD_TEST_OPEN_RELATIVE:
-            return cmd_test_open_relative(io);
-        case TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST:
-            return cmd_test_crash_after_persist(io);
-#endif
-        default:
-            return TEE_ERROR_NOT_SUPPORTED;
-    }
+    keystore_trim_caches();
+    return dispatch(commandID, io);
 }
 
 }  // extern "C"
