@@ -528,7 +528,7 @@ Classified classify_message(std::span<const KeyTypeId> key_types, ByteSpan messa
 
 Bytes MemoryBlobStore::snapshot() const {
     Encoder e;
-    e.vec(blobs_, [](Encoder& enc, const std::pair<const Bytes, Bytes>& kv) {
+    e.vec(blobs_, [](Encoder& enc, const std::pair<Bytes, Bytes>& kv) {
         enc.bytes(kv.first).bytes(kv.second);
     });
     return e.take();
@@ -538,7 +538,7 @@ Error MemoryBlobStore::restore(ByteSpan snapshot) {
     Decoder d(snapshot);
     auto n = d.length_prefix(2);
     if (!n) return n.error();
-    std::map<Bytes, Bytes> blobs;
+    detail::SortedMap<Bytes, Bytes> blobs;
     for (size_t i = 0; i < *n; ++i) {
         auto name = d.bytes();
         auto data = d.bytes();
@@ -636,9 +636,9 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         wm = prune_sessions(main->sessions, wm, limits_.para_sessions, removed);
         if (s.position < wm) return refuse(below(s.rule, s.position, wm));
     }
-    std::map<uint8_t, std::vector<Record>> buckets;
+    detail::SortedMap<uint8_t, std::vector<Record>> buckets;
     for (const Hash256& c : s.candidates) {
-        if (buckets.count(c[0]) != 0) continue;
+        if (buckets.contains(c[0])) continue;
         auto bucket = state.load_bucket(pk, session, c[0]);
         if (!bucket) return bucket.error();
         buckets[c[0]] = std::move(bucket).value();
@@ -653,7 +653,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         if (earlier != nullptr && (earlier->sides & opposite) != 0)
             return refuse(conflict_with(Rule::para, s.position, *earlier));
     }
-    std::map<uint8_t, bool> changed;
+    detail::SortedMap<uint8_t, bool> changed;
     for (const Hash256& c : s.candidates) {
         probe.subject = c;
         std::vector<Record>& bucket = buckets[c[0]];
@@ -903,12 +903,12 @@ Result<ImportReport> Protector::import(ByteSpan document) {
                 if (std::find(before.begin(), before.end(), old) != before.end())
                     TS_TRY(state.remove_session(pk, old));
         }
-        std::map<std::pair<uint32_t, uint8_t>, std::vector<Record>> buckets;
-        std::map<std::pair<uint32_t, uint8_t>, bool> changed;
+        detail::SortedMap<std::pair<uint32_t, uint8_t>, std::vector<Record>> buckets;
+        detail::SortedMap<std::pair<uint32_t, uint8_t>, bool> changed;
         for (const Record& r : item.records) {
             if (r.position < wm) continue;
             auto key = std::make_pair(static_cast<uint32_t>(r.position.major), r.subject[0]);
-            if (buckets.count(key) == 0) {
+            if (!buckets.contains(key)) {
                 auto bucket = state.load_bucket(pk, key.first, key.second);
                 if (!bucket) return bucket.error();
                 buckets[key] = std::move(bucket).value();

@@ -52,12 +52,13 @@
 // maximum of the watermarks. Documents hold protection state only, never keys.
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "teesigner/core/bytes.hpp"
@@ -226,6 +227,53 @@ class BlobStore {
     virtual Error remove(ByteSpan name) = 0;
 };
 
+namespace detail {
+
+/// An ordered map kept as a sorted vector. It is all inline header code:
+/// std::map would pull libstdc++'s compiled red-black tree (std::_Rb_tree_*),
+/// which the TA must not depend on (scripts/check-ta-symbols.sh). Iterates in
+/// key order like std::map, but inserting invalidates references to values.
+template <class K, class V>
+class SortedMap {
+  public:
+    using value_type = std::pair<K, V>;
+    using const_iterator = typename std::vector<value_type>::const_iterator;
+
+    V* find(const K& key) noexcept {
+        auto it = lower(items_, key);
+        return it != items_.end() && it->first == key ? &it->second : nullptr;
+    }
+    const V* find(const K& key) const noexcept {
+        auto it = lower(items_, key);
+        return it != items_.end() && it->first == key ? &it->second : nullptr;
+    }
+    bool contains(const K& key) const noexcept { return find(key) != nullptr; }
+    /// The value for `key`, inserted value-initialized when absent.
+    V& operator[](const K& key) {
+        auto it = lower(items_, key);
+        if (it == items_.end() || !(it->first == key)) it = items_.insert(it, value_type(key, V{}));
+        return it->second;
+    }
+    void erase(const K& key) {
+        auto it = lower(items_, key);
+        if (it != items_.end() && it->first == key) items_.erase(it);
+    }
+    size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    const_iterator begin() const noexcept { return items_.begin(); }
+    const_iterator end() const noexcept { return items_.end(); }
+
+  private:
+    template <class Items>
+    static auto lower(Items& items, const K& key) noexcept {
+        return std::lower_bound(items.begin(), items.end(), key,
+                                [](const value_type& item, const K& k) { return item.first < k; });
+    }
+    std::vector<value_type> items_;
+};
+
+}  // namespace detail
+
 /// An in-memory BlobStore (tests, tools). snapshot()/restore() serialize the
 /// whole store, to test that state survives a reload. Its virtual functions
 /// are inline on purpose: the core is built without RTTI, so a polymorphic
@@ -234,9 +282,9 @@ class BlobStore {
 class MemoryBlobStore final : public BlobStore {
   public:
     Error read(ByteSpan name, Bytes& out, bool& found) override {
-        auto it = blobs_.find(Bytes(name.begin(), name.end()));
-        found = it != blobs_.end();
-        if (found) out = it->second;
+        const Bytes* blob = blobs_.find(Bytes(name.begin(), name.end()));
+        found = blob != nullptr;
+        if (found) out = *blob;
         return Error::ok;
     }
     Error write(ByteSpan name, ByteSpan data) override {
@@ -259,7 +307,7 @@ class MemoryBlobStore final : public BlobStore {
     void fail_next_writes(int n) noexcept { failing_writes_ = n; }
 
   private:
-    std::map<Bytes, Bytes> blobs_;
+    detail::SortedMap<Bytes, Bytes> blobs_;
     int failing_writes_ = 0;
 };
 
