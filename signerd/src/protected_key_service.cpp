@@ -1,0 +1,317 @@
+#include "protected_key_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "teesigner/core/payloads.hpp"
+
+namespace teesigner::signerd {
+namespace {
+
+namespace prot = core::protection;
+namespace payloads = core::payloads;
+
+thread_local std::string t_client;
+thread_local std::string t_method;
+
+std::string position_text(prot::Rule rule, const prot::Position& p) {
+    switch (rule) {
+        case prot::Rule::grandpa:
+            return "set id " + std::to_string(p.major) + ", round " + std::to_string(p.minor);
+        case prot::Rule::babe:
+            return "slot " + std::to_string(p.major);
+        case prot::Rule::beefy:
+            return "set id " + std::to_string(p.major) + ", block " + std::to_string(p.minor);
+        case prot::Rule::para:
+            return "session " + std::to_string(p.major);
+        case prot::Rule::none:
+            break;
+    }
+    return "(" + std::to_string(p.major) + ", " + std::to_string(p.minor) + ")";
+}
+
+// The payload of a typed request reduced to what the rules compare; nothing
+// when it does not decode (the TA then answers the precise error itself).
+std::optional<prot::Signable> typed_signable(TypedPayload kind, ByteSpan payload) {
+    switch (kind) {
+        case TypedPayload::grandpa_vote: {
+            auto vote = payloads::decode_grandpa_vote(payload);
+            if (!vote) return std::nullopt;
+            auto s = prot::signable_grandpa(*vote);
+            if (!s) return std::nullopt;  // primary proposals are not slashable
+            return std::move(s).value();
+        }
+        case TypedPayload::babe_header: {
+            auto request = payloads::decode_babe_seal_request(payload);
+            if (!request) return std::nullopt;
+            return prot::signable_babe(*request);
+        }
+        case TypedPayload::beefy_commitment: {
+            auto commitment = payloads::decode_beefy_commitment(payload);
+            if (!commitment) return std::nullopt;
+            return prot::signable_beefy(*commitment, payloads::beefy_prehash(payload));
+        }
+        case TypedPayload::para_statement: {
+            auto statement = payloads::decode_para_statement(payload);
+            if (!statement) return std::nullopt;
+            return prot::signable_para(*statement, payload);
+        }
+    }
+    return std::nullopt;
+}
+
+const char* typed_method(TypedPayload kind) {
+    switch (kind) {
+        case TypedPayload::grandpa_vote:
+            return "signer_signGrandpaVote";
+        case TypedPayload::babe_header:
+            return "signer_signBabeHeader";
+        case TypedPayload::beefy_commitment:
+            return "signer_signBeefyCommitment";
+        case TypedPayload::para_statement:
+            return "signer_signParaStatement";
+    }
+    return "sign_typed";
+}
+
+}  // namespace
+
+void set_audit_context(const std::string& client, const std::string& method) {
+    t_client = client;
+    t_method = method;
+}
+
+ServiceError refusal_error(const prot::Refusal& r) {
+    const std::string code = prot::refusal_code(r);
+    const std::string rule_name = prot::rule_name(r.rule);
+    nlohmann::json data = {{"code", code},
+                           {"reason", prot::reason_name(r.reason)},
+                           {"rule", rule_name},
+                           {"position", {r.position.major, r.position.minor}}};
+    std::string message;
+    switch (r.reason) {
+        case prot::Reason::conflict:
+            data["earlier"] = {{"kind", r.earlier_kind},
+                               {"sides", r.earlier_sides},
+                               {"subject", core::to_hex(r.subject)},
+                               {"number", r.earlier_number},
+                               {"payloadHash", core::to_hex(r.earlier_payload_hash)}};
+            message = "slashing protection: refused (" + code + "): a different " + rule_name +
+                      " payload was already signed at " + position_text(r.rule, r.position);
+            break;
+        case prot::Reason::below_watermark:
+            data["watermark"] = {r.watermark.major, r.watermark.minor};
+            message = "slashing protection: refused (below_watermark): " +
+                      position_text(r.rule, r.position) + " is older than the key's " + rule_name +
+                      " history (" + position_text(r.rule, r.watermark) + ")";
+            break;
+        case prot::Reason::opaque_refused: {
+            const std::string kt(reinterpret_cast<const char*>(r.key_type.data()), 4);
+            data["keyType"] = kt;
+            return ServiceError(
+                rpc_error::kPolicyRefused,
+                "opaque signing is refused for key type \"" + kt + "\" by the signer's policy",
+                "opaque_refused", std::move(data));
+        }
+        case prot::Reason::malformed:
+            message = "slashing protection: refused (malformed_payload): the bytes claim to be a " +
+                      rule_name + " payload but do not decode";
+            break;
+        case prot::Reason::capacity:
+            message = "slashing protection: refused (capacity): the " + rule_name + " history at " +
+                      position_text(r.rule, r.position) + " is full";
+            break;
+    }
+    return ServiceError(rpc_error::kSlashingRefused, message, code, std::move(data));
+}
+
+ProtectedKeyService::ProtectedKeyService(KeyService& inner, ProtectionDb& db, Metrics* metrics)
+    : inner_(inner), db_(db), metrics_(metrics) {}
+
+bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) {
+    std::pair<Bytes, KeyTypeId> key{Bytes(public_key.begin(), public_key.end()), key_type};
+    {
+        std::lock_guard lock(held_mu_);
+        if (held_.count(key) != 0) return true;
+    }
+    if (!inner_.has_keys({key})) return false;
+    std::lock_guard lock(held_mu_);
+    held_.insert(std::move(key));
+    return true;
+}
+
+void ProtectedKeyService::audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
+                                const prot::Signable* s, const std::string& outcome,
+                                const std::string& code) {
+    AuditEntry e;
+    e.client = t_client.empty() ? "local" : t_client;
+    e.method = t_method.empty() ? method : t_method;
+    e.key_type = key_type_string(key_type);
+    e.public_key = core::to_hex(public_key, false);
+    e.rule = prot::rule_name(s ? s->rule : prot::Rule::none);
+    if (s) {
+        e.position = s->position;
+        e.payload_hash = core::to_hex(s->payload_hash, false);
+    }
+    e.outcome = outcome;
+    e.code = code;
+    try {
+        db_.append_audit(e);
+    } catch (const std::exception& ex) {
+        // The audit trail is not a safety mechanism: its loss must not stop signing.
+        if (metrics_) metrics_->inc("teesigner_audit_failures_total");
+        spdlog::error("audit log: cannot append ({} {} {}): {}", e.method, e.outcome, e.code,
+                      ex.what());
+    }
+}
+
+void ProtectedKeyService::guard(const KeyTypeId& key_type, ByteSpan public_key,
+                                const prot::Signable& s, const char* method) {
+    prot::Decision d;
+    try {
+        d = db_.check_and_record(public_key, s);
+    } catch (const std::exception& e) {
+        spdlog::error("slashing protection database failed ({}): refusing to sign: {}",
+                      db_.backend(), e.what());
+        audit(method, key_type, public_key, &s, "error", "protection_db_unavailable");
+        throw ServiceError(
+            rpc_error::kInternalError,
+            std::string("slashing protection database unavailable; not signed (") + e.what() + ")",
+            "protection_db_unavailable");
+    }
+    if (d.allowed) return;
+    ServiceError error = refusal_error(d.refusal);
+    spdlog::warn(
+        "slashing protection ({} database): refused {} for {} by {}: {} (earlier payload {})",
+        db_.backend(), t_method.empty() ? method : t_method.c_str(), core::to_hex(public_key),
+        t_client.empty() ? "local" : t_client.c_str(), error.what(),
+        core::to_hex(d.refusal.earlier_payload_hash));
+    audit(method, key_type, public_key, &s, "refused", error.rule());
+    throw error;
+}
+
+template <class F>
+auto ProtectedKeyService::signed_by_inner(const char* method, const KeyTypeId& key_type,
+                                          ByteSpan public_key, const prot::Signable* s, F&& call) {
+    try {
+        auto result = call();
+        audit(method, key_type, public_key, s, "signed", "");
+        return result;
+    } catch (const ServiceError& e) {
+        const bool refused =
+            e.code() == rpc_error::kSlashingRefused || e.code() == rpc_error::kPolicyRefused;
+        audit(method, key_type, public_key, s, refused ? "refused" : "error",
+              e.rule().empty() ? std::to_string(e.code()) : e.rule());
+        throw;
+    }
+}
+
+Bytes ProtectedKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                                ByteSpan message) {
+    // Every key type the key is held under decides how the bytes are read,
+    // as in the TA (a GRANDPA key stored under "test" is still a GRANDPA key).
+    std::vector<prot::KeyTypeId> types{key_type};
+    for (const auto& t : {prot::kGrandpaKeyType, prot::kParaKeyType})
+        if (t != key_type && holds(public_key, t)) types.push_back(t);
+    const prot::Classified c = prot::classify_message(types, message);
+    const prot::Signable* s = nullptr;
+    if (c.cls == prot::MessageClass::protected_payload) {
+        guard(key_type, public_key, c.signable, "keystore_sign");
+        s = &c.signable;
+    }
+    return signed_by_inner("keystore_sign", key_type, public_key, s,
+                           [&] { return inner_.sign(key_type, scheme, public_key, message); });
+}
+
+Bytes ProtectedKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan public_key,
+                                                const ByteArray<32>& prehash) {
+    // A prehash is opaque: the TA's opaque-signing policy decides.
+    return signed_by_inner("keystore_ecdsaSignPrehashed", key_type, public_key, nullptr, [&] {
+        return inner_.ecdsa_sign_prehashed(key_type, public_key, prehash);
+    });
+}
+
+SignedPayload ProtectedKeyService::sign_typed(TypedPayload kind, const KeyTypeId& key_type,
+                                              ByteSpan public_key, ByteSpan payload) {
+    const char* method = typed_method(kind);
+    const std::optional<prot::Signable> s = typed_signable(kind, payload);
+    if (s) guard(key_type, public_key, *s, method);
+    return signed_by_inner(method, key_type, public_key, s ? &*s : nullptr,
+                           [&] { return inner_.sign_typed(kind, key_type, public_key, payload); });
+}
+
+KeyServiceHealth ProtectedKeyService::health() {
+    KeyServiceHealth h = inner_.health();
+    try {
+        db_.ping();
+    } catch (const std::exception& e) {
+        h.ok = false;
+        if (!h.detail.empty()) h.detail += "; ";
+        h.detail += std::string("protection database (") + db_.backend() + "): " + e.what();
+    }
+    return h;
+}
+
+ProtectionPage ProtectedKeyService::export_protection(uint64_t cursor, uint32_t max_bytes) {
+    // Merge both histories through a core Protector: the same conservative
+    // rules as an import (union of records, maximum watermarks).
+    prot::MemoryBlobStore store;
+    prot::Protector merged(store);
+    for (uint64_t c = 0;;) {
+        ProtectionPage page = inner_.export_protection(c, 0);
+        if (!merged.import(page.document))
+            throw ServiceError(rpc_error::kInternalError, "the TEE exported an invalid document");
+        if (!page.next) break;
+        c = *page.next;
+    }
+    try {
+        if (!merged.import(db_.export_document()))
+            throw ServiceError(rpc_error::kInternalError,
+                               "the protection database exported an invalid document");
+    } catch (const ProtectionDbError& e) {
+        throw ServiceError(rpc_error::kInternalError,
+                           std::string("slashing protection database unavailable: ") + e.what());
+    }
+    auto all = merged.export_all();
+    if (!all) throw ServiceError(rpc_error::kInternalError, "cannot merge the protection history");
+    auto items = prot::decode_document(*all);
+    if (!items)
+        throw ServiceError(rpc_error::kInternalError, "cannot merge the protection history");
+
+    // Pages of whole items, under max_bytes unless one item is larger.
+    const size_t limit = max_bytes == 0 ? 64 * 1024 : max_bytes;
+    if (cursor > items->size())
+        throw ServiceError(rpc_error::kInvalidParams, "cursor: out of range");
+    std::vector<prot::History> page;
+    size_t size = 16;  // magic, version, vector length
+    size_t i = static_cast<size_t>(cursor);
+    for (; i < items->size(); ++i) {
+        const size_t item_size = prot::encode_document({(*items)[i]}).size();
+        if (!page.empty() && size + item_size > limit) break;
+        page.push_back((*items)[i]);
+        size += item_size;
+    }
+    ProtectionPage out;
+    out.document = prot::encode_document(page);
+    if (i < items->size()) out.next = i;
+    return out;
+}
+
+ProtectionImport ProtectedKeyService::import_protection(ByteSpan document) {
+    ProtectionImport report = inner_.import_protection(document);
+    try {
+        const prot::ImportReport db = db_.import_document(document);
+        spdlog::info(
+            "protection import into the {} database: {} items, {} records added, {} "
+            "conflicting, {} watermarks raised",
+            db_.backend(), db.items, db.records_added, db.records_conflicting,
+            db.watermarks_raised);
+    } catch (const ProtectionDbError& e) {
+        throw ServiceError(rpc_error::kInternalError,
+                           std::string("imported into the TEE but not into the protection "
+                                       "database: ") +
+                               e.what());
+    }
+    return report;
+}
+
+}  // namespace teesigner::signerd

@@ -1,0 +1,104 @@
+// ProtectedKeyService: a KeyService decorator that runs the host-side slashing
+// protection database (protection_db.hpp) in front of the TEE.
+//
+// For a typed signing request, and for raw bytes that classify as a protected
+// payload (core::protection::classify_message with every key type the key is
+// held under), it decodes the payload on the host and calls
+// ProtectionDb::check_and_record first: a conflict is refused with the same
+// ServiceError (-32010, refusal code, rule, position, earlier payload hash) the
+// TA path answers, and the TEE is never asked. Only when the database has
+// committed the record does the inner service (the TA) sign, applying its own
+// sealed-state check again. So a crash can lose a signature but never allow a
+// conflicting one, and several signers sharing one PostgreSQL database cannot
+// both sign two sides of a vote. A database failure refuses (fail closed).
+//
+// Every signing call is appended to the audit log (client, method, key type,
+// public key, rule, position, payload hash, outcome); never message bytes.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "key_service.hpp"
+#include "metrics.hpp"
+#include "protection_db.hpp"
+
+namespace teesigner::signerd {
+
+/// The calling client and RPC method, for audit rows written on this thread.
+/// serve.cpp sets it for each call before the handler runs.
+void set_audit_context(const std::string& client, const std::string& method);
+
+/// The JSON-RPC error for a refusal (-32010 with the details in data; -32011
+/// for opaque_refused), in the format the TA path uses.
+ServiceError refusal_error(const core::protection::Refusal& refusal);
+
+class ProtectedKeyService final : public KeyService {
+  public:
+    /// `inner`, `db` and `metrics` (may be null) must outlive this object.
+    ProtectedKeyService(KeyService& inner, ProtectionDb& db, Metrics* metrics);
+
+    Bytes rotate_session_keys() override { return inner_.rotate_session_keys(); }
+    std::vector<std::pair<Bytes, KeyTypeId>> decode_session_keys(ByteSpan blob) override {
+        return inner_.decode_session_keys(blob);
+    }
+    bool has_keys(const std::vector<std::pair<Bytes, KeyTypeId>>& keys) override {
+        return inner_.has_keys(keys);
+    }
+    std::vector<Bytes> public_keys(const KeyTypeId& key_type, Scheme scheme) override {
+        return inner_.public_keys(key_type, scheme);
+    }
+    Bytes generate_new(const KeyTypeId& key_type, Scheme scheme,
+                       const std::optional<std::string>& seed) override {
+        return inner_.generate_new(key_type, scheme, seed);
+    }
+    Bytes sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+               ByteSpan message) override;
+    VrfSignature sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
+                                  const VrfSignData& data) override {
+        return inner_.sr25519_vrf_sign(key_type, public_key, data);
+    }
+    Bytes ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan public_key,
+                               const ByteArray<32>& prehash) override;
+    Attestation attest(ByteSpan nonce) override { return inner_.attest(nonce); }
+    /// The TEE's health, unhealthy too when the database does not answer.
+    KeyServiceHealth health() override;
+
+    SignedPayload sign_typed(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                             ByteSpan payload) override;
+    /// The TA's history merged with the database's (conservatively, through a
+    /// core Protector), paged by whole items.
+    ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes) override;
+    /// Into the TA, then into the database; the TA's report is returned.
+    ProtectionImport import_protection(ByteSpan document) override;
+    std::vector<std::pair<KeyTypeId, bool>> protection_policy() override {
+        return inner_.protection_policy();
+    }
+    void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries) override {
+        inner_.set_protection_policy(entries);
+    }
+
+  private:
+    /// Refuse (throw) unless the database allows `s`; the record is committed
+    /// when this returns.
+    void guard(const KeyTypeId& key_type, ByteSpan public_key, const core::protection::Signable& s,
+               const char* method);
+    bool holds(ByteSpan public_key, const KeyTypeId& key_type);
+    void audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
+               const core::protection::Signable* s, const std::string& outcome,
+               const std::string& code);
+    /// Run the inner signing call, auditing its outcome.
+    template <class F>
+    auto signed_by_inner(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
+                         const core::protection::Signable* s, F&& call);
+
+    KeyService& inner_;
+    ProtectionDb& db_;
+    Metrics* metrics_;
+    std::mutex held_mu_;
+    std::set<std::pair<Bytes, KeyTypeId>>
+        held_;  // positive has_key answers (keys are never removed)
+};
+
+}  // namespace teesigner::signerd

@@ -1,0 +1,888 @@
+#include "protection_db.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <variant>
+
+namespace teesigner::signerd {
+namespace {
+
+namespace prot = core::protection;
+using core::Bytes;
+using core::ByteSpan;
+using core::Hash256;
+using prot::Decision;
+using prot::Position;
+using prot::Record;
+using prot::Rule;
+using prot::Signable;
+
+constexpr int kSchemaVersion = 1;
+constexpr uint64_t kMaxStored = uint64_t{1} << 63;
+
+// ---- A tiny SQL layer over both backends -------------------------------------------
+
+/// A failed statement; `retryable` when running the transaction again may
+/// succeed (serialization failure, deadlock, concurrent insert, lost connection).
+class DbError : public ProtectionDbError {
+  public:
+    DbError(const std::string& message, bool retryable, bool connection_lost = false)
+        : ProtectionDbError(message), retryable_(retryable), connection_lost_(connection_lost) {}
+    bool retryable() const noexcept { return retryable_; }
+    bool connection_lost() const noexcept { return connection_lost_; }
+
+  private:
+    bool retryable_;
+    bool connection_lost_;
+};
+
+using Value = std::variant<std::nullptr_t, int64_t, std::string>;
+using Row = std::vector<std::string>;  // NULL reads as ""
+
+class Session {
+  public:
+    virtual ~Session() = default;
+    /// Statements without parameters (DDL, BEGIN, ...).
+    virtual void exec(const std::string& sql) = 0;
+    /// One statement; parameters are written ?1, ?2, ... in the SQL.
+    virtual std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) = 0;
+    virtual void begin() = 0;
+    virtual void commit() = 0;
+    /// Never throws.
+    virtual void rollback() noexcept = 0;
+    /// Reconnect if the connection is known to be broken.
+    virtual void ensure_connected() {}
+};
+
+// ---- SQLite -----------------------------------------------------------------------------
+
+struct StmtDeleter {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+class SqliteSession final : public Session {
+  public:
+    explicit SqliteSession(const std::string& path) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::path parent = fs::path(path).parent_path();
+        if (!parent.empty()) fs::create_directories(parent, ec);
+        const mode_t old_mask = ::umask(077);  // the file and its -wal/-shm: owner only
+        sqlite3* db = nullptr;
+        const int rc = sqlite3_open_v2(
+            path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+            nullptr);
+        ::umask(old_mask);
+        db_.reset(db);
+        if (rc != SQLITE_OK)
+            throw ProtectionDbError("cannot open the protection database " + path + ": " +
+                                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+        sqlite3_busy_timeout(db, 10'000);
+        exec("PRAGMA journal_mode=WAL");
+        // FULL: a commit is on disk when it returns (the record precedes the signature).
+        exec("PRAGMA synchronous=FULL");
+        exec("PRAGMA foreign_keys=ON");
+    }
+
+    void exec(const std::string& sql) override {
+        char* err = nullptr;
+        const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
+        if (rc != SQLITE_OK) {
+            std::string message = err ? err : sqlite3_errstr(rc);
+            sqlite3_free(err);
+            throw DbError("sqlite: " + message, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        }
+    }
+
+    std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw,
+                               nullptr) != SQLITE_OK)
+            fail();
+        std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
+        for (size_t i = 0; i < params.size(); ++i) {
+            const int index = static_cast<int>(i + 1);
+            int rc = SQLITE_OK;
+            if (const auto* v = std::get_if<int64_t>(&params[i]))
+                rc = sqlite3_bind_int64(raw, index, *v);
+            else if (const auto* s = std::get_if<std::string>(&params[i]))
+                rc = sqlite3_bind_text(raw, index, s->data(), static_cast<int>(s->size()),
+                                       SQLITE_TRANSIENT);
+            else
+                rc = sqlite3_bind_null(raw, index);
+            if (rc != SQLITE_OK) fail();
+        }
+        std::vector<Row> rows;
+        for (;;) {
+            const int rc = sqlite3_step(raw);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) fail();
+            Row row;
+            const int n = sqlite3_column_count(raw);
+            for (int c = 0; c < n; ++c) {
+                const unsigned char* text = sqlite3_column_text(raw, c);
+                row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+            }
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    }
+
+    // IMMEDIATE: take the write lock before reading, so check and record are atomic.
+    void begin() override { exec("BEGIN IMMEDIATE"); }
+    void commit() override { exec("COMMIT"); }
+    void rollback() noexcept override {
+        if (!sqlite3_get_autocommit(db_.get()))
+            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+
+  private:
+    [[noreturn]] void fail() {
+        const int rc = sqlite3_errcode(db_.get());
+        throw DbError(std::string("sqlite: ") + sqlite3_errmsg(db_.get()),
+                      rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    }
+    struct DbDeleter {
+        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+    };
+    std::unique_ptr<sqlite3, DbDeleter> db_;
+};
+
+// ---- PostgreSQL ----------------------------------------------------------------------------
+
+struct PgConnDeleter {
+    void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct PgResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// ?N -> $N (the SQL text is ours and holds no '?' elsewhere).
+std::string pg_placeholders(const std::string& sql) {
+    std::string out = sql;
+    for (size_t i = 0; i + 1 < out.size(); ++i)
+        if (out[i] == '?' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '$';
+    return out;
+}
+
+class PgSession final : public Session {
+  public:
+    explicit PgSession(std::string url) : url_(std::move(url)) { connect(); }
+
+    void ensure_connected() override {
+        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) connect();
+    }
+
+    void exec(const std::string& sql) override { (void)run(sql, {}); }
+
+    std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
+        PgResult res = run(pg_placeholders(sql), params);
+        std::vector<Row> rows;
+        const int n = PQntuples(res.get()), cols = PQnfields(res.get());
+        for (int r = 0; r < n; ++r) {
+            Row row;
+            for (int c = 0; c < cols; ++c) row.emplace_back(PQgetvalue(res.get(), r, c));
+            rows.push_back(std::move(row));
+        }
+        return rows;
+    }
+
+    void begin() override { exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
+    void commit() override { exec("COMMIT"); }
+    void rollback() noexcept override {
+        if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
+            PQtransactionStatus(conn_.get()) != PQTRANS_IDLE)
+            PQclear(PQexec(conn_.get(), "ROLLBACK"));
+    }
+
+  private:
+    void connect() {
+        // A bounded connect: an unreachable server must fail the request, not hang it.
+        // The URL comes last so that its own connect_timeout wins.
+        const char* keys[] = {"connect_timeout", "dbname", nullptr};
+        const char* values[] = {"5", url_.c_str(), nullptr};
+        conn_.reset(PQconnectdbParams(keys, values, 1));
+        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+            std::string why = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+            while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+            conn_.reset();
+            throw DbError(
+                "cannot connect to PostgreSQL (" + redact_postgres_url(url_) + "): " + why, true,
+                true);
+        }
+        // Our own notices (e.g. "relation already exists") are not worth a log line.
+        PQsetNoticeProcessor(
+            conn_.get(), [](void*, const char*) {}, nullptr);
+    }
+
+    PgResult run(const std::string& sql, const std::vector<Value>& params) {
+        if (!conn_) connect();
+        std::vector<std::string> text(params.size());
+        std::vector<const char*> values(params.size(), nullptr);
+        for (size_t i = 0; i < params.size(); ++i) {
+            if (const auto* v = std::get_if<int64_t>(&params[i])) {
+                text[i] = std::to_string(*v);
+                values[i] = text[i].c_str();
+            } else if (const auto* s = std::get_if<std::string>(&params[i])) {
+                values[i] = s->c_str();
+            }
+        }
+        PgResult res(params.empty()
+                         ? PQexec(conn_.get(), sql.c_str())
+                         : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()),
+                                        nullptr, values.data(), nullptr, nullptr, 0));
+        const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
+        const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+        const std::string sqlstate = state ? state : "";
+        std::string message = PQerrorMessage(conn_.get());
+        while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+            message.pop_back();
+        if (PQstatus(conn_.get()) != CONNECTION_OK) {
+            conn_.reset();
+            throw DbError("PostgreSQL connection lost: " + message, true, true);
+        }
+        // 40001 serialization failure, 40P01 deadlock, 23505 a concurrent insert of
+        // the same vote: the transaction can run again and see the other one's record.
+        const bool retry = sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "23505";
+        throw DbError(
+            "PostgreSQL " + (sqlstate.empty() ? std::string("error") : sqlstate) + ": " + message,
+            retry);
+    }
+
+    std::string url_;
+    std::unique_ptr<PGconn, PgConnDeleter> conn_;
+};
+
+// ---- Pool ---------------------------------------------------------------------------
+
+class Pool {
+  public:
+    Pool(std::function<std::unique_ptr<Session>()> factory, unsigned size)
+        : factory_(std::move(factory)), capacity_(std::max(1u, size)) {}
+
+    class Lease {
+      public:
+        Lease(Pool& pool, std::unique_ptr<Session> s) : pool_(pool), session_(std::move(s)) {}
+        ~Lease() { pool_.put_back(std::move(session_)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        Session& operator*() { return *session_; }
+        Session* operator->() { return session_.get(); }
+        /// Drop a broken connection instead of returning it.
+        void discard() { session_.reset(); }
+
+      private:
+        Pool& pool_;
+        std::unique_ptr<Session> session_;
+    };
+
+    std::unique_ptr<Lease> acquire() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return !idle_.empty() || open_ < capacity_; });
+        if (!idle_.empty()) {
+            auto s = std::move(idle_.back());
+            idle_.pop_back();
+            return std::make_unique<Lease>(*this, std::move(s));
+        }
+        ++open_;
+        lock.unlock();
+        try {
+            return std::make_unique<Lease>(*this, factory_());
+        } catch (...) {
+            std::lock_guard relock(mu_);
+            --open_;
+            cv_.notify_one();
+            throw;
+        }
+    }
+
+  private:
+    void put_back(std::unique_ptr<Session> s) {
+        std::lock_guard lock(mu_);
+        if (s)
+            idle_.push_back(std::move(s));
+        else
+            --open_;
+        cv_.notify_one();
+    }
+
+    std::function<std::unique_ptr<Session>()> factory_;
+    unsigned capacity_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<Session>> idle_;
+    unsigned open_ = 0;
+};
+
+// ---- Helpers ----------------------------------------------------------------------------
+
+std::string hex(ByteSpan b) {
+    return core::to_hex(b, false);
+}
+
+Hash256 hash_of(const std::string& text) {
+    auto h = core::from_hex_fixed<32>(text);
+    if (!h) throw ProtectionDbError("corrupt protection database: bad hash \"" + text + "\"");
+    return *h;
+}
+
+int64_t to_db(uint64_t v) {
+    return static_cast<int64_t>(v);
+}
+
+uint64_t from_db(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (errno != 0 || end == text.c_str() || *end != '\0' || v < 0)
+        throw ProtectionDbError("corrupt protection database: bad integer \"" + text + "\"");
+    return static_cast<uint64_t>(v);
+}
+
+const char* rule_text(Rule r) {
+    return prot::rule_name(r);
+}
+
+Rule rule_of(const std::string& text) {
+    for (Rule r : {Rule::grandpa, Rule::babe, Rule::beefy, Rule::para})
+        if (text == prot::rule_name(r)) return r;
+    throw ProtectionDbError("corrupt protection database: unknown rule \"" + text + "\"");
+}
+
+// What identifies a vote within its position (part of the primary key).
+std::string vote_key(Rule rule, const Record& r) {
+    if (rule == Rule::grandpa) return r.kind == 0 ? "prevote" : "precommit";
+    if (rule == Rule::para) return hex(r.subject);
+    return "";
+}
+
+std::string now_utc() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
+    return buf;
+}
+
+Decision refuse(prot::Refusal r) {
+    Decision d;
+    d.allowed = false;
+    d.refusal = r;
+    return d;
+}
+
+Decision allow(bool recorded) {
+    Decision d;
+    d.allowed = true;
+    d.recorded = recorded;
+    return d;
+}
+
+prot::Refusal below(Rule rule, Position p, Position wm) {
+    prot::Refusal r;
+    r.reason = prot::Reason::below_watermark;
+    r.rule = rule;
+    r.position = p;
+    r.watermark = wm;
+    return r;
+}
+
+uint32_t position_limit(const prot::Limits& l, Rule rule) {
+    switch (rule) {
+        case Rule::grandpa:
+            return l.grandpa_positions;
+        case Rule::babe:
+            return l.babe_positions;
+        case Rule::beefy:
+            return l.beefy_positions;
+        case Rule::para:
+            return l.para_sessions;
+        case Rule::none:
+            break;
+    }
+    return 0;
+}
+
+bool record_less(Rule rule, const Record& a, const Record& b) {
+    if (a.position != b.position) return a.position < b.position;
+    if (rule == Rule::grandpa) return a.kind < b.kind;
+    if (rule == Rule::para) return a.subject < b.subject;
+    return false;
+}
+
+// ---- The database --------------------------------------------------------------------------
+
+const char* kRecordColumns = "major, minor, kind, sides, subject, number, payload_hash";
+
+Record record_of(const Row& row) {
+    Record r;
+    r.position = {from_db(row[0]), from_db(row[1])};
+    r.kind = static_cast<uint8_t>(from_db(row[2]));
+    r.sides = static_cast<uint8_t>(from_db(row[3]));
+    r.subject = hash_of(row[4]);
+    r.number = static_cast<uint32_t>(from_db(row[5]));
+    r.payload_hash = hash_of(row[6]);
+    return r;
+}
+
+class SqlProtectionDb final : public ProtectionDb {
+  public:
+    SqlProtectionDb(const ProtectionDbOptions& o, std::function<std::unique_ptr<Session>()> factory,
+                    unsigned pool_size)
+        : options_(o), pool_(std::move(factory), pool_size) {}
+
+    void create_schema() {
+        const bool pg = options_.backend == "postgres";
+        const std::string id = pg ? "id BIGSERIAL PRIMARY KEY" : "id INTEGER PRIMARY KEY";
+        const std::string ddl =
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS records ("
+            " public_key TEXT NOT NULL, rule TEXT NOT NULL, major BIGINT NOT NULL,"
+            " minor BIGINT NOT NULL, vote TEXT NOT NULL, kind INTEGER NOT NULL,"
+            " sides INTEGER NOT NULL, subject TEXT NOT NULL, number BIGINT NOT NULL,"
+            " payload_hash TEXT NOT NULL, created_at TEXT NOT NULL,"
+            " PRIMARY KEY (public_key, rule, major, minor, vote));"
+            "CREATE TABLE IF NOT EXISTS watermarks ("
+            " public_key TEXT NOT NULL, rule TEXT NOT NULL, major BIGINT NOT NULL,"
+            " minor BIGINT NOT NULL, PRIMARY KEY (public_key, rule));"
+            "CREATE TABLE IF NOT EXISTS audit_log (" +
+            id +
+            ", at TEXT NOT NULL, instance TEXT NOT NULL, client TEXT NOT NULL,"
+            " method TEXT NOT NULL, key_type TEXT NOT NULL, public_key TEXT NOT NULL,"
+            " rule TEXT NOT NULL, major BIGINT NOT NULL, minor BIGINT NOT NULL,"
+            " payload_hash TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL);";
+        transact([&](Session& s) {
+            // Instances starting together must not race on CREATE TABLE.
+            if (pg) s.exec("SELECT pg_advisory_xact_lock(7346029115)");
+            s.exec(ddl);
+            auto rows = s.query("SELECT version FROM schema_version", {});
+            if (rows.empty()) {
+                s.query("INSERT INTO schema_version (version) VALUES (?1)",
+                        {int64_t{kSchemaVersion}});
+            } else if (rows.size() != 1 || from_db(rows[0][0]) != kSchemaVersion) {
+                throw ProtectionDbError("protection database has schema version " + rows[0][0] +
+                                        "; this signer understands " +
+                                        std::to_string(kSchemaVersion));
+            }
+            return true;
+        });
+    }
+
+    Decision check_and_record(ByteSpan public_key, const Signable& s) override {
+        if (s.rule == Rule::none) return allow(false);
+        if (public_key.empty() || public_key.size() > 64)
+            throw ProtectionDbError("public key: 1 to 64 bytes");
+        if (s.position.major >= kMaxStored || s.position.minor >= kMaxStored)
+            throw ProtectionDbError("position out of the database's range (>= 2^63)");
+        if (s.rule == Rule::para && s.candidates.empty())
+            throw ProtectionDbError("para statement without candidates");
+        const std::string pk = hex(public_key);
+        return transact([&](Session& db) { return decide(db, pk, s); });
+    }
+
+    std::vector<prot::History> history() override {
+        return transact([&](Session& db) {
+            std::map<std::pair<std::string, std::string>, prot::History> items;
+            for (const Row& w :
+                 db.query("SELECT public_key, rule, major, minor FROM watermarks", {})) {
+                prot::History& h = item(items, w[0], w[1]);
+                h.watermark = {from_db(w[2]), from_db(w[3])};
+            }
+            for (const Row& r : db.query(
+                     std::string("SELECT public_key, rule, ") + kRecordColumns + " FROM records",
+                     {})) {
+                prot::History& h = item(items, r[0], r[1]);
+                h.records.push_back(record_of(Row(r.begin() + 2, r.end())));
+            }
+            std::vector<prot::History> out;
+            for (auto& [key, h] : items) {
+                std::sort(h.records.begin(), h.records.end(),
+                          [rule = h.rule](const Record& a, const Record& b) {
+                              return record_less(rule, a, b);
+                          });
+                out.push_back(std::move(h));
+            }
+            return out;
+        });
+    }
+
+    prot::ImportReport import_document(ByteSpan document) override {
+        auto decoded = prot::decode_document(document);
+        if (!decoded) throw ProtectionDbError("not a valid protection interchange document");
+        for (const prot::History& h : *decoded) {
+            if (h.watermark.major >= kMaxStored || h.watermark.minor >= kMaxStored)
+                throw ProtectionDbError("document: a watermark is out of the database's range");
+            for (const Record& r : h.records)
+                if (r.position.major >= kMaxStored || r.position.minor >= kMaxStored)
+                    throw ProtectionDbError("document: a position is out of the database's range");
+        }
+        return transact([&](Session& db) {
+            prot::ImportReport report;
+            for (const prot::History& h : *decoded) merge(db, h, report);
+            return report;
+        });
+    }
+
+    void append_audit(const AuditEntry& e) override {
+        const uint64_t n = ++audit_appends_;
+        transact([&](Session& db) {
+            db.query(
+                "INSERT INTO audit_log (at, instance, client, method, key_type, public_key, "
+                "rule, major, minor, payload_hash, outcome, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                "?7, ?8, ?9, ?10, ?11, ?12)",
+                {e.at.empty() ? now_utc() : e.at,
+                 e.instance.empty() ? options_.instance : e.instance, e.client, e.method,
+                 e.key_type, e.public_key, e.rule,
+                 to_db(std::min(e.position.major, kMaxStored - 1)),
+                 to_db(std::min(e.position.minor, kMaxStored - 1)), e.payload_hash, e.outcome,
+                 e.code});
+            // Bounded: now and then drop what is older than the newest audit_max_rows.
+            if (options_.audit_max_rows > 0 && n % 1000 == 0)
+                db.query("DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
+                         {to_db(options_.audit_max_rows)});
+            return true;
+        });
+    }
+
+    std::vector<AuditEntry> audit_tail(size_t n) override {
+        auto rows = transact([&](Session& db) {
+            return db.query(
+                "SELECT at, instance, client, method, key_type, public_key, rule, major, minor, "
+                "payload_hash, outcome, code FROM audit_log ORDER BY id DESC LIMIT ?1",
+                {static_cast<int64_t>(n)});
+        });
+        std::vector<AuditEntry> out;
+        for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+            const Row& r = *it;
+            AuditEntry e;
+            e.at = r[0];
+            e.instance = r[1];
+            e.client = r[2];
+            e.method = r[3];
+            e.key_type = r[4];
+            e.public_key = r[5];
+            e.rule = r[6];
+            e.position = {from_db(r[7]), from_db(r[8])};
+            e.payload_hash = r[9];
+            e.outcome = r[10];
+            e.code = r[11];
+            out.push_back(std::move(e));
+        }
+        return out;
+    }
+
+    std::string backend() const override { return options_.backend; }
+
+    void ping() override {
+        transact([](Session& db) {
+            db.query("SELECT 1", {});
+            return true;
+        });
+    }
+
+  private:
+    static prot::History& item(std::map<std::pair<std::string, std::string>, prot::History>& items,
+                               const std::string& pk, const std::string& rule) {
+        auto [it, inserted] = items.try_emplace({pk, rule});
+        if (inserted) {
+            it->second.rule = rule_of(rule);
+            auto bytes = core::from_hex(pk);
+            if (!bytes || bytes->empty())
+                throw ProtectionDbError("corrupt protection database: bad public key");
+            it->second.public_key = std::move(bytes).value();
+        }
+        return it->second;
+    }
+
+    // Runs `body` in one transaction, again on retryable failures. The body's
+    // refusals (Decision with !allowed) roll back: a refusal never writes.
+    template <class F>
+    auto transact(F&& body) -> decltype(body(std::declval<Session&>())) {
+        std::minstd_rand jitter(std::random_device{}());
+        for (int attempt = 1;; ++attempt) {
+            try {
+                auto lease = pool_.acquire();
+                try {
+                    (*lease)->ensure_connected();
+                    (*lease)->begin();
+                    auto result = body(**lease);
+                    if (rolls_back(result))
+                        (*lease)->rollback();
+                    else
+                        (*lease)->commit();
+                    return result;
+                } catch (const DbError& e) {
+                    (*lease)->rollback();
+                    if (e.connection_lost()) lease->discard();
+                    throw;
+                } catch (...) {
+                    (*lease)->rollback();
+                    throw;
+                }
+            } catch (const DbError& e) {
+                if (!e.retryable() || attempt >= options_.max_attempts) throw;
+                spdlog::debug("protection database: retrying ({}): {}", attempt, e.what());
+                const int cap = std::min(200, 2 << std::min(attempt, 7));
+                std::this_thread::sleep_for(
+                    std::chrono::milliseconds(1 + static_cast<int>(jitter() % cap)));
+            }
+        }
+    }
+    template <class T>
+    static bool rolls_back(const T&) {
+        return false;
+    }
+    static bool rolls_back(const Decision& d) { return !d.allowed || !d.recorded; }
+
+    Position watermark(Session& db, const std::string& pk, Rule rule) {
+        auto rows =
+            db.query("SELECT major, minor FROM watermarks WHERE public_key = ?1 AND rule = ?2",
+                     {pk, std::string(rule_text(rule))});
+        if (rows.empty()) return {};
+        return {from_db(rows[0][0]), from_db(rows[0][1])};
+    }
+
+    std::optional<Record> find(Session& db, const std::string& pk, Rule rule, Position p,
+                               const std::string& vote) {
+        auto rows =
+            db.query(std::string("SELECT ") + kRecordColumns +
+                         " FROM records WHERE public_key = ?1 AND rule = ?2 AND major = ?3 "
+                         "AND minor = ?4 AND vote = ?5",
+                     {pk, std::string(rule_text(rule)), to_db(p.major), to_db(p.minor), vote});
+        if (rows.empty()) return std::nullopt;
+        return record_of(rows[0]);
+    }
+
+    void insert(Session& db, const std::string& pk, Rule rule, const Record& r) {
+        db.query(
+            "INSERT INTO records (public_key, rule, major, minor, vote, kind, sides, subject, "
+            "number, payload_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+            "?11)",
+            {pk, std::string(rule_text(rule)), to_db(r.position.major), to_db(r.position.minor),
+             vote_key(rule, r), int64_t{r.kind}, int64_t{r.sides}, hex(r.subject),
+             int64_t{r.number}, hex(r.payload_hash), now_utc()});
+    }
+
+    void set_watermark(Session& db, const std::string& pk, Rule rule, Position wm) {
+        db.query(
+            "INSERT INTO watermarks (public_key, rule, major, minor) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (public_key, rule) DO UPDATE SET major = excluded.major, "
+            "minor = excluded.minor",
+            {pk, std::string(rule_text(rule)), to_db(wm.major), to_db(wm.minor)});
+    }
+
+    // Keep the newest `limit` positions: the watermark rises to the oldest kept
+    // one and everything below it is deleted (the core's prune_positions).
+    Position prune(Session& db, const std::string& pk, Rule rule, Position wm) {
+        const uint32_t limit = position_limit(options_.limits, rule);
+        if (limit == 0) return wm;
+        auto rows = db.query(
+            "SELECT major, minor FROM (SELECT DISTINCT major, minor FROM records WHERE "
+            "public_key = ?1 AND rule = ?2) AS p ORDER BY major DESC, minor DESC LIMIT 2 OFFSET ?3",
+            {pk, std::string(rule_text(rule)), int64_t{limit} - 1});
+        if (rows.size() < 2) return wm;  // at most `limit` positions
+        const Position cut{from_db(rows[0][0]), from_db(rows[0][1])};
+        if (cut > wm) wm = cut;
+        set_watermark(db, pk, rule, wm);
+        db.query(
+            "DELETE FROM records WHERE public_key = ?1 AND rule = ?2 AND (major < ?3 OR "
+            "(major = ?3 AND minor < ?4))",
+            {pk, std::string(rule_text(rule)), to_db(wm.major), to_db(wm.minor)});
+        return wm;
+    }
+
+    Decision decide(Session& db, const std::string& pk, const Signable& s) {
+        const Position wm = watermark(db, pk, s.rule);
+        if (s.position < wm) return refuse(below(s.rule, s.position, wm));
+
+        if (s.rule != Rule::para) {
+            Record r;
+            r.position = s.position;
+            r.kind = s.kind;
+            r.subject = s.subject;
+            r.number = s.number;
+            r.payload_hash = s.payload_hash;
+            if (s.rule == Rule::grandpa && s.kind > 1)
+                throw ProtectionDbError("grandpa: only prevotes and precommits are recorded");
+            if (auto earlier = find(db, pk, s.rule, s.position, vote_key(s.rule, r))) {
+                if (earlier->payload_hash == r.payload_hash) return allow(false);
+                return refuse(conflict(s.rule, s.position, *earlier));
+            }
+            insert(db, pk, s.rule, r);
+            const Position now = prune(db, pk, s.rule, wm);
+            // Older than everything the limit keeps: it could not be remembered.
+            if (s.position < now) return refuse(below(s.rule, s.position, now));
+            return allow(true);
+        }
+
+        const uint8_t side = s.valid_side ? prot::kValidSide : prot::kInvalidSide;
+        const uint8_t opposite = s.valid_side ? prot::kInvalidSide : prot::kValidSide;
+        std::vector<std::optional<Record>> earlier;
+        Record probe;
+        probe.position = s.position;
+        for (const Hash256& c : s.candidates) {
+            probe.subject = c;
+            earlier.push_back(find(db, pk, Rule::para, s.position, vote_key(Rule::para, probe)));
+            if (earlier.back() && (earlier.back()->sides & opposite) != 0)
+                return refuse(conflict(Rule::para, s.position, *earlier.back()));
+        }
+        bool changed = false, inserted = false;
+        for (size_t i = 0; i < s.candidates.size(); ++i) {
+            probe.subject = s.candidates[i];
+            if (earlier[i]) {
+                if ((earlier[i]->sides & side) != 0) continue;
+                db.query(
+                    "UPDATE records SET sides = ?1 WHERE public_key = ?2 AND rule = ?3 AND "
+                    "major = ?4 AND minor = ?5 AND vote = ?6",
+                    {int64_t{earlier[i]->sides | side}, pk, std::string("para"),
+                     to_db(s.position.major), to_db(s.position.minor),
+                     vote_key(Rule::para, probe)});
+                changed = true;
+                continue;
+            }
+            // The same candidate twice in one approval: the first insert covers it.
+            if (std::find(s.candidates.begin(), s.candidates.begin() + static_cast<long>(i),
+                          s.candidates[i]) != s.candidates.begin() + static_cast<long>(i))
+                continue;
+            Record r = probe;
+            r.kind = s.kind;
+            r.sides = side;
+            r.payload_hash = s.payload_hash;
+            insert(db, pk, Rule::para, r);
+            changed = inserted = true;
+        }
+        if (inserted) {
+            const Position now = prune(db, pk, Rule::para, wm);
+            if (s.position < now) return refuse(below(Rule::para, s.position, now));
+        }
+        return allow(changed);
+    }
+
+    static prot::Refusal conflict(Rule rule, Position p, const Record& earlier) {
+        prot::Refusal r;
+        r.reason = prot::Reason::conflict;
+        r.rule = rule;
+        r.position = p;
+        r.earlier_kind = earlier.kind;
+        r.earlier_sides = earlier.sides;
+        r.subject = earlier.subject;
+        r.earlier_number = earlier.number;
+        r.earlier_payload_hash = earlier.payload_hash;
+        return r;
+    }
+
+    void merge(Session& db, const prot::History& h, prot::ImportReport& report) {
+        ++report.items;
+        const std::string pk = hex(h.public_key);
+        Position wm = watermark(db, pk, h.rule);
+        if (h.watermark > wm) {
+            wm = h.watermark;
+            ++report.watermarks_raised;
+            set_watermark(db, pk, h.rule, wm);
+            db.query(
+                "DELETE FROM records WHERE public_key = ?1 AND rule = ?2 AND (major < ?3 OR "
+                "(major = ?3 AND minor < ?4))",
+                {pk, std::string(rule_text(h.rule)), to_db(wm.major), to_db(wm.minor)});
+        }
+        for (const Record& r : h.records) {
+            if (r.position < wm) continue;
+            auto local = find(db, pk, h.rule, r.position, vote_key(h.rule, r));
+            if (!local) {
+                insert(db, pk, h.rule, r);
+                ++report.records_added;
+                continue;
+            }
+            if (h.rule != Rule::para) {
+                if (!(*local == r)) ++report.records_conflicting;  // keep ours
+                continue;
+            }
+            const uint8_t sides = static_cast<uint8_t>(local->sides | r.sides);
+            if (sides == local->sides) continue;
+            if (sides == (prot::kValidSide | prot::kInvalidSide)) ++report.records_conflicting;
+            db.query(
+                "UPDATE records SET sides = ?1 WHERE public_key = ?2 AND rule = 'para' AND "
+                "major = ?3 AND minor = ?4 AND vote = ?5",
+                {int64_t{sides}, pk, to_db(r.position.major), to_db(r.position.minor),
+                 vote_key(Rule::para, r)});
+        }
+        (void)prune(db, pk, h.rule, wm);
+    }
+
+    ProtectionDbOptions options_;
+    Pool pool_;
+    std::atomic<uint64_t> audit_appends_{0};
+};
+
+}  // namespace
+
+std::string redact_postgres_url(const std::string& url) {
+    std::string out = url;
+    // URI form: scheme://user:password@host
+    const size_t scheme = out.find("://");
+    if (scheme != std::string::npos) {
+        const size_t at = out.find('@', scheme + 3);
+        const size_t colon = out.find(':', scheme + 3);
+        if (at != std::string::npos && colon != std::string::npos && colon < at)
+            out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // password=... as a key=value or a URI query parameter
+    for (size_t pos = out.find("password="); pos != std::string::npos;
+         pos = out.find("password=", pos + 1)) {
+        const size_t start = pos + 9;
+        size_t end = out.find_first_of(" &", start);
+        if (end == std::string::npos) end = out.size();
+        out.replace(start, end - start, "***");
+    }
+    return out;
+}
+
+std::unique_ptr<ProtectionDb> open_protection_db(const ProtectionDbOptions& options) {
+    std::unique_ptr<SqlProtectionDb> db;
+    if (options.backend == "sqlite") {
+        if (options.sqlite_path.empty()) throw ProtectionDbError("sqlite: no database path");
+        const std::string path = options.sqlite_path;
+        // One connection: SQLite serializes writers anyway.
+        db = std::make_unique<SqlProtectionDb>(
+            options, [path]() { return std::make_unique<SqliteSession>(path); }, 1);
+    } else if (options.backend == "postgres") {
+        if (options.postgres_url.empty())
+            throw ProtectionDbError(
+                "postgres: no connection URL (set [protection] postgres_url, --postgres-url or "
+                "TS_POSTGRES_URL)");
+        const std::string url = options.postgres_url;
+        db = std::make_unique<SqlProtectionDb>(
+            options, [url]() { return std::make_unique<PgSession>(url); }, options.pool_size);
+    } else {
+        throw ProtectionDbError("unknown protection database \"" + options.backend +
+                                "\" (use sqlite or postgres)");
+    }
+    db->create_schema();
+    return db;
+}
+
+}  // namespace teesigner::signerd

@@ -1,0 +1,621 @@
+// The host-side protection database (signerd/src/protection_db.hpp) on SQLite
+// and on a real PostgreSQL server, with the same tests: every rule (identical
+// re-sign accepted, conflict refused naming the rule and the earlier payload
+// hash), still refused after reopening and after export/import into a fresh
+// database, watermarks, a differential run against the core Protector, two
+// database handles racing conflicting votes, the audit log, fail-closed
+// behaviour, and ProtectedKeyService answering refusals over JSON-RPC.
+//
+// PostgreSQL: the tests read TS_TEST_POSTGRES_URL (scripts/with-postgres.sh
+// starts a throwaway server and sets it; ctest runs this binary through it).
+// Without it the PostgreSQL cases FAIL, unless TS_TEST_POSTGRES_SKIP=1.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../unit/test_server_fake_key_service.hpp"
+#include "metrics.hpp"
+#include "protected_key_service.hpp"
+#include "protection_db.hpp"
+#include "rpc_methods.hpp"
+#include "teesigner/core/hash.hpp"
+#include "teesigner/core/payloads.hpp"
+#include "teesigner/core/protection.hpp"
+
+namespace {
+
+using namespace teesigner;
+using namespace teesigner::core::payloads;
+using namespace teesigner::core::protection;
+using core::Bytes;
+using core::Hash256;
+using signerd::ProtectionDb;
+using signerd::ProtectionDbOptions;
+
+Hash256 h(uint8_t a, uint8_t b = 0) {
+    Hash256 out{};
+    out[0] = a;
+    out[1] = b;
+    out[31] = 0xa5;
+    return out;
+}
+
+Bytes prevote_bytes(uint8_t target, uint64_t round, uint64_t set_id = 5) {
+    return encode_grandpa_vote({GrandpaMessageKind::prevote, h(target), 100, round, set_id});
+}
+
+Signable grandpa(GrandpaMessageKind kind, uint8_t target, uint64_t round, uint64_t set_id = 5) {
+    auto s = signable_grandpa({kind, h(target), 100, round, set_id});
+    EXPECT_TRUE(s.ok());
+    return *s;
+}
+Signable prevote(uint8_t target, uint64_t round) {
+    return grandpa(GrandpaMessageKind::prevote, target, round);
+}
+Signable precommit(uint8_t target, uint64_t round) {
+    return grandpa(GrandpaMessageKind::precommit, target, round);
+}
+
+Signable babe(uint64_t slot, uint8_t parent) {
+    Header header;
+    header.parent_hash = h(parent);
+    header.number = 9;
+    BabePreDigest pre;
+    pre.kind = BabePreDigestKind::secondary_plain;
+    pre.slot = slot;
+    header.digest.push_back(
+        {DigestItemKind::pre_runtime, kBabeEngineId, encode_babe_pre_digest(pre)});
+    auto req = decode_babe_seal_request(encode_header(header));
+    EXPECT_TRUE(req.ok());
+    return signable_babe(*req);
+}
+
+Signable beefy(uint64_t set_id, uint32_t block, uint8_t root) {
+    BeefyCommitment c;
+    c.payload.push_back({{'m', 'h'}, Bytes(32, root)});
+    c.block_number = block;
+    c.validator_set_id = set_id;
+    const Bytes encoded = encode_beefy_commitment(c);
+    return signable_beefy(c, beefy_prehash(encoded));
+}
+
+Signable para(ParaStatementKind kind, uint32_t session, std::vector<Hash256> candidates) {
+    ParaStatement st{kind, session, std::move(candidates), {}};
+    if (kind == ParaStatementKind::backing_seconded || kind == ParaStatementKind::backing_valid)
+        st.parent_hash = h(7);
+    auto payload = encode_para_statement(st);
+    EXPECT_TRUE(payload.ok());
+    return signable_para(st, *payload);
+}
+
+Bytes key(uint8_t n) {
+    Bytes k(32, n);
+    k[31] = 0x42;
+    return k;
+}
+
+// ---- Backends ------------------------------------------------------------------------
+
+std::string postgres_url() {
+    const char* url = std::getenv("TS_TEST_POSTGRES_URL");
+    return url ? url : "";
+}
+
+bool postgres_skipped() {
+    const char* skip = std::getenv("TS_TEST_POSTGRES_SKIP");
+    return skip && std::string(skip) == "1";
+}
+
+// Empty the shared PostgreSQL database between tests.
+void reset_postgres() {
+    PGconn* c = PQconnectdb(postgres_url().c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, "DROP TABLE IF EXISTS records, watermarks, audit_log, schema_version");
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+}
+
+class DbTest : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override {
+        if (backend() == "postgres") {
+            if (postgres_url().empty()) {
+                if (postgres_skipped()) GTEST_SKIP() << "TS_TEST_POSTGRES_SKIP=1";
+                FAIL() << "TS_TEST_POSTGRES_URL is not set: run through scripts/with-postgres.sh "
+                          "(ctest does), or set TS_TEST_POSTGRES_SKIP=1 to skip";
+            }
+            reset_postgres();
+        }
+        dir_ = std::filesystem::temp_directory_path() /
+               ("ts-db-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+        std::filesystem::remove_all(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string backend() const { return GetParam(); }
+
+    ProtectionDbOptions options(const std::string& file = "protection.sqlite") const {
+        ProtectionDbOptions o;
+        o.backend = backend();
+        o.sqlite_path = (dir_ / file).string();
+        o.postgres_url = postgres_url();
+        o.instance = "test";
+        o.limits = limits;
+        return o;
+    }
+    std::unique_ptr<ProtectionDb> open(const std::string& file = "protection.sqlite") const {
+        return signerd::open_protection_db(options(file));
+    }
+    // A second, empty database (a file next to the first; PostgreSQL: the tests
+    // that need two separate databases use distinct keys instead).
+    bool separate_databases() const { return backend() == "sqlite"; }
+
+    Limits limits;
+    std::filesystem::path dir_;
+    static inline int counter_ = 0;
+};
+
+Decision check(ProtectionDb& db, const Bytes& pk, const Signable& s) {
+    return db.check_and_record(pk, s);
+}
+
+// ---- Every rule ----------------------------------------------------------------------------
+
+struct RuleCase {
+    const char* name;
+    Signable first, identical, conflicting, unrelated;
+    const char* code;
+};
+
+std::vector<RuleCase> rule_cases() {
+    using K = ParaStatementKind;
+    return {
+        {"grandpa prevote", prevote(1, 10), prevote(1, 10), prevote(2, 10), precommit(2, 10),
+         "grandpa_prevote_equivocation"},
+        {"grandpa precommit", precommit(1, 11), precommit(1, 11), precommit(3, 11), prevote(3, 11),
+         "grandpa_precommit_equivocation"},
+        {"babe", babe(500, 1), babe(500, 1), babe(500, 2), babe(501, 2), "babe_equivocation"},
+        {"beefy", beefy(2, 900, 1), beefy(2, 900, 1), beefy(2, 900, 2), beefy(2, 901, 2),
+         "beefy_equivocation"},
+        {"para backing vs invalid dispute", para(K::backing_seconded, 30, {h(9)}),
+         para(K::approval, 30, {h(9)}), para(K::dispute_invalid, 30, {h(9)}),
+         para(K::dispute_invalid, 30, {h(10)}), "para_valid_invalid"},
+        {"para invalid dispute vs approval", para(K::dispute_invalid, 31, {h(11)}),
+         para(K::dispute_invalid, 31, {h(11)}), para(K::approval_multiple, 31, {h(12), h(11)}),
+         para(K::approval, 31, {h(12)}), "para_valid_invalid"},
+    };
+}
+
+TEST_P(DbTest, EveryRuleRefusesConflictsAndSurvivesReopenAndExportImport) {
+    Bytes document;
+    {
+        auto db = open();
+        uint8_t n = 1;
+        for (const RuleCase& c : rule_cases()) {
+            SCOPED_TRACE(c.name);
+            const Bytes pk = key(n++);
+            Decision d = check(*db, pk, c.first);
+            EXPECT_TRUE(d.allowed);
+            EXPECT_TRUE(d.recorded);
+            d = check(*db, pk, c.identical);
+            EXPECT_TRUE(d.allowed) << "identical re-sign / same side must be allowed";
+            d = check(*db, pk, c.conflicting);
+            ASSERT_FALSE(d.allowed);
+            EXPECT_EQ(d.refusal.reason, Reason::conflict);
+            EXPECT_EQ(d.refusal.rule, c.first.rule);
+            EXPECT_STREQ(refusal_code(d.refusal), c.code);
+            EXPECT_EQ(d.refusal.earlier_payload_hash, c.first.payload_hash);
+            EXPECT_EQ(d.refusal.position, c.conflicting.position);
+            // The same key, another vote: independent.
+            EXPECT_TRUE(check(*db, pk, c.unrelated).allowed);
+            // Another key: independent.
+            EXPECT_TRUE(check(*db, key(200), c.conflicting).allowed);
+        }
+        document = db->export_document();
+    }
+    auto verify = [&](ProtectionDb& db, const char* when) {
+        SCOPED_TRACE(when);
+        uint8_t n = 1;
+        for (const RuleCase& c : rule_cases()) {
+            SCOPED_TRACE(c.name);
+            const Bytes pk = key(n++);
+            Decision d = check(db, pk, c.conflicting);
+            ASSERT_FALSE(d.allowed);
+            EXPECT_STREQ(refusal_code(d.refusal), c.code);
+            EXPECT_EQ(d.refusal.earlier_payload_hash, c.first.payload_hash);
+            d = check(db, pk, c.identical);
+            EXPECT_TRUE(d.allowed);
+            EXPECT_FALSE(d.recorded);
+        }
+    };
+    {
+        auto db = open();
+        verify(*db, "after reopening");
+    }
+    if (backend() == "postgres") reset_postgres();
+    {
+        auto fresh = open("fresh.sqlite");
+        // Empty: the conflicting payloads alone would be allowed...
+        EXPECT_TRUE(fresh->history().empty());
+        const ImportReport report = fresh->import_document(document);
+        auto items = decode_document(document);
+        ASSERT_TRUE(items.ok());
+        EXPECT_EQ(report.items, items->size());
+        EXPECT_GT(report.records_added, 10u);
+        verify(*fresh, "after export/import into a fresh database");
+    }
+}
+
+TEST_P(DbTest, ExportIsAValidDocumentThatTheCoreReadsBack) {
+    auto db = open();
+    ASSERT_TRUE(check(*db, key(1), prevote(1, 3)).allowed);
+    ASSERT_TRUE(check(*db, key(1), precommit(1, 3)).allowed);
+    ASSERT_TRUE(check(*db, key(2), babe(7, 1)).allowed);
+    ASSERT_TRUE(check(*db, key(3), para(ParaStatementKind::approval, 4, {h(1), h(2)})).allowed);
+    auto items = decode_document(db->export_document());
+    ASSERT_TRUE(items.ok());
+    ASSERT_EQ(items->size(), 3u);
+    // A core Protector importing it refuses the same conflicts.
+    MemoryBlobStore store;
+    Protector core(store);
+    ASSERT_TRUE(core.import(db->export_document()).ok());
+    auto d = core.authorize(key(1), prevote(2, 3));
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(d->allowed);
+    d = core.authorize(key(3), para(ParaStatementKind::dispute_invalid, 4, {h(2)}));
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(d->allowed);
+}
+
+TEST_P(DbTest, ImportMergesConservatively) {
+    auto db = open();
+    ASSERT_TRUE(check(*db, key(1), prevote(1, 20)).allowed);
+    ASSERT_TRUE(check(*db, key(1), para(ParaStatementKind::approval, 3, {h(4)})).allowed);
+    // A document (built with a core Protector) that disagrees on round 20, adds
+    // round 21, takes the invalid side of the approved candidate and raises
+    // the babe watermark of another key.
+    MemoryBlobStore store;
+    Protector other(store);
+    ASSERT_TRUE(other.authorize(key(1), prevote(2, 20)).ok());
+    ASSERT_TRUE(other.authorize(key(1), prevote(3, 21)).ok());
+    ASSERT_TRUE(other.authorize(key(1), para(ParaStatementKind::dispute_invalid, 3, {h(4)})).ok());
+    auto doc = other.export_all();
+    ASSERT_TRUE(doc.ok());
+    auto items = decode_document(*doc);
+    ASSERT_TRUE(items.ok());
+    History wm;
+    wm.rule = Rule::babe;
+    wm.public_key = key(2);
+    wm.watermark = {1000, 0};
+    items->push_back(wm);
+    const ImportReport r = db->import_document(encode_document(*items));
+    EXPECT_EQ(r.records_added, 1u);        // round 21
+    EXPECT_EQ(r.records_conflicting, 2u);  // round 20 (ours kept), para both sides
+    EXPECT_EQ(r.watermarks_raised, 1u);
+    EXPECT_EQ(r.items, 3u);
+    // Ours is kept for round 20 (our target is still the identical vote); the
+    // imported round 21 binds.
+    EXPECT_TRUE(check(*db, key(1), prevote(1, 20)).allowed);
+    EXPECT_FALSE(check(*db, key(1), prevote(2, 20)).allowed);
+    EXPECT_TRUE(check(*db, key(1), prevote(3, 21)).allowed);
+    EXPECT_FALSE(check(*db, key(1), prevote(4, 21)).allowed);
+    // Both sides of the candidate are now on record: neither side may be signed.
+    EXPECT_FALSE(check(*db, key(1), para(ParaStatementKind::approval, 3, {h(4)})).allowed);
+    EXPECT_FALSE(check(*db, key(1), para(ParaStatementKind::dispute_invalid, 3, {h(4)})).allowed);
+    EXPECT_EQ(check(*db, key(2), babe(999, 1)).refusal.reason, Reason::below_watermark);
+    EXPECT_TRUE(check(*db, key(2), babe(1000, 1)).allowed);
+    EXPECT_THROW(db->import_document(Bytes{1, 2, 3}), signerd::ProtectionDbError);
+}
+
+TEST_P(DbTest, WatermarksFollowTheCoreLimits) {
+    limits.grandpa_positions = 4;
+    limits.para_sessions = 2;
+    auto db = open();
+    for (uint64_t round = 1; round <= 6; ++round)
+        ASSERT_TRUE(check(*db, key(1), prevote(1, round)).allowed) << round;
+    // Rounds 3..6 kept: the watermark is (set 5, round 3).
+    Decision d = check(*db, key(1), prevote(1, 2));
+    ASSERT_FALSE(d.allowed);
+    EXPECT_EQ(d.refusal.reason, Reason::below_watermark);
+    EXPECT_EQ(d.refusal.watermark, (Position{5, 3}));
+    EXPECT_TRUE(check(*db, key(1), prevote(1, 3)).allowed);
+    EXPECT_FALSE(check(*db, key(1), prevote(2, 3)).allowed);
+    auto items = decode_document(db->export_document());
+    ASSERT_TRUE(items.ok());
+    ASSERT_EQ(items->size(), 1u);
+    EXPECT_EQ((*items)[0].records.size(), 4u);
+    EXPECT_EQ((*items)[0].watermark, (Position{5, 3}));
+    // Para: two sessions kept.
+    for (uint32_t s = 1; s <= 3; ++s)
+        ASSERT_TRUE(check(*db, key(2), para(ParaStatementKind::approval, s, {h(1)})).allowed);
+    EXPECT_EQ(check(*db, key(2), para(ParaStatementKind::approval, 1, {h(1)})).refusal.reason,
+              Reason::below_watermark);
+}
+
+// The database and the core Protector decide alike on a random stream of
+// requests (small limits so that pruning happens).
+TEST_P(DbTest, DecidesLikeTheCoreProtector) {
+    limits.grandpa_positions = 6;
+    limits.babe_positions = 6;
+    limits.beefy_positions = 6;
+    limits.para_sessions = 3;
+    auto db = open();
+    MemoryBlobStore store;
+    Protector core(store, limits);
+    std::mt19937 rng(12345);
+    auto pick = [&](uint32_t n) { return static_cast<uint8_t>(rng() % n); };
+    int refused = 0;
+    for (int i = 0; i < 400; ++i) {
+        Signable s;
+        using K = ParaStatementKind;
+        switch (pick(4)) {
+            case 0:
+                s = grandpa(pick(2) ? GrandpaMessageKind::prevote : GrandpaMessageKind::precommit,
+                            pick(3), pick(12));
+                break;
+            case 1:
+                s = babe(pick(12), pick(3));
+                break;
+            case 2:
+                s = beefy(pick(2), pick(8), pick(3));
+                break;
+            default: {
+                const K kinds[] = {K::backing_seconded, K::approval, K::dispute_valid,
+                                   K::dispute_invalid};
+                s = para(kinds[pick(4)], pick(6), {h(pick(3))});
+            }
+        }
+        const Bytes pk = key(pick(2));
+        auto expected = core.authorize(pk, s);
+        ASSERT_TRUE(expected.ok());
+        const Decision got = check(*db, pk, s);
+        ASSERT_EQ(got.allowed, expected->allowed) << "request " << i;
+        ASSERT_EQ(got.recorded, expected->recorded) << "request " << i;
+        if (!got.allowed) {
+            ++refused;
+            EXPECT_EQ(got.refusal.reason, expected->refusal.reason) << i;
+            EXPECT_EQ(got.refusal.earlier_payload_hash, expected->refusal.earlier_payload_hash)
+                << i;
+            EXPECT_EQ(got.refusal.watermark, expected->refusal.watermark) << i;
+        }
+    }
+    EXPECT_GT(refused, 50);  // the stream really exercised the refusals
+}
+
+// Two handles (two signers' connections) race conflicting votes: exactly one
+// side of every pair is allowed.
+TEST_P(DbTest, TwoHandlesRacingConflictingVotes) {
+    auto a = open();
+    auto b = open();
+    constexpr int kPairs = 200;
+    std::atomic<int> allowed_a{0}, allowed_b{0};
+    std::vector<int> winner(kPairs, 0);
+    auto run = [&](ProtectionDb& db, uint8_t target, std::atomic<int>& count, int tag) {
+        for (int i = 0; i < kPairs; ++i) {
+            const Decision d = check(db, key(1), prevote(target, static_cast<uint64_t>(i)));
+            if (d.allowed) {
+                ++count;
+                winner[static_cast<size_t>(i)] += tag;
+            } else {
+                EXPECT_EQ(d.refusal.reason, Reason::conflict);
+            }
+        }
+    };
+    std::thread ta([&] { run(*a, 1, allowed_a, 1); });
+    std::thread tb([&] { run(*b, 2, allowed_b, 2); });
+    ta.join();
+    tb.join();
+    EXPECT_EQ(allowed_a + allowed_b, kPairs);
+    for (int i = 0; i < kPairs; ++i) EXPECT_TRUE(winner[i] == 1 || winner[i] == 2) << i;
+}
+
+TEST_P(DbTest, AuditLogKeepsOutcomesAndNoMessageBytes) {
+    auto db = open();
+    signerd::AuditEntry e;
+    e.client = "validator-1";
+    e.method = "signer_signGrandpaVote";
+    e.key_type = "gran";
+    e.public_key = core::to_hex(key(1), false);
+    e.rule = "grandpa";
+    e.position = {5, 10};
+    e.payload_hash = core::to_hex(prevote(1, 10).payload_hash, false);
+    e.outcome = "signed";
+    db->append_audit(e);
+    e.outcome = "refused";
+    e.code = "grandpa_prevote_equivocation";
+    db->append_audit(e);
+    auto rows = db->audit_tail(10);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].outcome, "signed");
+    EXPECT_EQ(rows[1].outcome, "refused");
+    EXPECT_EQ(rows[1].code, "grandpa_prevote_equivocation");
+    EXPECT_EQ(rows[1].client, "validator-1");
+    EXPECT_EQ(rows[1].instance, "test");
+    EXPECT_EQ(rows[1].position, (Position{5, 10}));
+    EXPECT_FALSE(rows[1].at.empty());
+}
+
+TEST_P(DbTest, RefusesPositionsTheDatabaseCannotOrder) {
+    auto db = open();
+    Signable s = prevote(1, uint64_t{1} << 63);
+    EXPECT_THROW(check(*db, key(1), s), signerd::ProtectionDbError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DbTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& param_info) { return param_info.param; });
+
+// ---- Fail closed ---------------------------------------------------------------------------
+
+TEST(ProtectionDbFailClosed, UnreachablePostgresThrows) {
+    ProtectionDbOptions o;
+    o.backend = "postgres";
+    o.postgres_url = "postgresql:///nodb?host=/nonexistent-socket-dir&user=nobody";
+    o.max_attempts = 2;
+    EXPECT_THROW(signerd::open_protection_db(o), signerd::ProtectionDbError);
+}
+
+TEST(ProtectionDbFailClosed, RedactsPasswords) {
+    EXPECT_EQ(signerd::redact_postgres_url("postgresql://u:secret@h:5432/db"),
+              "postgresql://u:***@h:5432/db");
+    EXPECT_EQ(signerd::redact_postgres_url("host=h password=secret user=u"),
+              "host=h password=*** user=u");
+    EXPECT_EQ(signerd::redact_postgres_url("postgresql:///db?password=secret&host=x"),
+              "postgresql:///db?password=***&host=x");
+}
+
+// ---- ProtectedKeyService over JSON-RPC -----------------------------------------------------
+
+// Signs anything (typed payloads too) and counts what reached the "TEE"; its
+// protection history is a core Protector that only import fills.
+class CountingKeyService : public signerd::testing::FakeKeyService {
+  public:
+    signerd::ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes) override {
+        auto page = tee.export_page(cursor, max_bytes == 0 ? 65536 : max_bytes);
+        EXPECT_TRUE(page.ok());
+        return {page->document, page->next};
+    }
+    signerd::ProtectionImport import_protection(core::ByteSpan document) override {
+        auto r = tee.import(document);
+        if (!r) throw signerd::ServiceError(signerd::rpc_error::kInvalidParams, "bad document");
+        return {r->items, r->records_added, r->records_conflicting, r->watermarks_raised};
+    }
+    MemoryBlobStore tee_store;
+    Protector tee{tee_store};
+    signerd::SignedPayload sign_typed(signerd::TypedPayload, const signerd::KeyTypeId&,
+                                      core::ByteSpan, core::ByteSpan payload) override {
+        ++typed_calls;
+        return {Bytes(64, 1), core::blake2b_256(payload)};
+    }
+    Bytes sign(const signerd::KeyTypeId& type, core::Scheme scheme, core::ByteSpan pk,
+               core::ByteSpan message) override {
+        ++sign_calls;
+        return FakeKeyService::sign(type, scheme, pk, message);
+    }
+    std::atomic<int> typed_calls{0}, sign_calls{0};
+};
+
+class ProtectedServiceTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ =
+            std::filesystem::temp_directory_path() / ("ts-pks-test-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir_);
+        ProtectionDbOptions o;
+        o.sqlite_path = (dir_ / "p.sqlite").string();
+        db_ = signerd::open_protection_db(o);
+        service_ = std::make_unique<signerd::ProtectedKeyService>(inner_, *db_, &metrics_);
+        signerd::register_rpc_methods(dispatcher_, *service_, metrics_);
+        gran_ = inner_.generate_new({'g', 'r', 'a', 'n'}, core::Scheme::ed25519, std::nullopt);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    nlohmann::json call(const std::string& method, nlohmann::json params) {
+        signerd::set_audit_context("tester", method);
+        nlohmann::json req = {
+            {"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+        auto out = dispatcher_.handle(req.dump(), signerd::ClientContext{});
+        EXPECT_TRUE(out.has_value());
+        return nlohmann::json::parse(*out);
+    }
+
+    std::filesystem::path dir_;
+    CountingKeyService inner_;
+    signerd::Metrics metrics_;
+    std::unique_ptr<ProtectionDb> db_;
+    std::unique_ptr<signerd::ProtectedKeyService> service_;
+    signerd::RpcDispatcher dispatcher_;
+    Bytes gran_;
+};
+
+TEST_F(ProtectedServiceTest, KeystoreSignOfAConflictingVoteIsRefusedBeforeTheTee) {
+    const std::string pk = core::to_hex(gran_);
+    const Bytes first = prevote_bytes(1, 77);
+    auto r = call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(first)});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    r = call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(first)});
+    ASSERT_TRUE(r.contains("result")) << "identical re-sign: " << r.dump();
+    EXPECT_EQ(inner_.sign_calls, 2);
+
+    r = call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(prevote_bytes(2, 77))});
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["code"], -32010);
+    EXPECT_EQ(r["error"]["data"]["code"], "grandpa_prevote_equivocation");
+    EXPECT_EQ(r["error"]["data"]["rule"], "grandpa");
+    EXPECT_EQ(r["error"]["data"]["earlier"]["payloadHash"], core::to_hex(core::blake2b_256(first)));
+    EXPECT_EQ(inner_.sign_calls, 2) << "a refused vote must never reach the TEE";
+    EXPECT_EQ(
+        metrics_.value(signerd::Metrics::kRefusals, {{"rule", "grandpa_prevote_equivocation"}}), 1);
+
+    // Opaque bytes (not a vote) are the TEE's policy's business: passed through.
+    r = call("keystore_sign", {"gran", "ed25519", pk, "0x0102"});
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(inner_.sign_calls, 3);
+
+    auto audit = db_->audit_tail(10);
+    ASSERT_EQ(audit.size(), 4u);
+    EXPECT_EQ(audit[2].outcome, "refused");
+    EXPECT_EQ(audit[2].code, "grandpa_prevote_equivocation");
+    EXPECT_EQ(audit[2].client, "tester");
+    EXPECT_EQ(audit[2].method, "keystore_sign");
+    EXPECT_EQ(audit[2].rule, "grandpa");
+    EXPECT_EQ(audit[3].rule, "none");
+}
+
+TEST_F(ProtectedServiceTest, TypedSigningIsCheckedAndAGrandpaKeyUnderAnotherTypeToo) {
+    const std::string pk = core::to_hex(gran_);
+    auto r = call("signer_signGrandpaVote", {"gran", pk, core::to_hex(prevote_bytes(1, 5))});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    r = call("signer_signGrandpaVote", {"gran", pk, core::to_hex(prevote_bytes(9, 5))});
+    ASSERT_TRUE(r.contains("error"));
+    EXPECT_EQ(r["error"]["code"], -32010);
+    EXPECT_EQ(inner_.typed_calls, 1);
+    // The same key signing under the "test" key type: still a GRANDPA key.
+    r = call("keystore_sign", {"test", "ed25519", pk, core::to_hex(prevote_bytes(9, 5))});
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["code"], -32010);
+}
+
+TEST_F(ProtectedServiceTest, ExportMergesTeeAndDatabaseAndImportFillsBoth) {
+    const std::string pk = core::to_hex(gran_);
+    // Recorded by the database only (the fake TEE keeps no history of its own).
+    auto r = call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(prevote_bytes(1, 40))});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    // Known to the TEE only: a babe record for another key.
+    ASSERT_TRUE(inner_.tee.authorize(key(77), babe(12, 1)).ok());
+
+    r = call("signer_exportProtection", nlohmann::json::array());
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_TRUE(r["result"]["next"].is_null());
+    auto doc = core::from_hex(r["result"]["document"].get<std::string>());
+    ASSERT_TRUE(doc.ok());
+    auto items = decode_document(*doc);
+    ASSERT_TRUE(items.ok());
+    ASSERT_EQ(items->size(), 2u);
+    bool has_grandpa = false, has_babe = false;
+    for (const History& it : *items) {
+        has_grandpa = has_grandpa || (it.rule == Rule::grandpa && it.public_key == gran_);
+        has_babe = has_babe || (it.rule == Rule::babe && it.public_key == key(77));
+    }
+    EXPECT_TRUE(has_grandpa);
+    EXPECT_TRUE(has_babe);
+
+    // Small pages: one item each, then the end.
+    r = call("signer_exportProtection", {0, 60});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(r["result"]["next"], "1");
+
+    // Import goes into both: the database now refuses the TEE-only conflict.
+    r = call("signer_importProtection", {core::to_hex(*doc)});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_FALSE(db_->check_and_record(key(77), babe(12, 2)).allowed);
+}
+
+}  // namespace
