@@ -11,6 +11,7 @@
 #                         uses one core per target)
 #   TS_FUZZ_NO_BUILD=1    skip the build step
 #   TS_FUZZ_KEEP_CORPUS=1 merge newly found inputs back into fuzz/corpus/<name>/
+#   TS_FUZZ_LOG_DIR=DIR   keep each target's libFuzzer log as DIR/<name>.log
 # A crash, leak, timeout or broken invariant leaves the input in
 # fuzz/artifacts/<target>-crash-*, prints the end of the log and makes the
 # script fail. Replay one with: build-fuzz/fuzz/<target> fuzz/artifacts/<file>
@@ -64,6 +65,10 @@ run_one() {
             echo "!! $name failed; its input is in fuzz/artifacts/$name-*; end of the log:"
             grep -vE '^(INFO|#[0-9]+ )' "$work/log" | tail -40
         } >"$work/failure"
+    fi
+    if [ -n "${TS_FUZZ_LOG_DIR:-}" ]; then
+        mkdir -p "$TS_FUZZ_LOG_DIR"
+        cp "$work/log" "$TS_FUZZ_LOG_DIR/$name.log"
     fi
     if [ -n "${TS_FUZZ_KEEP_CORPUS:-}" ] && [ "$status" = ok ]; then
         mkdir -p "fuzz/corpus/$short"
