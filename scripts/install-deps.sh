@@ -8,7 +8,7 @@ SUDO=""
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential cmake pkg-config git ca-certificates \
+    build-essential cmake pkg-config git ca-certificates curl \
     g++-aarch64-linux-gnu clang libclang-rt-dev \
     libsodium-dev libsecp256k1-dev libssl-dev \
     nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev \
