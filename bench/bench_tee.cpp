@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -87,6 +88,26 @@ class Tee {
     }
 
     const fs::path& dir() const { return dir_; }
+
+    // CPU time the TA process has used so far (user + system), in microseconds:
+    // what a request costs inside the TEE, whatever the machine's load.
+    double ta_cpu_us() {
+        std::string path = "/proc/" + std::to_string(ts_softtee_child_pid(&ctx_)) + "/stat";
+        FILE* f = std::fopen(path.c_str(), "r");
+        if (f == nullptr) return 0;
+        char buf[1024] = {};
+        size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        // Fields after the ")" that closes the command name: state is field 3,
+        // utime and stime are fields 14 and 15.
+        const char* p = std::strrchr(buf, ')');
+        if (p == nullptr || n == 0) return 0;
+        unsigned long utime = 0, stime = 0;
+        if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                        &stime) != 2)
+            return 0;
+        return static_cast<double>(utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
     Bytes gran_, babe_, audi_;
 
   private:
@@ -123,11 +144,30 @@ void check(benchmark::State& state, TEEC_Result rc, TEEC_Result want = TEEC_SUCC
     if (rc != want) state.SkipWithError(ts_teec_result_string(rc));
 }
 
+// Reports the TA process's CPU time per item ("ta_cpu_us") when it goes out of scope.
+class TaCpu {
+  public:
+    TaCpu(benchmark::State& state, size_t items_per_iteration = 1)
+        : state_(state), items_(items_per_iteration), start_(tee().ta_cpu_us()) {}
+    ~TaCpu() {
+        double items = static_cast<double>(state_.iterations() * items_);
+        if (items > 0) state_.counters["ta_cpu_us"] = (tee().ta_cpu_us() - start_) / items;
+    }
+    TaCpu(const TaCpu&) = delete;
+    TaCpu& operator=(const TaCpu&) = delete;
+
+  private:
+    benchmark::State& state_;
+    size_t items_;
+    double start_;
+};
+
 // The TEE hop alone: an unknown command id, answered at once by the dispatcher.
 void BM_tee_roundtrip_trivial(benchmark::State& state) {
     Tee& t = tee();
     Bytes out;
     const Bytes req = {1, 2, 3, 4};
+    TaCpu cpu(state);
     for (auto _ : state) check(state, t.call(0x7fff, req, out, 64), TEEC_ERROR_NOT_SUPPORTED);
 }
 BENCHMARK(BM_tee_roundtrip_trivial)->UseRealTime();
@@ -141,6 +181,7 @@ void BM_tee_sign_unprotected(benchmark::State& state) {
     e.bytes(msg);
     const Bytes req = e.take();
     Bytes out;
+    TaCpu cpu(state);
     for (auto _ : state) check(state, t.call(TA_SIGNER_CMD_SIGN_CHECKED, req, out, 256));
 }
 BENCHMARK(BM_tee_sign_unprotected)->UseRealTime();
@@ -150,6 +191,7 @@ void BM_tee_sign_grandpa_protected(benchmark::State& state) {
     Tee& t = tee();
     static uint64_t round = 1;
     Bytes out;
+    TaCpu cpu(state);
     for (auto _ : state) {
         Bytes req = typed("gran", t.gran_, grandpa_prevote(round++, 7));
         check(state, t.call(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, req, out, 256));
@@ -164,6 +206,7 @@ void BM_tee_sign_grandpa_batch(benchmark::State& state) {
     static uint64_t round = 1u << 20;
     const auto n = static_cast<size_t>(state.range(0));
     Bytes out;
+    TaCpu cpu(state, n);
     for (auto _ : state) {
         Encoder e;
         e.compact(n);
@@ -192,6 +235,7 @@ void BM_tee_sign_unprotected_batch(benchmark::State& state) {
     for (size_t i = 0; i < n; ++i) e.u32(TA_SIGNER_CMD_SIGN_CHECKED).bytes(one.bytes());
     const Bytes req = e.take();
     Bytes out;
+    TaCpu cpu(state, n);
     for (auto _ : state)
         check(state, t.call(TA_SIGNER_CMD_SIGN_BATCH, req, out, TA_SIGNER_BATCH_OUT_MAX(n)));
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));

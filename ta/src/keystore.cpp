@@ -11,6 +11,9 @@
 #ifndef TS_TA_KEY_CACHE
 #define TS_TA_KEY_CACHE 32
 #endif
+#ifndef TS_TA_KEY_PROBE_CACHE
+#define TS_TA_KEY_PROBE_CACHE 4 * TS_TA_KEY_CACHE
+#endif
 
 namespace teesigner::ta {
 namespace {
@@ -28,6 +31,11 @@ constexpr size_t kMaxIndex = 512 * 1024;
 // signature; the sealed record is still read and compared on every use, so
 // a modified or rolled-back key object is detected exactly as without it.
 ByteKeyCache<std::unique_ptr<core::KeyPair>> g_pairs;
+// Whether a key object exists, by object id: every signature probes the key
+// under each session key type (protection is per public key). Keys are never
+// deleted and only this TA creates them (store_key updates the entry), so the
+// answer stays true; using a key still reads and authenticates its object.
+ByteKeyCache<bool> g_exists;
 
 core::Bytes key_object_id(const KeyRef& ref) {
     static constexpr uint8_t kPrefix[] = {'k', 'e', 'y', '/'};
@@ -151,6 +159,7 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
     for (size_t i = 0; i < 32; ++i) record[2 + i] = seed[i];
     // Key first, index second (see keystore.hpp). An existing object under the
     // same id holds the same key (the id contains the public key): keep it.
+    g_exists.erase(id);  // whatever happens below, probe the storage next time
     rc = write_object(id.data(), id.size(), record.data(), record.size(), false);
     if (rc == TEE_ERROR_ACCESS_CONFLICT) rc = TEE_SUCCESS;
     if (rc != TEE_SUCCESS) return rc;
@@ -166,13 +175,21 @@ TEE_Result key_exists(const KeyRef& ref, bool& exists) {
     exists = false;
     core::Bytes id = key_object_id(ref);
     if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_SUCCESS;
+    if (const bool* known = g_exists.find(id)) {
+        exists = *known;
+        return TEE_SUCCESS;
+    }
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
     TEE_Result rc =
         TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(), kReadFlags, &h);
-    if (rc == TEE_ERROR_ITEM_NOT_FOUND) return TEE_SUCCESS;
+    if (rc == TEE_ERROR_ITEM_NOT_FOUND) {
+        g_exists.put(id, false);
+        return TEE_SUCCESS;
+    }
     if (rc != TEE_SUCCESS) return rc;
     TEE_CloseObject(h);
     exists = true;
+    g_exists.put(id, true);
     return TEE_SUCCESS;
 }
 
@@ -205,6 +222,7 @@ TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out) {
 
 void keystore_trim_caches() {
     if (g_pairs.size() > TS_TA_KEY_CACHE) g_pairs.clear();
+    if (g_exists.size() > TS_TA_KEY_PROBE_CACHE) g_exists.clear();
 }
 
 TEE_Result attestation_key(std::optional<core::KeyPair>& out) {

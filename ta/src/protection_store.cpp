@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <vector>
 
+#ifdef TS_SOFTTEE_TRANSACTIONS
+#include "ts_softtee_storage.h"
+#endif
+
 namespace teesigner::ta {
 namespace {
 
@@ -49,15 +53,27 @@ TEE_Result commit_protection_batch() {
     std::vector<Buffered> ops;
     ops.swap(g_buffered);
     TeeBlobStore store;
-    for (int pass = 0; pass < 2; ++pass) {  // writes first, removals last
-        for (const Buffered& b : ops) {
-            if (b.removed != (pass == 1)) continue;
-            core::Error e = b.removed ? store.remove(b.name) : store.write(b.name, b.data);
-            if (e != core::Error::ok)
-                return store.last_error() != TEE_SUCCESS ? store.last_error()
-                                                         : TEE_ERROR_STORAGE_NO_SPACE;
+    auto failed = [&store] {
+        return store.last_error() != TEE_SUCCESS ? store.last_error() : TEE_ERROR_STORAGE_NO_SPACE;
+    };
+#ifdef TS_SOFTTEE_TRANSACTIONS
+    // The soft TEE commits all written objects together (K + 3 syncs).
+    TS_BeginTransaction();
+#endif
+    for (const Buffered& b : ops) {
+        if (b.removed) continue;
+        if (store.write(b.name, b.data) != core::Error::ok) {
+#ifdef TS_SOFTTEE_TRANSACTIONS
+            TS_AbortTransaction();
+#endif
+            return failed();
         }
     }
+#ifdef TS_SOFTTEE_TRANSACTIONS
+    if (TEE_Result rc = TS_CommitTransaction(); rc != TEE_SUCCESS) return rc;
+#endif
+    for (const Buffered& b : ops)  // removals last, after every write is committed
+        if (b.removed && store.remove(b.name) != core::Error::ok) return failed();
     return TEE_SUCCESS;
 }
 

@@ -41,6 +41,8 @@ class LockedBuffer {
     LockedBuffer(const LockedBuffer&) = delete;
     LockedBuffer& operator=(const LockedBuffer&) = delete;
     bool resize(size_t n);  // keeps contents, zero-fills growth; false on OOM
+    size_t capacity() const { return capacity_; }
+    void swap(LockedBuffer& other) noexcept;
     uint8_t* data() { return data_; }
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }

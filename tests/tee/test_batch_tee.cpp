@@ -1,0 +1,176 @@
+// SIGN_BATCH (group commit) through the signer TA in the soft TEE: items are
+// decided in order against each other's records, bad items fail alone, the
+// records are durable before any signature is released (restart, kill -9 in
+// the crash window), and nothing is recorded for a batch that cannot be answered.
+#include <gtest/gtest.h>
+
+#include "softtee_harness.hpp"
+
+namespace {
+
+using namespace softtee_test;
+using namespace teesigner::core::payloads;
+using teesigner::core::blake2b_256;
+
+constexpr uint8_t kConflict = 1;
+
+Bytes vote(uint8_t target, uint64_t round) {
+    return encode_grandpa_vote({GrandpaMessageKind::prevote, filled(target, 1), 99, round, 4});
+}
+
+struct Item {
+    uint32_t command;
+    Bytes request;
+};
+
+Bytes batch_request(const std::vector<Item>& items) {
+    Encoder e;
+    e.compact(items.size());
+    for (const Item& i : items) e.u32(i.command).bytes(i.request);
+    return e.take();
+}
+
+struct Answer {
+    uint32_t result = 0;
+    Bytes response;
+};
+
+std::vector<Answer> decode_batch(const Bytes& raw) {
+    Decoder d(raw);
+    auto answers = d.vec<Answer>(
+        [](Decoder& dec) -> teesigner::core::Result<Answer> {
+            auto result = dec.u32();
+            if (!result) return result.error();
+            auto response = dec.bytes();
+            if (!response) return response.error();
+            return Answer{*result, *response};
+        },
+        5);
+    EXPECT_TRUE(answers.ok());
+    EXPECT_EQ(d.finish(), teesigner::core::Error::ok);
+    return answers.ok() ? *answers : std::vector<Answer>{};
+}
+
+Bytes gran_key(Tee& tee) {
+    return tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+}
+
+void expect_signed(const Answer& a, const Bytes& pk, const Bytes& payload) {
+    ASSERT_EQ(a.result, TEEC_SUCCESS);
+    Outcome o = decode_outcome(a.response);
+    ASSERT_TRUE(o.ok && o.signed_);
+    EXPECT_EQ(o.payload_hash, blake2b_256(payload));
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, o.signature, payload, pk),
+              teesigner::core::Error::ok);
+}
+
+void expect_conflict(const Bytes& response, const Bytes& earlier) {
+    Outcome o = decode_outcome(response);
+    ASSERT_TRUE(o.ok);
+    EXPECT_FALSE(o.signed_);
+    EXPECT_EQ(o.reason, kConflict);
+    EXPECT_EQ(o.earlier_payload_hash, blake2b_256(earlier));
+}
+
+TEST(BatchTee, ItemsAreDecidedInOrderAndFailAlone) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes gran = gran_key(tee);
+    Bytes audi = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("audi", Scheme::sr25519));
+    const Bytes first = vote(1, 50), second = vote(2, 50), other_round = vote(3, 51);
+    const Bytes record = {1, 2, 3, 4};
+    Bytes out = tee.call_ok(
+        TA_SIGNER_CMD_SIGN_BATCH,
+        batch_request(
+            {{TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, first)},
+             {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, second)},
+             {TA_SIGNER_CMD_SIGN_CHECKED, sign_request("audi", Scheme::sr25519, audi, record)},
+             {TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519)},
+             {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, Bytes{1, 2, 3}},
+             {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, other_round)},
+             {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, first)}}));
+    std::vector<Answer> a = decode_batch(out);
+    ASSERT_EQ(a.size(), 7u);
+    expect_signed(a[0], gran, first);
+    ASSERT_EQ(a[1].result, TEEC_SUCCESS);
+    expect_conflict(a[1].response, first);  // refused against the same batch's record
+    ASSERT_EQ(a[2].result, TEEC_SUCCESS);
+    Outcome unprotected = decode_outcome(a[2].response);
+    ASSERT_TRUE(unprotected.ok && unprotected.signed_);
+    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, unprotected.signature, record, audi),
+              teesigner::core::Error::ok);
+    EXPECT_EQ(a[3].result, static_cast<uint32_t>(TEEC_ERROR_NOT_SUPPORTED));  // not batchable
+    EXPECT_EQ(a[4].result, static_cast<uint32_t>(TEEC_ERROR_BAD_FORMAT));
+    EXPECT_TRUE(a[4].response.empty());
+    expect_signed(a[5], gran, other_round);
+    expect_signed(a[6], gran, first);  // the identical vote again
+
+    // The batch's records are the key's history from now on, also after a restart.
+    tee.finalize();
+    tee.start();
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, second)), first);
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(9, 51))),
+        other_round);
+}
+
+TEST(BatchTee, RecordsAreDurableBeforeAnySignatureLeaves) {
+    TempDir dir;
+    Tee tee(dir, TS_SOFTTEE_TEST_TA);
+    tee.start();
+    Bytes gran = gran_key(tee);
+    Bytes out;
+    ASSERT_EQ(tee.call(TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST, {}, out), TEEC_SUCCESS);
+    std::vector<Item> items;
+    for (uint64_t round = 10; round < 20; ++round)
+        items.push_back(
+            {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(1, round))});
+    // The TA dies after the commit, before replying: the caller sees no signature.
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_BATCH, batch_request(items), out),
+              TEEC_ERROR_TARGET_DEAD);
+    tee.finalize();
+    tee.start();
+    for (uint64_t round = 10; round < 20; ++round)
+        expect_conflict(tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE,
+                                    typed_request("gran", gran, vote(2, round))),
+                        vote(1, round));
+}
+
+TEST(BatchTee, NothingIsRecordedForABatchThatCannotBeAnswered) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes gran = gran_key(tee);
+    const Bytes req = batch_request(
+        {{TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(1, 70))}});
+    // Output too small: the size needed comes back, nothing is decided.
+    Bytes small(8);
+    TEEC_Operation op{};
+    op.paramTypes =
+        TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT, TEEC_NONE, TEEC_NONE);
+    op.params[0].tmpref.buffer = const_cast<uint8_t*>(req.data());
+    op.params[0].tmpref.size = req.size();
+    op.params[1].tmpref.buffer = small.data();
+    op.params[1].tmpref.size = small.size();
+    uint32_t origin = 0;
+    EXPECT_EQ(TEEC_InvokeCommand(tee.session(), TA_SIGNER_CMD_SIGN_BATCH, &op, &origin),
+              TEEC_ERROR_SHORT_BUFFER);
+    EXPECT_EQ(op.params[1].tmpref.size, static_cast<size_t>(TA_SIGNER_BATCH_OUT_MAX(1)));
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_BATCH, batch_request({}), out),
+              TEEC_ERROR_BAD_PARAMETERS);
+    std::vector<Item> too_many(
+        TA_SIGNER_BATCH_MAX + 1,
+        Item{TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(1, 70))});
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_BATCH, batch_request(too_many), out),
+              TEEC_ERROR_BAD_PARAMETERS);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_BATCH, Bytes{0xff}, out), TEEC_ERROR_BAD_FORMAT);
+    // None of those recorded round 70: a different vote for it still signs.
+    Outcome o = decode_outcome(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(2, 70))));
+    EXPECT_TRUE(o.ok && o.signed_);
+}
+
+}  // namespace
