@@ -68,6 +68,10 @@ class Session {
     virtual void rollback() noexcept = 0;
     /// Reconnect if the connection is known to be broken.
     virtual void ensure_connected() {}
+    /// Wait for / release an exclusive lock on `key` across every connection
+    /// (outside a transaction). No-op where transactions already serialize.
+    virtual void lock(const std::string& key) { (void)key; }
+    virtual void unlock(const std::string& key) noexcept { (void)key; }
 };
 
 // ---- SQLite -----------------------------------------------------------------------------
@@ -210,6 +214,19 @@ class PgSession final : public Session {
         if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
             PQtransactionStatus(conn_.get()) != PQTRANS_IDLE)
             PQclear(PQexec(conn_.get(), "ROLLBACK"));
+    }
+    // Requests for one key queue on a session advisory lock taken before BEGIN,
+    // so that each transaction's snapshot already holds the previous one's
+    // record: concurrent signers then rarely hit serialization failures (which
+    // SERIALIZABLE still catches, and which are retried, if they happen).
+    void lock(const std::string& key) override {
+        (void)query("SELECT pg_advisory_lock(hashtextextended(?1, 0))", {key});
+    }
+    void unlock(const std::string& key) noexcept override {
+        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return;  // died with the session
+        const char* values[] = {key.c_str()};
+        PQclear(PQexecParams(conn_.get(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1,
+                             nullptr, values, nullptr, nullptr, 0));
     }
 
   private:
@@ -382,7 +399,7 @@ std::string now_utc() {
         1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[128];  // room for any int values (GCC checks the worst case)
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
@@ -502,7 +519,8 @@ class SqlProtectionDb final : public ProtectionDb {
         if (s.rule == Rule::para && s.candidates.empty())
             throw ProtectionDbError("para statement without candidates");
         const std::string pk = hex(public_key);
-        return transact([&](Session& db) { return decide(db, pk, s); });
+        return transact([&](Session& db) { return decide(db, pk, s); },
+                        pk + ":" + rule_text(s.rule));
     }
 
     std::vector<prot::History> history() override {
@@ -622,26 +640,35 @@ class SqlProtectionDb final : public ProtectionDb {
     // Runs `body` in one transaction, again on retryable failures. The body's
     // refusals (Decision with !allowed) roll back: a refusal never writes.
     template <class F>
-    auto transact(F&& body) -> decltype(body(std::declval<Session&>())) {
+    auto transact(F&& body, const std::string& lock_key = {})
+        -> decltype(body(std::declval<Session&>())) {
         std::minstd_rand jitter(std::random_device{}());
         for (int attempt = 1;; ++attempt) {
             try {
                 auto lease = pool_.acquire();
+                bool locked = false;
                 try {
                     (*lease)->ensure_connected();
+                    if (!lock_key.empty()) {
+                        (*lease)->lock(lock_key);
+                        locked = true;
+                    }
                     (*lease)->begin();
                     auto result = body(**lease);
                     if (rolls_back(result))
                         (*lease)->rollback();
                     else
                         (*lease)->commit();
+                    if (locked) (*lease)->unlock(lock_key);
                     return result;
                 } catch (const DbError& e) {
                     (*lease)->rollback();
+                    if (locked) (*lease)->unlock(lock_key);
                     if (e.connection_lost()) lease->discard();
                     throw;
                 } catch (...) {
                     (*lease)->rollback();
+                    if (locked) (*lease)->unlock(lock_key);
                     throw;
                 }
             } catch (const DbError& e) {
