@@ -9,42 +9,102 @@
 # themselves. Each must be on the allow-list below, which is printed together
 # with every symbol checked and the rule that admitted it.
 #
-# Built twice: the release TA and the development TA (TS_TA_DEV_COMMANDS,
-# IMPORT_SURI). The soft-TEE-only test commands (TS_TA_TEST_COMMANDS: socket(),
-# openat(), syscall()) are compiled a third time as a self-test: that build
-# MUST be refused, which shows the check catches an OS call.
+# Two kinds of rules: "platform" symbols come from what the OP-TEE TA dev kit
+# links anyway (libutee's GP API, libutils' C library, libgcc) or from the TA
+# builds of libsodium and libsecp256k1; "runtime" symbols are the small C++
+# runtime the TA must supply itself (TA_CXX_RUNTIME below: operator new/delete
+# on TEE_Malloc/TEE_Free, the libstdc++ throw helpers and __cxa_atexit as
+# TEE_Panic / no-op). Without it the dev kit would take them from the
+# toolchain's libstdc++.a, whose members need glibc (stdio, pthread, open,
+# getentropy, ...). A final link step proves the runtime is complete: the
+# release objects partially linked with it leave only platform symbols.
 #
-#   scripts/check-ta-symbols.sh        (CROSS_CXX / CROSS_NM override the tools)
+# The release TA (exactly ta/sub.mk's sources: ta/src/*.cpp + core/src/*.cpp,
+# no TS_TA_* definitions) and the development TA (TS_TA_DEV_COMMANDS,
+# IMPORT_SURI) are checked. The soft-TEE-only test commands
+# (TS_TA_TEST_COMMANDS: socket(), openat(), syscall()) are compiled a third
+# time as a self-test: that build MUST be refused, which shows the check
+# catches an OS call.
+#
+#   scripts/check-ta-symbols.sh        (CROSS_CXX / CROSS_NM / CROSS_LD / CROSS_READELF override the tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CXX=${CROSS_CXX:-aarch64-linux-gnu-g++}
 NM=${CROSS_NM:-aarch64-linux-gnu-nm}
+LD=${CROSS_LD:-aarch64-linux-gnu-ld}
+READELF=${CROSS_READELF:-aarch64-linux-gnu-readelf}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/include"
 ln -s /usr/include/sodium.h /usr/include/sodium "$out/include/"
 ln -s /usr/include/secp256k1*.h "$out/include/"
 
-# name # extended regular expression over the demangled symbol # why it is fine
+# name # kind # extended regular expression over the demangled symbol # why it is fine
 # (fields are separated by "#", which no pattern uses)
 ALLOW=(
-    'GP Internal Core API#^TEE_[A-Za-z0-9_]+$#provided by OP-TEE'"'"'s libutee'
-    'libsodium#^(crypto_|sodium_|randombytes_)[A-Za-z0-9_]+$#libsodium cross-built as a TA library'
-    'libsecp256k1#^secp256k1_[A-Za-z0-9_]+$#libsecp256k1 cross-built as a TA library'
-    'libc memory#^(memcpy|memmove|memset|memcmp|strlen)$#libutils (OP-TEE'"'"'s libc)'
-    'operator new/delete#^(operator (new|delete)(\[\])?\(.*\)|std::nothrow)$#C++ TA support on TEE_Malloc/TEE_Free; with -fno-exceptions a failed new must panic'
-    'C++ ABI runtime#^__cxa_(pure_virtual|guard_acquire|guard_release|guard_abort|atexit)$#C++ TA support (function-local statics, virtual calls, static destructors)'
-    'DSO handle#^__dso_handle$#static destructors (with __cxa_atexit)'
-    'libstdc++ throw helpers#^std::__throw_[a-z_]+\(.*\)$#called by libstdc++ containers on misuse or OOM; a TA must provide them as panics (no exceptions in a TA)'
-    'stack protector#^__stack_chk_(fail|guard)$#CFG_TA_STACK_PROTECTOR / the toolchain'"'"'s default -fstack-protector'
-    'AArch64 outline atomics#^__aarch64_(cas|swp|ldadd|ldclr|ldeor|ldset)(1|2|4|8|16)_(relax|acq|rel|acq_rel|sync)$#libgcc helpers for -moutline-atomics (GCC >= 10 default)'
-    'libgcc integer helpers#^__(aeabi_[a-z0-9]+|multi3|udivti3|divti3|umodti3|modti3)$#libgcc (128-bit arithmetic; 32-bit ARM EABI)'
+    'GP Internal Core API#platform#^TEE_[A-Za-z0-9_]+$#OP-TEE'"'"'s libutee'
+    'libsodium#platform#^(crypto_|sodium_)[A-Za-z0-9_]+$#libsodium cross-built as a TA library'
+    'libsecp256k1#platform#^secp256k1_[A-Za-z0-9_]+$#libsecp256k1 cross-built as a TA library'
+    'libc memory#platform#^(memcpy|memmove|memset|memcmp|strlen)$#OP-TEE'"'"'s libutils'
+    'AArch64 outline atomics#platform#^__aarch64_(cas|swp|ldadd|ldclr|ldeor|ldset)(1|2|4|8|16)_(relax|acq|rel|acq_rel|sync)$#libgcc (-moutline-atomics); the dev kit links libgcc'
+    'libgcc integer helpers#platform#^__(multi3|udivti3|divti3|umodti3|modti3)$#libgcc (128-bit arithmetic)'
+    'operator new/delete#runtime#^(operator (new|delete)(\[\])?\(.*\)|std::nothrow)$#TA_CXX_RUNTIME: TEE_Malloc/TEE_Free, TEE_Panic when out of memory'
+    'libstdc++ throw helpers#runtime#^std::__throw_[a-z_]+\(.*\)$#TA_CXX_RUNTIME: TEE_Panic (libstdc++ containers call them on misuse or OOM)'
+    'static destructors#runtime#^(__cxa_atexit|__dso_handle)$#TA_CXX_RUNTIME: no-op (a TA'"'"'s static destructors need not run)'
 )
+
+# The C++ runtime the TA supplies itself (see the top of this file and
+# docs/testing-on-optee.md, "The C++ runtime a TA needs"). For an OP-TEE build it
+# goes into the TA's sources as it is.
+read -r -d '' TA_CXX_RUNTIME <<'CXX' || true
+// Minimal C++ runtime for the signer TA on OP-TEE: what the compiler and the
+// libstdc++ headers reference, on top of the GP API, so that nothing is pulled
+// from the toolchain's libstdc++.a (whose members need glibc).
+#include <cstddef>
+#include <new>
+#include <vector>  // declares the std::__throw_* helpers
+
+#include "tee_internal_api.h"
+
+void* operator new(std::size_t size) {
+    void* p = TEE_Malloc(size != 0 ? size : 1, 0);
+    if (p == nullptr) TEE_Panic(TEE_ERROR_OUT_OF_MEMORY);  // no exceptions in a TA
+    return p;
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    return TEE_Malloc(size != 0 ? size : 1, 0);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+    return operator new(size, tag);
+}
+void operator delete(void* p) noexcept { TEE_Free(p); }
+void operator delete[](void* p) noexcept { TEE_Free(p); }
+void operator delete(void* p, std::size_t) noexcept { TEE_Free(p); }
+void operator delete[](void* p, std::size_t) noexcept { TEE_Free(p); }
+
+namespace std {
+const nothrow_t nothrow{};
+void __throw_bad_alloc() { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
+void __throw_bad_array_new_length() { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
+void __throw_length_error(const char*) { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
+void __throw_logic_error(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
+void __throw_out_of_range(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
+void __throw_out_of_range_fmt(const char*, ...) { TEE_Panic(TEE_ERROR_GENERIC); }
+void __throw_invalid_argument(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
+}  // namespace std
+
+// Static destructors of globals are registered here; a TA never runs them.
+extern "C" {
+void* __dso_handle = nullptr;
+int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+}
+CXX
 
 echo "Allow-list (what a TA may reference):"
 for entry in "${ALLOW[@]}"; do
-    IFS='#' read -r name pattern why <<<"$entry"
-    printf '  %-26s %-60s %s\n' "$name" "$pattern" "$why"
+    IFS='#' read -r name kind pattern why <<<"$entry"
+    printf '  %-24s %-8s %-56s %s\n' "$name" "$kind" "$pattern" "$why"
 done
 
 # compile <dir> <sources...> -- <extra flags...>: objects into <dir>, named
@@ -81,31 +141,43 @@ users_of() {
     awk -F '\t' -v s="$2" '$2 == s { printf "%s ", $1 }' "$1.refs"
 }
 
+# undefined <objects...>: the symbols the objects need and do not define, one a line.
+undefined() {
+    "$NM" -C --defined-only -g "$@" 2>/dev/null | awk 'NF >= 3 { $1 = ""; $2 = ""; sub(/^  /, ""); print }' |
+        sort -u >"$out/defined.tmp"
+    "$NM" -C -u "$@" | awk '$1 == "U" || $1 == "w" { $1 = ""; sub(/^ /, ""); print }' | sort -u |
+        comm -23 - "$out/defined.tmp"
+}
+
+# rule_for <symbol> [platform]: the name of the first rule admitting <symbol>
+# (with "platform", only platform rules count); empty when none does.
+rule_for() {
+    local sym=$1 only=${2:-} entry name kind pattern why
+    for entry in "${ALLOW[@]}"; do
+        IFS='#' read -r name kind pattern why <<<"$entry"
+        [ -n "$only" ] && [ "$kind" != "$only" ] && continue
+        if [[ "$sym" =~ $pattern ]]; then
+            echo "$name"
+            return
+        fi
+    done
+}
+
 # check <dir> <label>: 0 when every unresolved symbol is allowed.
 check() {
     local dir=$1 label=$2
-    "$NM" -C --defined-only -g "$dir"/*.o 2>/dev/null | awk 'NF >= 3 { $1 = ""; $2 = ""; sub(/^  /, ""); print }' |
-        sort -u >"$dir.defined"
-    "$NM" -C -u "$dir"/*.o | awk '$1 == "U" || $1 == "w" { $1 = ""; sub(/^ /, ""); print }' | sort -u >"$dir.undefined"
-    comm -23 "$dir.undefined" "$dir.defined" >"$dir.needed"
+    undefined "$dir"/*.o >"$dir.needed"
     local obj
     : >"$dir.refs"
     for obj in "$dir"/*.o; do
         "$NM" -C -u "$obj" | awk -v o="$(basename "$obj" .o)" \
             '{ $1 = ""; sub(/^ /, ""); print o "\t" $0 }' >>"$dir.refs"
     done
-    local bad=0 sym entry name pattern why hit
+    local bad=0 sym hit
     echo
     echo "== $label: $(wc -l <"$dir.needed") external symbols"
     while IFS= read -r sym; do
-        hit=""
-        for entry in "${ALLOW[@]}"; do
-            IFS='#' read -r name pattern why <<<"$entry"
-            if [[ "$sym" =~ $pattern ]]; then
-                hit=$name
-                break
-            fi
-        done
+        hit=$(rule_for "$sym")
         if [ -n "$hit" ]; then
             printf '  ok   %-26s %s\n' "$hit" "$sym"
         else
@@ -117,12 +189,36 @@ check() {
     return $bad
 }
 
+# closure <dir> <label>: the objects partially linked with TA_CXX_RUNTIME must
+# leave platform symbols only (the runtime covers every C++ runtime need).
+closure() {
+    local dir=$1 label=$2 sym bad=0
+    "$LD" -r -o "$dir.linked.o" "$dir"/*.o "$out/runtime/ta_cxx_runtime.o"
+    undefined "$dir.linked.o" >"$dir.closure"
+    echo
+    echo "== $label linked with TA_CXX_RUNTIME: $(wc -l <"$dir.closure") external symbols, all must be platform"
+    while IFS= read -r sym; do
+        if [ -z "$(rule_for "$sym" platform)" ]; then
+            printf '  FAIL %-26s %s\n' "NOT PLATFORM" "$sym"
+            bad=1
+        fi
+    done <"$dir.closure"
+    [ $bad -eq 0 ] && echo "  ok: the runtime leaves nothing for libstdc++.a to provide"
+    return $bad
+}
+
 status=0
+mkdir -p "$out/runtime"
+printf '%s\n' "$TA_CXX_RUNTIME" >"$out/runtime/ta_cxx_runtime.cpp"
+"$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -Ita/include \
+    -c "$out/runtime/ta_cxx_runtime.cpp" -o "$out/runtime/ta_cxx_runtime.o"
 compile "$out/core" core/src/*.cpp --
 variant "$out/release"
 check "$out/release" "release TA (ta/src + core/src)" || status=1
+closure "$out/release" "release TA" || status=1
 variant "$out/dev" -DTS_TA_DEV_COMMANDS
 check "$out/dev" "development TA (TS_TA_DEV_COMMANDS)" || status=1
+closure "$out/dev" "development TA" || status=1
 
 # Self-test: the soft-TEE sandbox test commands make OS calls and must be caught.
 variant "$out/selftest" -DTS_TA_DEV_COMMANDS -DTS_TA_TEST_COMMANDS
@@ -136,7 +232,9 @@ else
     grep FAIL "$out/selftest.log"
 fi
 
-file -L "$out"/release/*.o | grep -v "ARM aarch64" && { echo "non-aarch64 object produced" >&2; status=1; }
+for obj in "$out"/release/*.o; do  # readelf, not file(1), which a fresh machine may lack
+    "$READELF" -h "$obj" | grep -q 'Machine: *AArch64' || { echo "not an aarch64 object: $obj" >&2; status=1; }
+done
 echo
 if [ $status -eq 0 ]; then
     echo "check-ta-symbols: OK (release and development TA reference only allowed symbols)"

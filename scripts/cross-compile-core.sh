@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CXX=${CROSS_CXX:-aarch64-linux-gnu-g++}
+READELF=${CROSS_READELF:-aarch64-linux-gnu-readelf}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/include"
@@ -17,5 +18,7 @@ for src in core/src/*.cpp; do
         -Icore/include -I"$out/include" -c "$src" -o "$out/$(basename "$src" .cpp).o"
     count=$((count + 1))
 done
-file "$out"/*.o | grep -v "ARM aarch64" && { echo "non-aarch64 object produced" >&2; exit 1; }
+for obj in "$out"/*.o; do  # readelf, not file(1), which a fresh machine may lack
+    "$READELF" -h "$obj" | grep -q 'Machine: *AArch64' || { echo "not an aarch64 object: $obj" >&2; exit 1; }
+done
 echo "cross-compiled $count core sources for aarch64"
