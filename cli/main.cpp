@@ -134,8 +134,27 @@ int run(int argc, char** argv) {
         ->type_name("NETWORK");
     session_keys_cmd
         ->add_option("--rpc", session_keys.rpc,
-                     "The signer's HTTP JSON-RPC endpoint (default http://127.0.0.1:9955/)")
+                     "The signer: http://host:port, https://host:port or unix:/path/to/socket "
+                     "(default http://127.0.0.1:9955/)")
         ->type_name("URL");
+    session_keys_cmd
+        ->add_option("--ca-file", session_keys.ca_file,
+                     "https: CA certificate(s) that signed the signer's certificate "
+                     "(PEM; default: the system's CAs)")
+        ->type_name("FILE");
+    session_keys_cmd
+        ->add_option("--cert,--cert-file", session_keys.cert_file,
+                     "https: client certificate for mutual TLS (PEM)")
+        ->type_name("FILE");
+    session_keys_cmd
+        ->add_option("--key,--key-file", session_keys.key_file,
+                     "https: private key of --cert (PEM)")
+        ->type_name("FILE");
+    session_keys_cmd
+        ->add_option("--token-file", session_keys.token_file,
+                     "File whose first line is the bearer token (default: "
+                     "$TS_SIGNER_TOKEN, if set)")
+        ->type_name("FILE");
     session_keys_cmd
         ->add_option("--output-type", session_keys.output_type,
                      "Output format: text (default) or json")

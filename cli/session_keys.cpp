@@ -1,19 +1,17 @@
 #include "session_keys.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
 #include "commands.hpp"
+#include "teesigner/client/client.hpp"
 #include "teesigner/core/bytes.hpp"
 
 namespace teesigner::cli {
@@ -36,129 +34,32 @@ constexpr SessionKeyField kSessionKeys[] = {
 };
 constexpr size_t kSessionKeysLength = 193;
 
-struct Endpoint {
-    std::string host;
-    std::string port;
-    std::string path;
-};
-
-// http://host[:port][/path]; IPv6 literals in brackets. No TLS: the signer's
-// local listener is plain HTTP on loopback.
-Endpoint parse_url(const std::string& url) {
-    const std::string scheme = "http://";
-    if (url.compare(0, scheme.size(), scheme) != 0)
-        throw CliError("--rpc must be an http:// URL (got '" + url + "')");
-    std::string rest = url.substr(scheme.size());
-    Endpoint e;
-    const size_t slash = rest.find('/');
-    e.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    std::string authority = rest.substr(0, slash);
-    if (!authority.empty() && authority[0] == '[') {
-        const size_t close = authority.find(']');
-        if (close == std::string::npos) throw CliError("--rpc: unterminated IPv6 address");
-        e.host = authority.substr(1, close - 1);
-        const std::string tail = authority.substr(close + 1);
-        e.port = tail.empty() ? "80" : tail.substr(1);
-        if (!tail.empty() && tail[0] != ':')
-            throw CliError("--rpc: bad authority '" + authority + "'");
-    } else {
-        const size_t colon = authority.rfind(':');
-        e.host = authority.substr(0, colon);
-        e.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-    }
-    if (e.host.empty() || e.port.empty()) throw CliError("--rpc: no host or port in '" + url + "'");
-    return e;
-}
-
-class Socket {
-  public:
-    explicit Socket(int fd) : fd_(fd) {}
-    ~Socket() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int fd() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
-int connect_to(const Endpoint& e) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(e.host.c_str(), e.port.c_str(), &hints, &found);
-    if (rc != 0) throw CliError("cannot resolve " + e.host + ": " + ::gai_strerror(rc));
-    std::string last_error = "no address";
-    int fd = -1;
-    for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-        fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0) continue;
-        // Don't hang forever on a signer that accepts but never answers.
-        timeval timeout{30, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-        if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            last_error = std::strerror(errno);
-            ::close(fd);
-            fd = -1;
-        }
-    }
-    ::freeaddrinfo(found);
-    if (fd < 0) throw CliError("cannot connect to " + e.host + ":" + e.port + ": " + last_error);
-    return fd;
-}
-
-// One HTTP/1.1 POST with Connection: close; returns the response body.
-std::string http_post(const std::string& url, const std::string& body) {
-    const Endpoint e = parse_url(url);
-    Socket sock(connect_to(e));
-    const std::string host = e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host;
-    std::string request = "POST " + e.path + " HTTP/1.1\r\nHost: " + host + ":" + e.port +
-                          "\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
-                          "Content-Length: " +
-                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    for (size_t sent = 0; sent < request.size();) {
-        const ssize_t n =
-            ::send(sock.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            throw CliError(std::string("sending the request failed: ") + std::strerror(errno));
-        sent += static_cast<size_t>(n);
-    }
-    std::string response;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0)
-            throw CliError(std::string("reading the answer failed: ") + std::strerror(errno));
-        if (n == 0) break;
-        response.append(buf, static_cast<size_t>(n));
-        if (response.size() > (1u << 20)) throw CliError("the signer's answer is too large");
-    }
-    const size_t header_end = response.find("\r\n\r\n");
-    if (response.compare(0, 5, "HTTP/") != 0 || header_end == std::string::npos)
-        throw CliError("the signer did not answer with HTTP");
-    const std::string status_line = response.substr(0, response.find("\r\n"));
-    const size_t sp = status_line.find(' ');
-    const std::string status = sp == std::string::npos ? "" : status_line.substr(sp + 1, 3);
-    std::string headers = response.substr(0, header_end);
-    for (char& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (headers.find("transfer-encoding: chunked") != std::string::npos)
-        throw CliError("the signer answered with a chunked body, which this client does not read");
-    std::string answer = response.substr(header_end + 4);
-    if (status != "200") {
-        // Auth and limit failures carry a JSON-RPC error body; show it.
-        throw CliError("HTTP " + status_line.substr(sp == std::string::npos ? 0 : sp + 1) +
-                       (answer.empty() ? "" : ": " + answer));
-    }
-    return answer;
+std::string rtrim(std::string s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    return s;
 }
 
 }  // namespace
+
+std::optional<std::string> read_signer_token(const std::string& token_file) {
+    if (token_file.empty()) {
+        const char* env = std::getenv("TS_SIGNER_TOKEN");
+        if (env == nullptr || *env == '\0') return std::nullopt;
+        return rtrim(env);
+    }
+    std::ifstream in(token_file);
+    if (!in) throw CliError("cannot read token file " + token_file);
+    std::string token;
+    std::getline(in, token);
+    token = rtrim(std::move(token));
+    if (token.empty()) throw CliError("token file " + token_file + " is empty");
+    struct stat st {};
+    if (::stat(token_file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        std::fprintf(stderr,
+                     "warning: token file %s is accessible by group or others; chmod 600 it\n",
+                     token_file.c_str());
+    return token;
+}
 
 std::pair<uint8_t, uint8_t> set_keys_call_index(const std::string& network) {
     // Session is pallet 8 on Kusama and 9 on Polkadot; set_keys is its call 0.
@@ -188,26 +89,25 @@ int run_session_keys(const SessionKeysOptions& options) {
         throw CliError("--output-type must be text or json");
     const auto [pallet, call] = set_keys_call_index(options.network);
 
-    const nlohmann::json request = {{"jsonrpc", "2.0"},
-                                    {"id", 1},
-                                    {"method", "author_rotateKeys"},
-                                    {"params", nlohmann::json::array()}};
-    const std::string body = http_post(options.rpc, request.dump());
+    client::Endpoint endpoint;
+    endpoint.url = options.rpc;
+    endpoint.token = read_signer_token(options.token_file);
+    endpoint.ca_file = options.ca_file;
+    endpoint.cert_file = options.cert_file;
+    endpoint.key_file = options.key_file;
+    endpoint.timeout = std::chrono::milliseconds(options.timeout_ms);
     nlohmann::json answer;
     try {
-        answer = nlohmann::json::parse(body);
-    } catch (const std::exception&) {
-        throw CliError("the signer's answer is not JSON");
+        client::Client signer(std::move(endpoint));
+        answer = signer.call("author_rotateKeys");
+    } catch (const client::RpcError& e) {
+        throw CliError("author_rotateKeys failed: " + e.rpc_message() + " (" +
+                       std::to_string(e.code()) + ")");
+    } catch (const client::TransportError& e) {
+        throw CliError(e.what());
     }
-    if (!answer.is_object()) throw CliError("the signer's answer is not a JSON-RPC response");
-    if (answer.contains("error")) {
-        const auto& err = answer["error"];
-        throw CliError("author_rotateKeys failed: " + err.value("message", std::string("?")) +
-                       " (" + std::to_string(err.value("code", 0)) + ")");
-    }
-    if (!answer.contains("result") || !answer["result"].is_string())
-        throw CliError("author_rotateKeys answered without a hex result");
-    const std::string hex = answer["result"].get<std::string>();
+    if (!answer.is_string()) throw CliError("author_rotateKeys answered without a hex result");
+    const std::string hex = answer.get<std::string>();
     auto keys = core::from_hex(hex);
     if (!keys.ok()) throw CliError("author_rotateKeys answered malformed hex");
     if (keys.value().size() != kSessionKeysLength)
