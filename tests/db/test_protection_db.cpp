@@ -54,6 +54,7 @@ Bytes prevote_bytes(uint8_t target, uint64_t round, uint64_t set_id = 5) {
 Signable grandpa(GrandpaMessageKind kind, uint8_t target, uint64_t round, uint64_t set_id = 5) {
     auto s = signable_grandpa({kind, h(target), 100, round, set_id});
     EXPECT_TRUE(s.ok());
+    if (!s.ok()) return {};
     return *s;
 }
 Signable prevote(uint8_t target, uint64_t round) {
@@ -74,6 +75,7 @@ Signable babe(uint64_t slot, uint8_t parent) {
         {DigestItemKind::pre_runtime, kBabeEngineId, encode_babe_pre_digest(pre)});
     auto req = decode_babe_seal_request(encode_header(header));
     EXPECT_TRUE(req.ok());
+    if (!req.ok()) return {};
     return signable_babe(*req);
 }
 
@@ -92,6 +94,7 @@ Signable para(ParaStatementKind kind, uint32_t session, std::vector<Hash256> can
         st.parent_hash = h(7);
     auto payload = encode_para_statement(st);
     EXPECT_TRUE(payload.ok());
+    if (!payload.ok()) return {};
     return signable_para(st, *payload);
 }
 
@@ -117,6 +120,8 @@ bool postgres_skipped() {
 void reset_postgres() {
     PGconn* c = PQconnectdb(postgres_url().c_str());
     ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     PGresult* r = PQexec(c, "DROP TABLE IF EXISTS records, watermarks, audit_log, schema_version");
     EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(c);
     PQclear(r);
@@ -259,7 +264,8 @@ TEST_P(DbTest, ExportIsAValidDocumentThatTheCoreReadsBack) {
     ASSERT_TRUE(check(*db, key(1), prevote(1, 3)).allowed);
     ASSERT_TRUE(check(*db, key(1), precommit(1, 3)).allowed);
     ASSERT_TRUE(check(*db, key(2), babe(7, 1)).allowed);
-    ASSERT_TRUE(check(*db, key(3), para(ParaStatementKind::approval, 4, {h(1), h(2)})).allowed);
+    ASSERT_TRUE(
+        check(*db, key(3), para(ParaStatementKind::approval_multiple, 4, {h(1), h(2)})).allowed);
     auto items = decode_document(db->export_document());
     ASSERT_TRUE(items.ok());
     ASSERT_EQ(items->size(), 3u);
@@ -300,7 +306,7 @@ TEST_P(DbTest, ImportMergesConservatively) {
     EXPECT_EQ(r.records_added, 1u);        // round 21
     EXPECT_EQ(r.records_conflicting, 2u);  // round 20 (ours kept), para both sides
     EXPECT_EQ(r.watermarks_raised, 1u);
-    EXPECT_EQ(r.items, 3u);
+    EXPECT_EQ(r.items, items->size());
     // Ours is kept for round 20 (our target is still the identical vote); the
     // imported round 21 binds.
     EXPECT_TRUE(check(*db, key(1), prevote(1, 20)).allowed);
@@ -393,6 +399,7 @@ TEST_P(DbTest, DecidesLikeTheCoreProtector) {
 // Two handles (two signers' connections) race conflicting votes: exactly one
 // side of every pair is allowed.
 TEST_P(DbTest, TwoHandlesRacingConflictingVotes) {
+    limits.grandpa_positions = 1000;  // a lagging thread must meet conflicts, not the watermark
     auto a = open();
     auto b = open();
     constexpr int kPairs = 200;
