@@ -8,8 +8,10 @@
 #include <string>
 
 #include "commands.hpp"
+#include "protection_cmd.hpp"
 #include "serve.hpp"
 #include "session_keys.hpp"
+#include "simulate.hpp"
 #include "teesigner/core/random.hpp"
 
 namespace {
@@ -160,13 +162,21 @@ int run(int argc, char** argv) {
                      "Output format: text (default) or json")
         ->type_name("FORMAT");
 
+    // Slashing-protection history (export/import/inspect/convert) and the
+    // two-node equivocation simulation, both clients of a running signer.
+    ProtectionCommand protection(app);
+    SimulateCommand simulate(app);
+
     // CLI11 would report a misspelt command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-' &&
         !(inspect_cmd->check_name(argv[1]) || generate_cmd->check_name(argv[1]) ||
           sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1]) ||
-          serve.subcommand()->check_name(argv[1]) || session_keys_cmd->check_name(argv[1])))
+          serve.subcommand()->check_name(argv[1]) || session_keys_cmd->check_name(argv[1]) ||
+          protection.subcommand()->check_name(argv[1]) ||
+          simulate.subcommand()->check_name(argv[1])))
         return fail(std::string("unknown command '") + argv[1] +
-                        "' (expected serve, session-keys, inspect, generate, sign or verify)",
+                        "' (expected serve, session-keys, protection, simulate, inspect, "
+                        "generate, sign or verify)",
                     2);
 
     try {
@@ -187,6 +197,8 @@ int run(int argc, char** argv) {
     if (verify_cmd->parsed()) return run_verify(verify);
     if (serve.parsed()) return serve.run();
     if (session_keys_cmd->parsed()) return run_session_keys(session_keys);
+    if (protection.subcommand()->parsed()) return protection.dispatch();
+    if (simulate.parsed()) return simulate.run();
     return fail("no command given (see tee-signer --help)", 2);
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -37,7 +38,7 @@ void add_rpc_options(CLI::App* cmd, RpcOptions& o) {
     cmd->add_option("--unix-socket", o.unix_socket, "Talk to the signer over this Unix socket")
         ->type_name("PATH");
     cmd->add_option("--token-file", o.token_file,
-                    "File whose first line is the bearer token (Authorization: Bearer)")
+                    "File whose first line is the bearer token (default: $TS_SIGNER_TOKEN, if set)")
         ->type_name("PATH");
     cmd->add_option("--ca-file", o.ca_file, "https: CA certificate(s) to trust (PEM)")
         ->type_name("PATH");
@@ -68,6 +69,11 @@ client::Endpoint make_endpoint(const RpcOptions& o) {
             token.pop_back();
         if (token.empty()) throw CliError("--token-file " + o.token_file + ": first line is empty");
         e.token = std::move(token);
+    }
+    if (!e.token) {
+        // As session-keys: the environment keeps the token out of the process list.
+        if (const char* env = std::getenv("TS_SIGNER_TOKEN"); env != nullptr && *env != '\0')
+            e.token = std::string(env);
     }
     e.ca_file = o.ca_file;
     e.cert_file = o.cert_file;
