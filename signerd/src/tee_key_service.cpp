@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 
@@ -320,6 +323,132 @@ struct TeeKeyService::Impl {
         }
     }
 
+    // ---- Group commit ---------------------------------------------------------
+    // Signing requests queue here. Whichever caller finds no batch running
+    // becomes the leader: it takes the TA (mu), then every queued request (up
+    // to TA_SIGNER_BATCH_MAX) and sends them as one SIGN_BATCH, so requests
+    // that arrive while the TA is busy (e.g. waiting for a protection record's
+    // fsync) share the next commit instead of queueing one commit each.
+    struct Job {
+        uint32_t command = 0;
+        Bytes request;
+        Bytes response;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    std::mutex qmu;
+    std::condition_variable qcv;
+    std::deque<Job*> queue;
+    bool leading = false;
+    bool batch_supported = true;
+
+    Bytes submit(uint32_t command, Bytes request) {
+        Job job;
+        job.command = command;
+        job.request = std::move(request);
+        std::unique_lock lk(qmu);
+        queue.push_back(&job);
+        while (!job.done) {
+            if (leading) {
+                qcv.wait(lk);
+                continue;
+            }
+            leading = true;
+            lk.unlock();
+            run_one_batch();
+            lk.lock();
+            leading = false;
+            qcv.notify_all();
+        }
+        if (job.error) std::rethrow_exception(job.error);
+        return std::move(job.response);
+    }
+
+    void run_one_batch() {
+        std::lock_guard tee_lock(mu);
+        std::vector<Job*> jobs;
+        {
+            std::lock_guard lk(qmu);
+            while (!queue.empty() && jobs.size() < TA_SIGNER_BATCH_MAX) {
+                jobs.push_back(queue.front());
+                queue.pop_front();
+            }
+        }
+        if (jobs.size() > 1 && batch_supported)
+            run_batch_locked(jobs);
+        else
+            for (Job* job : jobs) run_job_locked(*job);
+        std::lock_guard lk(qmu);
+        for (Job* job : jobs) job->done = true;
+    }
+
+    void run_job_locked(Job& job) {
+        try {
+            job.response = invoke_locked(job.command, job.request, TA_SIGNER_SIGN_OUTCOME_MAX);
+        } catch (...) {
+            job.error = std::current_exception();
+        }
+    }
+
+    void run_batch_locked(const std::vector<Job*>& jobs) {
+        Encoder e;
+        e.compact(jobs.size());
+        for (const Job* job : jobs) e.u32(job->command).bytes(job->request);
+        Bytes out;
+        try {
+            out = invoke_locked(TA_SIGNER_CMD_SIGN_BATCH, e.take(),
+                                TA_SIGNER_BATCH_OUT_MAX(jobs.size()));
+        } catch (const ServiceError& err) {
+            if (err.code() == rpc_error::kNotSupported) {
+                // A TA without SIGN_BATCH: one command per request from now on.
+                spdlog::warn("the signer TA has no batch command; signing one request at a time");
+                batch_supported = false;
+                for (Job* job : jobs) run_job_locked(*job);
+                return;
+            }
+            for (Job* job : jobs) job->error = std::current_exception();
+            return;
+        } catch (...) {
+            for (Job* job : jobs) job->error = std::current_exception();
+            return;
+        }
+        if (metrics) metrics->set(Metrics::kUp, {}, 1);
+        Decoder d(out);
+        struct Answer {
+            uint32_t result = 0;
+            Bytes response;
+        };
+        auto answers = d.vec<Answer>(
+            [](Decoder& dec) -> core::Result<Answer> {
+                auto result = dec.u32();
+                if (!result) return result.error();
+                auto response = dec.bytes();
+                if (!response) return response.error();
+                return Answer{*result, std::move(response).value()};
+            },
+            5);
+        if (!answers || d.finish() != core::Error::ok || answers->size() != jobs.size()) {
+            try {
+                bad_response("batch");
+            } catch (...) {
+                for (Job* job : jobs) job->error = std::current_exception();
+            }
+            return;
+        }
+        for (size_t i = 0; i < jobs.size(); ++i) {
+            Answer& a = (*answers)[i];
+            if (a.result == TEEC_SUCCESS) {
+                jobs[i]->response = std::move(a.response);
+                continue;
+            }
+            try {
+                throw_for(a.result, jobs[i]->command);
+            } catch (...) {
+                jobs[i]->error = std::current_exception();
+            }
+        }
+    }
+
     Bytes invoke(uint32_t command, const Bytes& request, size_t capacity) {
         std::lock_guard lock(mu);
         try {
@@ -437,7 +566,7 @@ Bytes TeeKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan pub
     Encoder e;
     e.raw(key_type).u8(scheme_byte(scheme)).bytes(public_key).bytes(message);
     // The checked form reports why a refusal happened.
-    Bytes out = impl_->invoke(TA_SIGNER_CMD_SIGN_CHECKED, e.take(), TA_SIGNER_SIGN_OUTCOME_MAX);
+    Bytes out = impl_->submit(TA_SIGNER_CMD_SIGN_CHECKED, e.take());
     return decode_outcome(out, scheme == Scheme::ecdsa ? 65 : 64).signature;
 }
 
@@ -451,7 +580,7 @@ VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan
     encode_transcript(e, data.transcript);
     e.option(data.extra,
              [](Encoder& enc, const VrfTranscriptData& t) { encode_transcript(enc, t); });
-    Bytes out = impl_->invoke(TA_SIGNER_CMD_VRF_SIGN, e.take(), 96);
+    Bytes out = impl_->submit(TA_SIGNER_CMD_VRF_SIGN, e.take());
     Decoder d(out);
     auto pre = d.array<32>();
     auto proof = d.array<64>();
@@ -463,8 +592,7 @@ Bytes TeeKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan pu
                                           const ByteArray<32>& prehash) {
     Encoder e;
     e.raw(key_type).raw(public_key).raw(prehash);
-    Bytes out = impl_->invoke(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, e.take(),
-                              TA_SIGNER_SIGN_OUTCOME_MAX);
+    Bytes out = impl_->submit(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, e.take());
     return decode_outcome(out, 65).signature;
 }
 
@@ -489,7 +617,7 @@ SignedPayload TeeKeyService::sign_typed(TypedPayload kind, const KeyTypeId& key_
     }
     Encoder e;
     e.raw(key_type).raw(public_key).bytes(payload);
-    Bytes out = impl_->invoke(command, e.take(), TA_SIGNER_SIGN_OUTCOME_MAX);
+    Bytes out = impl_->submit(command, e.take());
     return decode_outcome(out, sig_size);
 }
 

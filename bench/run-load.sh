@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# End-to-end load figures for docs/PERFORMANCE.md: starts `tee-signer serve`
+# (soft TEE, Unix socket and TCP, fresh storage) and runs ts-loadgen against it.
+# Not part of ctest: it takes minutes and its figures depend on the machine.
+#
+#   bash bench/run-load.sh [build-dir]            (default: build-bench)
+# Environment:
+#   SECONDS_PER_RUN=10   measured seconds per run (after 1 s warm-up)
+#   REPEAT=3             runs per configuration (report the median yourself,
+#                        or read the JSON lines in <build>/load-*.jsonl)
+#   CLIENTS="1 16 64"    client counts for the unprotected runs
+#   PROTECTION_DB=none   the host-side protection database for the runs
+#                        (none: the TEE's records only; sqlite: add the host DB)
+#   WORKERS=64           signerd RPC worker threads (requests in the TEE at once
+#                        wait in the group-commit queue, so more workers = larger
+#                        batches)
+#   SKIP_BUILD=1         use the binaries already in the build directory
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+secs=${SECONDS_PER_RUN:-10}
+repeat=${REPEAT:-3}
+clients=${CLIENTS:-"1 16 64"}
+db=${PROTECTION_DB:-none}
+workers=${WORKERS:-64}
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTS_BUILD_BENCH=ON >/dev/null
+    cmake --build "$build" -j"$(nproc)" --target tee-signer ts-loadgen ts-softtee-ta
+fi
+signer=$build/cli/tee-signer
+loadgen=$build/bench/ts-loadgen
+ta=$build/tee/ts-softtee-ta
+
+work=$(mktemp -d /var/tmp/ts-load-XXXXXX)  # on disk, not tmpfs: fsync must cost what it costs
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/signer.toml" <<EOF
+data_dir = "$work/data"
+log_level = "warn"
+[rpc]
+port = 0
+unix_socket = "$work/rpc.sock"
+workers = $workers
+io_threads = 2
+[limits]
+max_connections = 4096
+max_connections_per_ip = 4096
+max_connections_per_identity = 4096
+rate_limit_per_second = 0
+max_inflight_per_connection = 64
+[softtee]
+ta = "$ta"
+[protection]
+database = "$db"
+EOF
+
+start_signer() {
+    rm -rf "$work/data"
+    "$signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
+    pid=$!
+    for _ in $(seq 100); do
+        [ -S "$work/rpc.sock" ] && return 0
+        sleep 0.1
+    done
+    echo "signer did not start:" >&2
+    cat "$work/signer.log" >&2
+    exit 1
+}
+
+stop_signer() {
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    pid=
+    rm -f "$work/rpc.sock"
+}
+
+out=$build/load-$(date -u +%Y%m%dT%H%M%SZ).jsonl
+echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), protection db: $db, workers: $workers"
+run() {  # run <label> <loadgen args...>
+    local label=$1
+    shift
+    for i in $(seq "$repeat"); do
+        start_signer
+        line=$("$loadgen" --unix "$work/rpc.sock" --duration "$secs" --json "$@") || {
+            echo "$label: loadgen reported errors: $line" >&2
+        }
+        stop_signer
+        echo "{\"label\":\"$label\",\"run\":$i,\"loadavg\":\"$(cut -d' ' -f1 /proc/loadavg)\",\"report\":$line}" >>"$out"
+        echo "$label #$i: $(echo "$line" | head -c 400)"
+    done
+}
+
+for c in $clients; do
+    run "unprotected ws c=$c" --transport ws --clients "$c" --mix unprotected
+done
+run "unprotected http c=16" --transport http --clients 16 --mix unprotected
+run "protected ws c=64" --transport ws --clients 64 --mix protected
+run "protected ws c=1" --transport ws --clients 1 --mix protected
+run "realistic ws c=64" --transport ws --clients 64 --mix realistic
+echo "JSON lines: $out"
