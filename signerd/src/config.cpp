@@ -198,6 +198,23 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
     auto section = [&](std::map<std::string, Setter>& setters) -> Setter {
         return [&](const toml::node& n, const std::string& k) {
             apply_table(r, table_of(n, k), k, setters);
+    auto& pr = c.protection;
+    std::map<std::string, Setter> protection = {
+        {"database",
+         [&](const toml::node& n, const std::string& k) { pr.database = r.string(n, k); }},
+        {"sqlite_path",
+         [&](const toml::node& n, const std::string& k) { pr.sqlite_path = r.string(n, k); }},
+        {"postgres_url",
+         [&](const toml::node& n, const std::string& k) { pr.postgres_url = r.string(n, k); }},
+        {"postgres_pool",
+         [&](const toml::node& n, const std::string& k) {
+             pr.postgres_pool = static_cast<unsigned>(r.integer(n, k, 1, 64));
+         }},
+        {"audit_max_rows",
+         [&](const toml::node& n, const std::string& k) {
+             pr.audit_max_rows = static_cast<uint64_t>(r.integer(n, k, 0, kBig));
+         }},
+    };
         };
     };
     std::map<std::string, Setter> top = {
@@ -217,6 +234,7 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
         {"access",
          [&](const toml::node& n, const std::string& k) {
              for (const auto& [identity, list] : table_of(n, k)) {
+        {"protection", section(protection)},
                  const std::string id(identity.str());
                  c.access[id] = r.strings(list, k + "." + id);
              }
@@ -248,6 +266,14 @@ void validate_config(const Config& c) {
     for (const auto& [identity, methods] : c.access) {
         if (identity.empty()) throw std::runtime_error("access: empty identity");
         for (const auto& m : methods) {
+    const auto& pr = c.protection;
+    if (pr.database != "sqlite" && pr.database != "postgres" && pr.database != "none")
+        throw std::runtime_error("protection.database must be \"sqlite\", \"postgres\" or \"none\", not \"" +
+                                 pr.database + "\"");
+    if (pr.database == "postgres" && pr.postgres_url.empty())
+        throw std::runtime_error(
+            "protection.database = \"postgres\" needs protection.postgres_url, --postgres-url or "
+            "TS_POSTGRES_URL");
             if (m.empty())
                 throw std::runtime_error("access." + identity + ": empty method pattern");
             const auto star = m.find('*');

@@ -3,6 +3,7 @@
 // option is documented in signerd/example-config.toml.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +31,15 @@ struct Config {
     RpcLimits rpc_limits;      // [limits] max_batch, max_json_depth (body from server)
     RpcMethodOptions methods;  // [keystore], [limits] max_message_bytes
     std::map<std::string, std::vector<std::string>> access;  // [access] identity -> methods
+
+    // [protection]: the host-side slashing-protection database and audit log.
+    struct Protection {
+        std::string database = "sqlite";  // sqlite | postgres | none
+        std::string sqlite_path;          // default: <data_dir>/protection.sqlite
+        std::string postgres_url;         // also TS_POSTGRES_URL (keeps passwords out of argv)
+        unsigned postgres_pool = 4;
+        uint64_t audit_max_rows = 1'000'000;  // 0 = keep every row
+    } protection;
 };
 
 /// $XDG_DATA_HOME/tee-signer, else ~/.local/share/tee-signer, else

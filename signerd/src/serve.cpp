@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -16,6 +18,8 @@
 #include "metrics.hpp"
 #include "rpc_methods.hpp"
 #include "server.hpp"
+#include "protected_key_service.hpp"
+#include "protection_db.hpp"
 #ifdef TS_SIGNERD_HAVE_TEE
 #include "tee_key_service.hpp"
 #endif
@@ -63,6 +67,12 @@ Config build_config(const ServeFlags& f) {
     if (f.set_log_level) c.log_level = f.log_level;
     if (f.allow_dev_seeds) c.methods.allow_dev_seeds = true;
     if (c.softtee_storage.empty()) c.softtee_storage = c.data_dir + "/softtee";
+    if (const char* url = std::getenv("TS_POSTGRES_URL"); url && *url)
+        c.protection.postgres_url = url;
+    if (f.set_postgres_url) c.protection.postgres_url = f.postgres_url;
+    if (f.set_protection_db) c.protection.database = f.protection_db;
+    if (c.protection.sqlite_path.empty())
+        c.protection.sqlite_path = c.data_dir + "/protection.sqlite";
     validate_config(c);
     return c;
 }
@@ -116,15 +126,51 @@ int run_serve(const ServeFlags& flags) {
         if (config.methods.allow_dev_seeds)
             spdlog::warn("development seeds are enabled: keystore_generateNew accepts secret URIs");
 
+        // The host-side protection database sits in front of the TEE (fail closed).
+        std::unique_ptr<ProtectionDb> protection_db;
+        std::unique_ptr<ProtectedKeyService> protected_keys;
+        KeyService* service = keys.get();
+        const auto& pc = config.protection;
+        if (pc.database != "none") {
+            ProtectionDbOptions o;
+            o.backend = pc.database;
+            o.sqlite_path = pc.sqlite_path;
+            o.postgres_url = pc.postgres_url;
+            o.pool_size = pc.postgres_pool;
+            o.audit_max_rows = pc.audit_max_rows;
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0) o.instance = host;
+            o.instance += ":" + config.data_dir;
+            protection_db = open_protection_db(o);
+            protected_keys = std::make_unique<ProtectedKeyService>(*keys, *protection_db, &metrics);
+            service = protected_keys.get();
+            spdlog::info("slashing protection database: {} ({})", pc.database,
+                         pc.database == "sqlite" ? pc.sqlite_path
+                                                 : redact_postgres_url(pc.postgres_url));
+        } else {
+            spdlog::warn("slashing protection database disabled: only the TEE's own state protects");
+        }
+
         RpcLimits rpc_limits = config.rpc_limits;
         rpc_limits.max_body_bytes = std::max(config.server.limits.max_body_bytes,
                                              config.server.limits.max_ws_message_bytes);
         RpcDispatcher dispatcher(rpc_limits);
-        register_rpc_methods(dispatcher, *keys, metrics, config.methods);
+        register_rpc_methods(dispatcher, *service, metrics, config.methods);
         install_call_observer(dispatcher, metrics);
         install_access_policy(dispatcher, access_list(config), metrics);
-
-        KeyService* service = keys.get();
+        if (protected_keys) {
+            // The audit log names the caller: remember it for the handler, which
+            // runs on this same thread right after the access check.
+            dispatcher.set_access_policy(
+                [access = access_list(config), &metrics](const std::string& method,
+                                                          const ClientContext& c) {
+                    set_audit_context(c.identity, method);
+                    if (access.allowed(method, c.identity)) return true;
+                    metrics.refusal("access");
+                    spdlog::warn("refused {} for {}: not in its allow-list", method, c.identity);
+                    return false;
+                });
+        }
         Server server(config.server, dispatcher, metrics, std::move(tokens), [service]() {
             KeyServiceHealth h = service->health();
             HealthReport r;
@@ -136,13 +182,15 @@ int run_serve(const ServeFlags& flags) {
             return r;
         });
         server.start();
-        refresh_key_metrics(*keys, metrics);
+        refresh_key_metrics(*service, metrics);
         spdlog::info("tee-signer ready");
 
         int sig = 0;
         sigwait(&stop_signals, &sig);
         spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
         server.stop();
+        protected_keys.reset();
+        protection_db.reset();
         keys.reset();
         spdlog::info("shutdown complete");
         return 0;
@@ -155,7 +203,7 @@ int run_serve(const ServeFlags& flags) {
 
 struct ServeCommand::Options {
     CLI::Option *data_dir, *rpc_addr, *rpc_port, *unix_socket, *tee, *tls_cert, *tls_key, *tls_ca,
-        *tokens, *log_format, *log_level;
+        *tokens, *log_format, *log_level, *protection_db, *postgres_url;
 };
 
 ServeCommand::ServeCommand(CLI::App& app) : options_(std::make_shared<Options>()) {
@@ -190,6 +238,14 @@ ServeCommand::ServeCommand(CLI::App& app) : options_(std::make_shared<Options>()
         sub_->add_option("--log-level", f.log_level, "Log level: trace, debug, info, warn, error");
     sub_->add_flag("--allow-dev-seeds", f.allow_dev_seeds,
                    "DEVELOPMENT ONLY: let keystore_generateNew import secret URIs");
+    o.protection_db =
+        sub_->add_option("--protection-db", f.protection_db,
+                         "Host-side slashing-protection database: sqlite (default), postgres "
+                         "(shared by several signers) or none")
+            ->check(CLI::IsMember({"sqlite", "postgres", "none"}));
+    o.postgres_url = sub_->add_option(
+        "--postgres-url", f.postgres_url,
+        "PostgreSQL connection URL (prefer TS_POSTGRES_URL: argv is visible to other users)");
 }
 
 bool ServeCommand::parsed() const {
@@ -210,6 +266,8 @@ ServeFlags ServeCommand::flags() const {
     f.set_tokens_file = o.tokens->count() > 0;
     f.set_log_format = o.log_format->count() > 0;
     f.set_log_level = o.log_level->count() > 0;
+    f.set_protection_db = o.protection_db->count() > 0;
+    f.set_postgres_url = o.postgres_url->count() > 0;
     return f;
 }
 

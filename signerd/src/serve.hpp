@@ -29,7 +29,10 @@ struct ServeFlags {
     std::string log_format;
     std::string log_level;
     bool allow_dev_seeds = false;
+    std::string protection_db;  // sqlite | postgres | none
+    std::string postgres_url;
 
+    bool set_protection_db = false, set_postgres_url = false;
     bool set_data_dir = false, set_rpc_addr = false, set_rpc_port = false, set_unix_socket = false,
          set_tee = false, set_tls_cert = false, set_tls_key = false, set_tls_ca = false,
          set_tokens_file = false, set_log_format = false, set_log_level = false;

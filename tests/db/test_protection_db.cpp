@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "protected_key_service.hpp"
 #include "protection_db.hpp"
 #include "rpc_methods.hpp"
+#include "serve.hpp"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/payloads.hpp"
 #include "teesigner/core/protection.hpp"
@@ -476,6 +478,63 @@ TEST(ProtectionDbFailClosed, RedactsPasswords) {
               "host=h password=*** user=u");
     EXPECT_EQ(signerd::redact_postgres_url("postgresql:///db?password=secret&host=x"),
               "postgresql:///db?password=***&host=x");
+}
+
+// ---- Configuration ---------------------------------------------------------------------------
+
+TEST(ProtectionConfig, FileEnvironmentAndFlags) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("ts-db-config-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "c.toml").string();
+    std::ofstream(file) << "data_dir = \"/srv/ts\"\n[protection]\ndatabase = \"postgres\"\n"
+                           "postgres_url = \"postgresql://file@h/db\"\npostgres_pool = 2\n";
+    ::unsetenv("TS_POSTGRES_URL");
+    signerd::ServeFlags f;
+    f.config_file = file;
+    signerd::Config c = signerd::build_config(f);
+    EXPECT_EQ(c.protection.database, "postgres");
+    EXPECT_EQ(c.protection.postgres_url, "postgresql://file@h/db");
+    EXPECT_EQ(c.protection.postgres_pool, 2u);
+    EXPECT_EQ(c.protection.sqlite_path, "/srv/ts/protection.sqlite");
+    ::setenv("TS_POSTGRES_URL", "postgresql://env@h/db", 1);
+    EXPECT_EQ(signerd::build_config(f).protection.postgres_url, "postgresql://env@h/db");
+    f.set_postgres_url = true;
+    f.postgres_url = "postgresql://flag@h/db";
+    EXPECT_EQ(signerd::build_config(f).protection.postgres_url, "postgresql://flag@h/db");
+    ::unsetenv("TS_POSTGRES_URL");
+    f.set_protection_db = true;
+    f.protection_db = "none";
+    EXPECT_EQ(signerd::build_config(f).protection.database, "none");
+
+    // Defaults: SQLite under the data directory.
+    signerd::ServeFlags plain;
+    plain.set_data_dir = true;
+    plain.data_dir = "/var/lib/x";
+    c = signerd::build_config(plain);
+    EXPECT_EQ(c.protection.database, "sqlite");
+    EXPECT_EQ(c.protection.sqlite_path, "/var/lib/x/protection.sqlite");
+
+    // Bad values name the option.
+    std::ofstream(file) << "[protection]\ndatabase = \"mysql\"\n";
+    f.set_protection_db = false;
+    try {
+        signerd::build_config(f);
+        ADD_FAILURE() << "mysql accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("protection.database"), std::string::npos) << e.what();
+    }
+    std::ofstream(file) << "[protection]\ndatabase = \"postgres\"\n";
+    f.set_postgres_url = false;
+    EXPECT_THROW(signerd::build_config(f), std::runtime_error);  // no URL anywhere
+    std::ofstream(file) << "[protection]\nunknown = 1\n";
+    EXPECT_THROW(signerd::build_config(f), std::runtime_error);
+    std::filesystem::remove_all(dir);
+
+    // The shipped example parses and documents the default.
+    signerd::Config example = signerd::default_config();
+    signerd::apply_toml_file(example, std::string(TS_SOURCE_DIR) + "/signerd/example-config.toml");
+    EXPECT_EQ(example.protection.database, "sqlite");
 }
 
 // ---- ProtectedKeyService over JSON-RPC -----------------------------------------------------
