@@ -98,7 +98,7 @@ nlohmann::json call(client::Client& c, std::string_view method, nlohmann::json p
         return c.call(method, std::move(params));
     } catch (const client::RpcError& e) {
         std::string msg = std::string(method) + " failed: " + e.what();
-        if (e.code() == -32001)
+        if (e.code() == -32001 && method == "signer_importProtection")
             msg +=
                 "; signer_importProtection is sensitive: use the Unix socket or a token whose "
                 "allow-list names it";
