@@ -14,7 +14,9 @@
 #   WORKERS=64           signerd RPC worker threads (requests in the TEE at once
 #                        wait in the group-commit queue, so more workers = larger
 #                        batches)
+#   ONLY=REGEX           run only the configurations whose label matches
 #   SKIP_BUILD=1         use the binaries already in the build directory
+#   STRICT=1             exit 1 when any run reports an error (the ctest smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
@@ -81,14 +83,17 @@ stop_signer() {
 }
 
 out=$build/load-$(date -u +%Y%m%dT%H%M%SZ).jsonl
+failed=0
 echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), protection db: $db, workers: $workers"
 run() {  # run <label> <loadgen args...>
     local label=$1
     shift
+    if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return 0; fi
     for i in $(seq "$repeat"); do
         start_signer
         line=$("$loadgen" --unix "$work/rpc.sock" --duration "$secs" --json "$@") || {
             echo "$label: loadgen reported errors: $line" >&2
+            failed=1
         }
         stop_signer
         echo "{\"label\":\"$label\",\"run\":$i,\"loadavg\":\"$(cut -d' ' -f1 /proc/loadavg)\",\"report\":$line}" >>"$out"
@@ -104,3 +109,4 @@ run "protected ws c=64" --transport ws --clients 64 --mix protected
 run "protected ws c=1" --transport ws --clients 1 --mix protected
 run "realistic ws c=64" --transport ws --clients 64 --mix realistic
 echo "JSON lines: $out"
+if [ -n "${STRICT:-}" ] && [ "$failed" != 0 ]; then exit 1; fi

@@ -32,7 +32,8 @@ void begin_protection_batch();
 
 /// Commit what was buffered and leave buffering mode: every written object in
 /// the order it was first written, then every removal, each committed
-/// atomically by GP storage. Any prefix of that sequence is a state the
+/// atomically by GP storage (the soft TEE commits the written objects in one
+/// transaction, ta/include/ts_softtee_storage.h). Any prefix of that sequence is a state the
 /// Protector could itself have left (its own order puts indexes and raised
 /// watermarks before what depends on them and removals last), and no
 /// signature of the batch exists before the whole sequence is committed.
