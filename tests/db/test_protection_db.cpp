@@ -684,4 +684,87 @@ TEST_F(ProtectedServiceTest, ExportMergesTeeAndDatabaseAndImportFillsBoth) {
     EXPECT_FALSE(db_->check_and_record(key(77), babe(12, 2)).allowed);
 }
 
+// ---- PostgreSQL: lost connections and outages ------------------------------------------------
+
+// Runs one statement on the test server's maintenance connection.
+void admin(const std::string& sql) {
+    PGconn* c = PQconnectdb(postgres_url().c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+        << sql << ": " << PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+}
+
+// The test server's URL with another database name, as key=value pairs.
+std::string with_database(const std::string& dbname) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(postgres_url().c_str(), &err);
+    if (opts == nullptr) {
+        PQfreemem(err);
+        return {};
+    }
+    std::string out = "dbname=" + dbname;
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o)
+        if (o->val != nullptr && *o->val != '\0' && std::string(o->keyword) != "dbname")
+            out += std::string(" ") + o->keyword + "='" + o->val + "'";
+    PQconninfoFree(opts);
+    return out;
+}
+
+TEST(ProtectionDbPostgres, LostConnectionsReconnectAndAnOutageFailsClosed) {
+    if (postgres_url().empty()) {
+        if (postgres_skipped()) GTEST_SKIP() << "TS_TEST_POSTGRES_SKIP=1";
+        FAIL() << "TS_TEST_POSTGRES_URL is not set (run through scripts/with-postgres.sh)";
+    }
+    admin("DROP DATABASE IF EXISTS tsfail WITH (FORCE)");
+    admin("CREATE DATABASE tsfail");
+    const std::string kill =
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'tsfail'";
+    {
+        ProtectionDbOptions o;
+        o.backend = "postgres";
+        o.postgres_url = with_database("tsfail");
+        o.max_attempts = 3;
+        auto db = signerd::open_protection_db(o);
+        CountingKeyService inner;
+        signerd::Metrics metrics;
+        signerd::ProtectedKeyService service(inner, *db, &metrics);
+        const signerd::KeyTypeId gran{'g', 'r', 'a', 'n'};
+        const Bytes pk = inner.generate_new(gran, core::Scheme::ed25519, std::nullopt);
+        auto sign = [&](uint8_t target, uint64_t round) {
+            return service.sign(gran, core::Scheme::ed25519, pk, prevote_bytes(target, round));
+        };
+        EXPECT_NO_THROW(sign(1, 1));
+
+        // The server drops every connection: the next request reconnects.
+        admin(kill);
+        EXPECT_NO_THROW(sign(1, 2));
+        EXPECT_EQ(inner.sign_calls, 2);
+
+        // An outage: no connection possible. Nothing is signed.
+        admin("ALTER DATABASE tsfail ALLOW_CONNECTIONS false");
+        admin(kill);
+        try {
+            sign(1, 3);
+            ADD_FAILURE() << "signed without the database";
+        } catch (const signerd::ServiceError& e) {
+            EXPECT_EQ(e.code(), signerd::rpc_error::kInternalError);
+            EXPECT_EQ(e.rule(), "protection_db_unavailable");
+        }
+        EXPECT_EQ(inner.sign_calls, 2) << "the TEE must not be asked while the database is down";
+        EXPECT_FALSE(service.health().ok);
+
+        // Back: the history survived, the refused request is signable now.
+        admin("ALTER DATABASE tsfail ALLOW_CONNECTIONS true");
+        EXPECT_NO_THROW(sign(1, 3));
+        EXPECT_THROW(sign(2, 2), signerd::ServiceError);
+        EXPECT_TRUE(service.health().ok);
+    }
+    admin("DROP DATABASE IF EXISTS tsfail WITH (FORCE)");
+}
+
 }  // namespace
