@@ -178,6 +178,11 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
         {"write_timeout_ms", ms_setter(l.write_timeout)},
         {"max_connections", size_setter(l.max_connections, 1, 1000000)},
         {"max_connections_per_ip", size_setter(l.max_connections_per_ip, 1, 1000000)},
+        {"max_connections_per_identity", size_setter(l.max_connections_per_identity, 1, 1000000)},
+        {"rate_limit_per_second", size_setter(l.rate_limit_per_second, 0, 1000000)},
+        {"rate_limit_burst", size_setter(l.rate_limit_burst, 1, 10000000)},
+        {"rate_limit_local",
+         [&](const toml::node& n, const std::string& k) { l.rate_limit_local = r.boolean(n, k); }},
         {"max_inflight_per_connection", size_setter(l.max_inflight_per_connection, 1, 100000)},
     };
     std::map<std::string, Setter> softtee = {
@@ -195,9 +200,6 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
              c.methods.allow_dev_seeds = r.boolean(n, k);
          }},
     };
-    auto section = [&](std::map<std::string, Setter>& setters) -> Setter {
-        return [&](const toml::node& n, const std::string& k) {
-            apply_table(r, table_of(n, k), k, setters);
     auto& pr = c.protection;
     std::map<std::string, Setter> protection = {
         {"database",
@@ -215,6 +217,9 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
              pr.audit_max_rows = static_cast<uint64_t>(r.integer(n, k, 0, kBig));
          }},
     };
+    auto section = [&](std::map<std::string, Setter>& setters) -> Setter {
+        return [&](const toml::node& n, const std::string& k) {
+            apply_table(r, table_of(n, k), k, setters);
         };
     };
     std::map<std::string, Setter> top = {
@@ -231,10 +236,10 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
         {"limits", section(limits)},
         {"softtee", section(softtee)},
         {"keystore", section(keystore)},
+        {"protection", section(protection)},
         {"access",
          [&](const toml::node& n, const std::string& k) {
              for (const auto& [identity, list] : table_of(n, k)) {
-        {"protection", section(protection)},
                  const std::string id(identity.str());
                  c.access[id] = r.strings(list, k + "." + id);
              }
@@ -263,17 +268,18 @@ void validate_config(const Config& c) {
     if (!level_ok)
         throw std::runtime_error("log_level must be one of trace, debug, info, warn, error");
     if (c.data_dir.empty()) throw std::runtime_error("data_dir must not be empty");
-    for (const auto& [identity, methods] : c.access) {
-        if (identity.empty()) throw std::runtime_error("access: empty identity");
-        for (const auto& m : methods) {
     const auto& pr = c.protection;
     if (pr.database != "sqlite" && pr.database != "postgres" && pr.database != "none")
-        throw std::runtime_error("protection.database must be \"sqlite\", \"postgres\" or \"none\", not \"" +
-                                 pr.database + "\"");
+        throw std::runtime_error(
+            "protection.database must be \"sqlite\", \"postgres\" or \"none\", not \"" +
+            pr.database + "\"");
     if (pr.database == "postgres" && pr.postgres_url.empty())
         throw std::runtime_error(
             "protection.database = \"postgres\" needs protection.postgres_url, --postgres-url or "
             "TS_POSTGRES_URL");
+    for (const auto& [identity, methods] : c.access) {
+        if (identity.empty()) throw std::runtime_error("access: empty identity");
+        for (const auto& m : methods) {
             if (m.empty())
                 throw std::runtime_error("access." + identity + ": empty method pattern");
             const auto star = m.find('*');

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -15,6 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -41,12 +43,14 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using UnixStream = beast::basic_stream<local>;
 
 constexpr const char* kServerName = "tee-signer";
+constexpr const char* kRateLimitedMetric = "teesigner_rate_limited_total";
 
 // ---- Connection accounting ---------------------------------------------------
 
 class ConnectionLimiter {
   public:
-    ConnectionLimiter(size_t total, size_t per_ip) : max_total_(total), max_per_ip_(per_ip) {}
+    ConnectionLimiter(size_t total, size_t per_ip, size_t per_identity)
+        : max_total_(total), max_per_ip_(per_ip), max_per_identity_(per_identity) {}
 
     // Empty string on success, else the reason for refusal.
     std::string acquire(const std::string& ip) {
@@ -69,12 +73,88 @@ class ConnectionLimiter {
         }
     }
 
+    // Connections of one authenticated identity, whatever their address.
+    bool acquire_identity(const std::string& identity) {
+        std::lock_guard lock(mu_);
+        auto it = per_identity_.try_emplace(identity, 0).first;
+        if (it->second >= max_per_identity_) {
+            if (it->second == 0) per_identity_.erase(it);
+            return false;
+        }
+        ++it->second;
+        return true;
+    }
+    void release_identity(const std::string& identity) {
+        std::lock_guard lock(mu_);
+        auto it = per_identity_.find(identity);
+        if (it != per_identity_.end() && --it->second == 0) per_identity_.erase(it);
+    }
+    size_t max_per_identity() const { return max_per_identity_; }
+
   private:
     std::mutex mu_;
     size_t max_total_;
     size_t max_per_ip_;
+    size_t max_per_identity_;
     size_t total_ = 0;
     std::map<std::string, size_t> per_ip_;
+    std::map<std::string, size_t> per_identity_;
+};
+
+// Token bucket per client key: `burst` tokens, refilled at `rate` per second.
+class RateLimiter {
+  public:
+    using Clock = std::chrono::steady_clock;
+    RateLimiter(size_t rate, size_t burst)
+        : rate_(static_cast<double>(rate)), burst_(static_cast<double>(burst)) {}
+
+    bool enabled() const { return rate_ > 0; }
+
+    // Takes a token; when none is left returns false and the whole seconds
+    // until one is (at least 1).
+    bool allow(const std::string& key, unsigned& retry_after_s) {
+        if (!enabled()) return true;
+        const auto now = Clock::now();
+        std::lock_guard lock(mu_);
+        if (buckets_.size() >= kMaxBuckets) prune(now);
+        auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
+        Bucket& b = it->second;
+        if (!fresh) {
+            const double elapsed = std::chrono::duration<double>(now - b.last).count();
+            b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+            b.last = now;
+        }
+        if (b.tokens >= 1.0) {
+            b.tokens -= 1.0;
+            return true;
+        }
+        retry_after_s = static_cast<unsigned>(std::ceil((1.0 - b.tokens) / rate_));
+        if (retry_after_s == 0) retry_after_s = 1;
+        return false;
+    }
+
+  private:
+    struct Bucket {
+        double tokens;
+        Clock::time_point last;
+    };
+    // Clients are identities and local addresses, so few; still, never grow
+    // without bound: forget buckets that have refilled completely.
+    static constexpr size_t kMaxBuckets = 4096;
+    void prune(Clock::time_point now) {
+        const auto full_after = std::chrono::duration<double>(burst_ / rate_);
+        for (auto it = buckets_.begin(); it != buckets_.end();) {
+            if (now - it->second.last >= full_after)
+                it = buckets_.erase(it);
+            else
+                ++it;
+        }
+    }
+
+    std::mutex mu_;
+    double rate_;
+    double burst_;
+    std::map<std::string, Bucket> buckets_;
 };
 
 // ---- State shared by listeners and sessions ------------------------------------
@@ -86,6 +166,7 @@ struct State {
     TokenStore tokens;
     HealthProvider health;
     ConnectionLimiter limiter;
+    RateLimiter rate;
     std::unique_ptr<ssl::context> tls;
     // Owned by Server::Impl, which destroys it (and the jobs still queued on
     // it) before the io_context that the jobs' sessions belong to.
@@ -97,7 +178,9 @@ struct State {
           metrics(m),
           tokens(std::move(t)),
           health(std::move(h)),
-          limiter(options.limits.max_connections, options.limits.max_connections_per_ip) {}
+          limiter(options.limits.max_connections, options.limits.max_connections_per_ip,
+                  options.limits.max_connections_per_identity),
+          rate(options.limits.rate_limit_per_second, options.limits.rate_limit_burst) {}
 };
 
 // Holds one connection's place in the limiter and the open-connections gauge.
@@ -123,8 +206,38 @@ class ConnectionSlot {
     std::string transport_;
 };
 
+// Holds one connection's place under its identity's connection limit.
+class IdentitySlot {
+  public:
+    IdentitySlot() = default;
+    IdentitySlot(std::shared_ptr<State> state, std::string identity)
+        : state_(std::move(state)), identity_(std::move(identity)) {}
+    IdentitySlot(IdentitySlot&& o) noexcept
+        : state_(std::move(o.state_)), identity_(std::move(o.identity_)) {}
+    IdentitySlot& operator=(IdentitySlot&& o) noexcept {
+        if (this != &o) {
+            release();
+            state_ = std::move(o.state_);
+            identity_ = std::move(o.identity_);
+        }
+        return *this;
+    }
+    ~IdentitySlot() { release(); }
+    const std::string& identity() const { return identity_; }
+
+  private:
+    void release() {
+        if (state_) state_->limiter.release_identity(identity_);
+        state_.reset();
+        identity_.clear();
+    }
+    std::shared_ptr<State> state_;
+    std::string identity_;
+};
+
 // What we know about a connection before any request.
 struct ConnInfo {
+    std::string client;  // remote IP, or "unix": the key of per-address limits
     std::string peer;    // "ip:port" or "unix"
     bool local = false;  // loopback peer or Unix socket
     bool unix_socket = false;
@@ -211,6 +324,56 @@ std::string auth_message(const std::string& reason) {
            "certificate";
 }
 
+bool rate_limited(const State& state, const std::string& identity) {
+    return identity != "local" || state.options.limits.rate_limit_local;
+}
+
+// The rate limiter's client: a named identity wherever it connects from;
+// unauthenticated local clients by address (or the Unix socket).
+std::string rate_key(const std::string& identity, const ConnInfo& conn) {
+    return identity == "local" ? "local@" + conn.client : identity;
+}
+
+std::string rate_limited_message(const State& state, const std::string& identity,
+                                 unsigned retry_after_s) {
+    const auto& l = state.options.limits;
+    return "rate limited: client \"" + identity + "\" sent more than " +
+           std::to_string(l.rate_limit_per_second) + " requests per second (burst " +
+           std::to_string(l.rate_limit_burst) + "); retry in " + std::to_string(retry_after_s) +
+           " s";
+}
+
+void count_rate_limited(State& state, const std::string& identity) {
+    state.metrics.inc(kRateLimitedMetric, {{"identity", identity}});
+}
+
+// The answer to a rate-limited WebSocket message: the error for each request
+// id in it (the client matches answers by id), nothing for notifications.
+std::optional<std::string> rate_limited_answer(const std::string& text, int max_depth,
+                                               const std::string& message) {
+    auto error_for = [&](const json& request) {
+        json id = nullptr;
+        if (request.is_object() && request.contains("id")) {
+            const json& v = request["id"];
+            if (v.is_string() || v.is_number_integer() || v.is_number_unsigned()) id = v;
+        }
+        return RpcDispatcher::error_response(id, kRateLimitedCode, message);
+    };
+    const auto parsed = parse_json_limited(text, max_depth, nullptr);
+    if (!parsed) return error_for(json()).dump();
+    if (parsed->is_array()) {
+        json out = json::array();
+        for (const auto& member : *parsed) {
+            if (member.is_object() && !member.contains("id")) continue;  // notification
+            out.push_back(error_for(member));
+        }
+        if (out.empty()) return std::nullopt;
+        return out.dump();
+    }
+    if (parsed->is_object() && !parsed->contains("id")) return std::nullopt;
+    return error_for(*parsed).dump();
+}
+
 bool origin_allowed(const State& state, const http::request_header<>& req) {
     auto origin = req.find(http::field::origin);
     if (origin == req.end()) return true;  // not a browser, or same-origin navigation
@@ -237,11 +400,12 @@ template <class Stream>
 class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   public:
     WsSession(Stream&& stream, std::shared_ptr<State> state, ConnInfo info, ConnectionSlot slot,
-              ClientContext client)
+              IdentitySlot identity_slot, ClientContext client)
         : ws_(std::move(stream)),
           state_(std::move(state)),
           info_(std::move(info)),
           slot_(std::move(slot)),
+          identity_slot_(std::move(identity_slot)),
           client_(std::move(client)) {
         executor_ = ws_.get_executor();
     }
@@ -294,10 +458,26 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         std::string text = beast::buffers_to_string(read_buffer_.data());
         read_buffer_.consume(read_buffer_.size());
         ++inflight_;
-        net::post(*state_->workers, [self = this->shared_from_this(), text = std::move(text)]() {
+        // Over the rate limit: answer each request in the message with the
+        // error instead of dispatching it (the connection stays open).
+        std::optional<std::string> limited;
+        unsigned retry_after_s = 0;
+        if (rate_limited(*state_, client_.identity) &&
+            !state_->rate.allow(rate_key(client_.identity, info_), retry_after_s)) {
+            count_rate_limited(*state_, client_.identity);
+            spdlog::warn("rate limited {} ({} over {})", client_.identity, info_.peer,
+                         client_.transport);
+            limited = rate_limited_message(*state_, client_.identity, retry_after_s);
+        }
+        net::post(*state_->workers, [self = this->shared_from_this(), text = std::move(text),
+                                     limited = std::move(limited)]() {
             std::optional<std::string> out;
             try {
-                out = self->state_->dispatcher.handle(text, self->client_);
+                if (limited)
+                    out = rate_limited_answer(text, self->state_->dispatcher.limits().max_depth,
+                                              *limited);
+                else
+                    out = self->state_->dispatcher.handle(text, self->client_);
             } catch (const std::exception& e) {
                 spdlog::error("dispatcher failed: {}", e.what());
                 out = error_body(rpc_error::kInternalError, "internal error").dump();
@@ -345,6 +525,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     std::shared_ptr<State> state_;
     ConnInfo info_;
     ConnectionSlot slot_;
+    IdentitySlot identity_slot_;
     ClientContext client_;
     net::any_io_executor executor_;
     beast::flat_buffer read_buffer_;
@@ -480,6 +661,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                                  "cross-origin requests are not allowed");
         auto auth = authenticate(*state_, info_, req);
         if (!auth.ok) return refuse_auth(auth.reason);
+        if (!claim_identity(auth.identity)) return;
         identity_ = auth.identity;
         if (auto len = parser_->content_length(); len && *len > limits().max_body_bytes)
             return body_too_large();
@@ -532,6 +714,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
 
     void dispatch(std::string body) {
+        unsigned retry_after_s = 0;
+        if (rate_limited(*state_, identity_) &&
+            !state_->rate.allow(rate_key(identity_, info_), retry_after_s)) {
+            count_rate_limited(*state_, identity_);
+            spdlog::warn("rate limited {} ({})", identity_, info_.peer);
+            // The request was read completely: the connection stays usable.
+            auto res =
+                make_response(http::status::too_many_requests,
+                              error_body(kRateLimitedCode,
+                                         rate_limited_message(*state_, identity_, retry_after_s))
+                                  .dump(),
+                              "application/json; charset=utf-8", true);
+            res->set(http::field::retry_after, std::to_string(retry_after_s));
+            return send(std::move(res));
+        }
         ClientContext client;
         client.identity = identity_;
         client.transport = transport_prefix<Stream>() + (kIsTls<Stream> ? "https" : "http");
@@ -581,13 +778,35 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                                  "cross-origin WebSocket connections are not allowed");
         auto auth = authenticate(*state_, info_, req);
         if (!auth.ok) return refuse_auth(auth.reason);
+        if (!claim_identity(auth.identity)) return;
         ClientContext client;
         client.identity = auth.identity;
         client.transport = transport_prefix<Stream>() + (kIsTls<Stream> ? "wss" : "ws");
         client.peer = info_.peer;
         std::make_shared<WsSession<Stream>>(std::move(stream_), state_, info_, std::move(slot_),
-                                            std::move(client))
+                                            std::move(identity_slot_), std::move(client))
             ->run(parser_->release());
+    }
+
+    // Count this connection under its identity's connection limit, once per
+    // connection (again if a later request on it uses another identity).
+    // "local" clients are limited per address when they connect.
+    bool claim_identity(const std::string& identity) {
+        if (identity == "local" || identity_slot_.identity() == identity) return true;
+        identity_slot_ = IdentitySlot();
+        if (!state_->limiter.acquire_identity(identity)) {
+            state_->metrics.inc(Metrics::kConnectionsRejected,
+                                {{"reason", "max_connections_per_identity"}});
+            spdlog::warn("refused connection from {} as {}: over {} connections for this identity",
+                         info_.peer, identity, state_->limiter.max_per_identity());
+            respond_error(http::status::too_many_requests, kRateLimitedCode,
+                          "too many connections: identity \"" + identity + "\" already has " +
+                              std::to_string(state_->limiter.max_per_identity()) +
+                              " open connections");
+            return false;
+        }
+        identity_slot_ = IdentitySlot(state_, identity);
+        return true;
     }
 
     void refuse_auth(const std::string& reason) {
@@ -679,6 +898,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     std::shared_ptr<State> state_;
     ConnInfo info_;
     ConnectionSlot slot_;
+    IdentitySlot identity_slot_;
     net::any_io_executor executor_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -776,8 +996,12 @@ void validate_server_security(const ServerOptions& o, const TokenStore& tokens) 
             "--require-auth-local with a Unix socket needs bearer tokens (--tokens-file): the "
             "Unix socket has no TLS");
     if (o.limits.max_body_bytes == 0 || o.limits.max_ws_message_bytes == 0 ||
-        o.limits.max_connections == 0 || o.limits.max_connections_per_ip == 0)
+        o.limits.max_connections == 0 || o.limits.max_connections_per_ip == 0 ||
+        o.limits.max_connections_per_identity == 0)
         throw std::runtime_error("limits must be positive");
+    if (o.limits.rate_limit_per_second > 0 && o.limits.rate_limit_burst == 0)
+        throw std::runtime_error(
+            "limits.rate_limit_burst must be at least 1 when rate_limit_per_second is set");
     if (o.io_threads < 1 || o.io_threads > 64 || o.rpc_workers < 1 || o.rpc_workers > 256)
         throw std::runtime_error("io_threads must be 1..64 and rpc_workers 1..256");
 }
@@ -856,6 +1080,7 @@ struct Server::Impl {
         if (ec) return;
         ConnInfo info;
         const std::string ip = normalized_ip(endpoint.address());
+        info.client = ip;
         info.peer = ip + ":" + std::to_string(endpoint.port());
         info.local = address_is_loopback(endpoint.address());
         info.tls = state->tls != nullptr;
@@ -880,16 +1105,19 @@ struct Server::Impl {
 
     void on_unix(local::socket socket) {
         ConnInfo info;
+        info.client = "unix";
         info.peer = "unix";
         info.local = true;
         info.unix_socket = true;
         beast::error_code ec;
-        if (auto refused = state->limiter.acquire({}); !refused.empty()) {
+        // The Unix socket's clients count as one client address.
+        if (auto refused = state->limiter.acquire(info.client); !refused.empty()) {
             state->metrics.inc(Metrics::kConnectionsRejected, {{"reason", refused}});
+            spdlog::warn("refused connection on the unix socket: {}", refused);
             socket.close(ec);
             return;
         }
-        ConnectionSlot slot(state, {}, "unix");
+        ConnectionSlot slot(state, info.client, "unix");
         std::make_shared<HttpSession<UnixStream>>(UnixStream(std::move(socket)), state,
                                                   std::move(info), std::move(slot))
             ->start();
@@ -966,6 +1194,8 @@ void Server::start() {
     if (s.tcp_acceptor) s.accept_tcp();
     if (s.unix_acceptor) s.accept_unix();
     for (int i = 0; i < o.io_threads; ++i) s.threads.emplace_back([&s] { s.ioc->run(); });
+    s.state->metrics.declare(kRateLimitedMetric, Metrics::Type::counter,
+                             "JSON-RPC requests refused by the per-client rate limit");
     s.state->metrics.set(Metrics::kUp, {}, 1);
     if (o.tcp_enabled)
         spdlog::info("listening on {}:{} (HTTP and WebSocket{})", o.rpc_addr, s.port,

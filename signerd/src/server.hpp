@@ -6,7 +6,8 @@
 //
 // Hardening: header/body size limits (431/413), header read timeout and idle
 // timeout (slow-loris and half-open connections are closed), WebSocket
-// message limit, connection limits (total and per client IP), browser
+// message limit, connection limits (total, per client IP and per identity),
+// a request rate limit per client (token bucket; 429 / -32006), browser
 // Origin checks (no cross-site requests unless allowed), and authentication:
 // mutual TLS (identity = certificate subject CN) or bearer tokens (identity =
 // token name). Loopback clients and the Unix socket need no authentication
@@ -42,9 +43,27 @@ struct ServerLimits {
     std::chrono::milliseconds handshake_timeout{10'000};  // TLS and WebSocket handshakes
     std::chrono::milliseconds write_timeout{30'000};      // writing one response
     size_t max_connections = 256;
-    size_t max_connections_per_ip = 32;
+    size_t max_connections_per_ip = 32;  // per remote IP, loopback included; the Unix socket
+                                         // counts as one client
+    // Per authenticated identity (token name, certificate CN) across all its
+    // connections and addresses; "local" is limited per IP instead.
+    size_t max_connections_per_identity = 32;
     size_t max_inflight_per_connection = 32;  // WebSocket requests being processed
+    // Token bucket per client (identity; "local" per IP or Unix socket): a
+    // JSON-RPC request (one POST or WebSocket message, a batch counts once)
+    // takes a token; tokens refill at rate_limit_per_second up to
+    // rate_limit_burst. 0 = no rate limit.
+    size_t rate_limit_per_second = 2000;
+    size_t rate_limit_burst = 10000;
+    // Whether unauthenticated local clients (identity "local": the node and
+    // tools on this host) are rate limited too; by default only clients with
+    // credentials are.
+    bool rate_limit_local = false;
 };
+
+/// JSON-RPC error code of a request refused by the per-client rate or
+/// connection limits (HTTP 429 over HTTP). -32005 is taken ("not supported").
+inline constexpr int kRateLimitedCode = -32006;
 
 struct ServerOptions {
     bool tcp_enabled = true;

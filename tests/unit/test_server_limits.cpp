@@ -1,0 +1,310 @@
+// signerd's per-client limits, in-process against FakeKeyService: concurrent
+// connections per identity and per address (the Unix socket counts as one
+// address), and the per-client request rate limit (token bucket) over HTTP and
+// WebSocket. Over a limit a client gets HTTP 429 / JSON-RPC -32006 while other
+// clients keep being served.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "rpc_methods.hpp"
+#include "server.hpp"
+#include "test_server_fake_key_service.hpp"
+
+using namespace teesigner::signerd;
+using teesigner::signerd::testing::FakeKeyService;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using local = boost::asio::local::stream_protocol;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kTokenAlice = "tok-alice-0123456789abcdef";
+constexpr const char* kTokenBob = "tok-bob-0123456789abcdef00";
+
+std::string call(const std::string& method, int id = 1) {
+    return json{{"jsonrpc", "2.0"}, {"method", method}, {"params", json::array()}, {"id", id}}
+        .dump();
+}
+
+http::request<http::string_body> post_request(const std::string& body, const std::string& token) {
+    http::request<http::string_body> req{http::verb::post, "/", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    return req;
+}
+
+template <class Stream>
+http::response<http::string_body> exchange(Stream& stream, const std::string& body,
+                                           const std::string& token) {
+    auto req = post_request(body, token);
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return res;
+}
+
+// Whether the server closed `stream` (EOF or reset on the next read).
+template <class Socket>
+bool closed_by_server(Socket& socket) {
+    beast::error_code ec;
+    char buf[1];
+    socket.read_some(net::buffer(buf), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+}
+
+class ServerLimitsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        spdlog::set_level(spdlog::level::err);
+        char tmpl[] = "/tmp/ts-limits-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        if (server_) server_->stop();
+        server_.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+
+    ServerOptions options() {
+        ServerOptions o;
+        o.rpc_addr = "127.0.0.1";
+        o.rpc_port = 0;
+        o.unix_socket = dir_ + "/rpc.sock";
+        o.limits.header_timeout = 5s;
+        o.limits.idle_timeout = 20s;
+        o.io_threads = 2;
+        o.rpc_workers = 2;
+        return o;
+    }
+
+    void start(ServerOptions o, bool with_tokens = true) {
+        dispatcher_ = std::make_unique<RpcDispatcher>();
+        register_rpc_methods(*dispatcher_, keys_, metrics_);
+        TokenStore tokens;
+        if (with_tokens) {
+            // Loopback clients must authenticate too: identities are the token names.
+            o.require_auth_local = true;
+            tokens = TokenStore::parse(std::string("alice:") + kTokenAlice + "\nbob:" + kTokenBob);
+        }
+        server_ = std::make_unique<Server>(o, *dispatcher_, metrics_, std::move(tokens));
+        server_->start();
+        port_ = server_->tcp_port();
+    }
+
+    tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), port_}; }
+
+    beast::tcp_stream connect() {
+        beast::tcp_stream s(ioc_);
+        s.connect(endpoint());
+        return s;
+    }
+
+    std::string dir_;
+    net::io_context ioc_;
+    FakeKeyService keys_;
+    Metrics metrics_;
+    std::unique_ptr<RpcDispatcher> dispatcher_;
+    std::unique_ptr<Server> server_;
+    uint16_t port_ = 0;
+};
+
+TEST_F(ServerLimitsTest, ConnectionsPerIdentityAreLimitedOthersAreServed) {
+    auto o = options();
+    o.limits.max_connections_per_identity = 2;
+    start(o);
+    auto a1 = connect();
+    auto a2 = connect();
+    EXPECT_EQ(exchange(a1, call("rpc_methods"), kTokenAlice).result_int(), 200u);
+    EXPECT_EQ(exchange(a2, call("rpc_methods"), kTokenAlice).result_int(), 200u);
+
+    // Alice's third connection is refused with 429 / -32006 and closed.
+    auto a3 = connect();
+    auto refused = exchange(a3, call("rpc_methods"), kTokenAlice);
+    EXPECT_EQ(refused.result_int(), 429u);
+    const json body = json::parse(refused.body());
+    EXPECT_EQ(body["error"]["code"], kRateLimitedCode);
+    EXPECT_NE(body["error"]["message"].get<std::string>().find("too many connections"),
+              std::string::npos);
+    EXPECT_TRUE(closed_by_server(a3.socket()));
+    EXPECT_EQ(
+        metrics_.value(Metrics::kConnectionsRejected, {{"reason", "max_connections_per_identity"}}),
+        1);
+
+    // Bob, from the same address, and Alice's open connections are served.
+    auto b = connect();
+    EXPECT_EQ(exchange(b, call("rpc_methods"), kTokenBob).result_int(), 200u);
+    EXPECT_EQ(exchange(a1, call("rpc_methods"), kTokenAlice).result_int(), 200u);
+
+    // Closing one of Alice's connections frees its place.
+    a2.close();
+    bool served = false;
+    for (int i = 0; i < 100 && !served; ++i) {
+        auto again = connect();
+        served = exchange(again, call("rpc_methods"), kTokenAlice).result_int() == 200;
+        if (!served) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(served);
+}
+
+TEST_F(ServerLimitsTest, UnixSocketClientsShareOneAddressLimit) {
+    auto o = options();
+    o.limits.max_connections_per_ip = 2;
+    start(o, /*with_tokens=*/false);
+    local::socket u1(ioc_), u2(ioc_), u3(ioc_);
+    u1.connect(local::endpoint(o.unix_socket));
+    u2.connect(local::endpoint(o.unix_socket));
+    u3.connect(local::endpoint(o.unix_socket));
+    EXPECT_TRUE(closed_by_server(u3));  // the third is closed at once
+    // A TCP client is another address: served meanwhile.
+    auto t = connect();
+    EXPECT_EQ(exchange(t, call("rpc_methods"), "").result_int(), 200u);
+    EXPECT_GE(metrics_.value(Metrics::kConnectionsRejected, {{"reason", "max_connections_per_ip"}}),
+              1);
+}
+
+TEST_F(ServerLimitsTest, RateLimitedHttpRequestsGet429AndRecover) {
+    auto o = options();
+    o.limits.rate_limit_per_second = 1;
+    o.limits.rate_limit_burst = 3;
+    start(o);
+    auto a = connect();
+    // A full bucket: the first three pass.
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(exchange(a, call("rpc_methods"), kTokenAlice).result_int(), 200u) << i;
+    // The bucket refills at one per second: of the next five, some are refused.
+    int limited = 0;
+    for (int i = 0; i < 5; ++i) {
+        auto res = exchange(a, call("rpc_methods", 40 + i), kTokenAlice);
+        if (res.result_int() == 200u) continue;
+        ++limited;
+        EXPECT_EQ(res.result_int(), 429u);
+        const json body = json::parse(res.body());
+        EXPECT_EQ(body["error"]["code"], kRateLimitedCode);
+        EXPECT_NE(body["error"]["message"].get<std::string>().find("rate limited"),
+                  std::string::npos);
+        EXPECT_GE(std::stoi(std::string(res[http::field::retry_after])), 1);
+    }
+    EXPECT_GE(limited, 1);
+    EXPECT_EQ(metrics_.value("teesigner_rate_limited_total", {{"identity", "alice"}}), limited);
+    // Another client has its own bucket.
+    auto b = connect();
+    EXPECT_EQ(exchange(b, call("rpc_methods"), kTokenBob).result_int(), 200u);
+    // Alice's connection stayed open, and a token comes back within a second.
+    std::this_thread::sleep_for(1100ms);
+    EXPECT_EQ(exchange(a, call("rpc_methods"), kTokenAlice).result_int(), 200u);
+}
+
+TEST_F(ServerLimitsTest, RateLimitedWebSocketMessagesGetErrorsWithTheirIds) {
+    auto o = options();
+    o.limits.rate_limit_per_second = 1;
+    o.limits.rate_limit_burst = 2;
+    start(o);
+    websocket::stream<beast::tcp_stream> ws(ioc_);
+    beast::get_lowest_layer(ws).connect(endpoint());
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(http::field::authorization, std::string("Bearer ") + kTokenAlice);
+    }));
+    ws.handshake("127.0.0.1", "/");
+    auto ask = [&](const std::string& text) {
+        ws.write(net::buffer(text));
+        beast::flat_buffer buffer;
+        ws.read(buffer);
+        return json::parse(beast::buffers_to_string(buffer.data()));
+    };
+    EXPECT_TRUE(ask(call("rpc_methods", 1)).contains("result"));
+    EXPECT_TRUE(ask(call("rpc_methods", 2)).contains("result"));
+    // The bucket is empty now (refill: one per second): a batch right away is
+    // answered with one error per request id (a slow machine may have earned
+    // a token back in between, so try a few times).
+    const std::string batch =
+        json::array({json::parse(call("rpc_methods", 10)), json::parse(call("rpc_methods", 11)),
+                     json{{"jsonrpc", "2.0"}, {"method", "rpc_methods"}}})
+            .dump();
+    bool limited = false;
+    for (int i = 0; i < 4 && !limited; ++i) {
+        const json answer = ask(batch);
+        ASSERT_TRUE(answer.is_array()) << answer.dump();
+        ASSERT_EQ(answer.size(), 2u) << answer.dump();
+        EXPECT_EQ(answer[0]["id"], 10);
+        EXPECT_EQ(answer[1]["id"], 11);
+        limited = answer[0].contains("error");
+        if (limited) {
+            EXPECT_EQ(answer[0]["error"]["code"], kRateLimitedCode);
+            EXPECT_EQ(answer[1]["error"]["code"], kRateLimitedCode);
+        }
+    }
+    EXPECT_TRUE(limited);
+    // The WebSocket stays open and recovers.
+    std::this_thread::sleep_for(1100ms);
+    const json later = ask(call("rpc_methods", 3));
+    EXPECT_EQ(later["id"], 3);
+    EXPECT_TRUE(later.contains("result")) << later.dump();
+}
+
+TEST_F(ServerLimitsTest, DefaultsLetABusyLocalClientThrough) {
+    start(options(), /*with_tokens=*/false);
+    auto a = connect();
+    for (int i = 0; i < 300; ++i)
+        ASSERT_EQ(exchange(a, call("rpc_methods", i), "").result_int(), 200u) << i;
+    EXPECT_EQ(metrics_.value("teesigner_rate_limited_total", {{"identity", "local"}}), 0);
+}
+
+TEST_F(ServerLimitsTest, LocalClientsAreRateLimitedOnlyWhenAsked) {
+    auto o = options();
+    o.limits.rate_limit_per_second = 1;
+    o.limits.rate_limit_burst = 1;
+    start(o, /*with_tokens=*/false);
+    auto a = connect();
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(exchange(a, call("rpc_methods", i), "").result_int(), 200u) << i;
+    a.close();
+    server_->stop();
+
+    o.limits.rate_limit_local = true;
+    start(o, /*with_tokens=*/false);
+    auto b = connect();
+    EXPECT_EQ(exchange(b, call("rpc_methods", 1), "").result_int(), 200u);
+    const auto refused = exchange(b, call("rpc_methods", 2), "");
+    EXPECT_EQ(refused.result_int(), 429u);
+    EXPECT_EQ(json::parse(refused.body())["error"]["code"], kRateLimitedCode);
+    // Over the Unix socket: another client address, its own bucket.
+    local::socket u(ioc_);
+    u.connect(local::endpoint(o.unix_socket));
+    EXPECT_EQ(exchange(u, call("rpc_methods", 3), "").result_int(), 200u);
+    EXPECT_GE(metrics_.value("teesigner_rate_limited_total", {{"identity", "local"}}), 1);
+}
+
+TEST(ServerLimitsValidation, ZeroLimitsAreRefused) {
+    ServerOptions o;
+    o.limits.max_connections_per_identity = 0;
+    EXPECT_THROW(validate_server_security(o, TokenStore{}), std::runtime_error);
+    ServerOptions r;
+    r.limits.rate_limit_per_second = 10;
+    r.limits.rate_limit_burst = 0;
+    EXPECT_THROW(validate_server_security(r, TokenStore{}), std::runtime_error);
+    ServerOptions off;
+    off.limits.rate_limit_per_second = 0;  // no rate limit: fine
+    off.limits.rate_limit_burst = 0;
+    EXPECT_NO_THROW(validate_server_security(off, TokenStore{}));
+}
+
+}  // namespace
