@@ -84,8 +84,7 @@ BENCHMARK(BM_rpc_keystore_sign);
 void BM_rpc_signGrandpaVote(benchmark::State& state) {
     // A prevote: tag, target hash, target number, round, set id (hex of 53 bytes).
     run(state, R"({"jsonrpc":"2.0","id":7,"method":"signer_signGrandpaVote","params":["gran",")" +
-                   kPublic + R"(","0x00)" + std::string(64, 'b') + std::string(40, '1') +
-                   R"("]})");
+                   kPublic + R"(","0x00)" + std::string(64, 'b') + std::string(40, '1') + R"("]})");
 }
 BENCHMARK(BM_rpc_signGrandpaVote);
 
