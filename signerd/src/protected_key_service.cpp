@@ -131,12 +131,13 @@ bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) 
     std::pair<Bytes, KeyTypeId> key{Bytes(public_key.begin(), public_key.end()), key_type};
     {
         std::lock_guard lock(held_mu_);
-        if (held_.count(key) != 0) return true;
+        if (auto it = held_.find(key); it != held_.end()) return it->second;
     }
-    if (!inner_.has_keys({key})) return false;
+    const bool held = inner_.has_keys({key});
     std::lock_guard lock(held_mu_);
-    held_.insert(std::move(key));
-    return true;
+    if (held_.size() > 4096) held_.clear();  // bounded: a client may probe many keys
+    held_[std::move(key)] = held;
+    return held;
 }
 
 void ProtectedKeyService::audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,

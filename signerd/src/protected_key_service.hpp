@@ -16,8 +16,8 @@
 // public key, rule, position, payload hash, outcome); never message bytes.
 #pragma once
 
+#include <map>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "key_service.hpp"
@@ -39,7 +39,10 @@ class ProtectedKeyService final : public KeyService {
     /// `inner`, `db` and `metrics` (may be null) must outlive this object.
     ProtectedKeyService(KeyService& inner, ProtectionDb& db, Metrics* metrics);
 
-    Bytes rotate_session_keys() override { return inner_.rotate_session_keys(); }
+    Bytes rotate_session_keys() override {
+        forget_key_types();
+        return inner_.rotate_session_keys();
+    }
     std::vector<std::pair<Bytes, KeyTypeId>> decode_session_keys(ByteSpan blob) override {
         return inner_.decode_session_keys(blob);
     }
@@ -51,6 +54,7 @@ class ProtectedKeyService final : public KeyService {
     }
     Bytes generate_new(const KeyTypeId& key_type, Scheme scheme,
                        const std::optional<std::string>& seed) override {
+        forget_key_types();
         return inner_.generate_new(key_type, scheme, seed);
     }
     Bytes sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
@@ -85,6 +89,11 @@ class ProtectedKeyService final : public KeyService {
     void guard(const KeyTypeId& key_type, ByteSpan public_key, const core::protection::Signable& s,
                const char* method);
     bool holds(ByteSpan public_key, const KeyTypeId& key_type);
+    /// A key may have been added under another type: ask the TEE again.
+    void forget_key_types() {
+        std::lock_guard lock(held_mu_);
+        held_.clear();
+    }
     void audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
                const core::protection::Signable* s, const std::string& outcome,
                const std::string& code);
@@ -97,8 +106,8 @@ class ProtectedKeyService final : public KeyService {
     ProtectionDb& db_;
     Metrics* metrics_;
     std::mutex held_mu_;
-    std::set<std::pair<Bytes, KeyTypeId>>
-        held_;  // positive has_key answers (keys are never removed)
+    // has_key answers (keys are only ever added, and only through this object).
+    std::map<std::pair<Bytes, KeyTypeId>, bool> held_;
 };
 
 }  // namespace teesigner::signerd

@@ -649,6 +649,19 @@ TEST_F(ProtectedServiceTest, TypedSigningIsCheckedAndAGrandpaKeyUnderAnotherType
     EXPECT_EQ(r["error"]["code"], -32010);
 }
 
+TEST_F(ProtectedServiceTest, AKeyAddedUnderGrandpaLaterIsProtectedFromThen) {
+    const signerd::KeyTypeId test{'t', 'e', 's', 't'}, gran{'g', 'r', 'a', 'n'};
+    const Bytes pk = service_->generate_new(test, core::Scheme::ed25519, std::string("//X"));
+    // Not a GRANDPA key yet: vote-shaped bytes are opaque (the TEE's policy decides).
+    EXPECT_NO_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(1, 9)));
+    EXPECT_NO_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(2, 9)));
+    // The same key under "gran" (dev seeds): from now on its votes are protected.
+    ASSERT_EQ(service_->generate_new(gran, core::Scheme::ed25519, std::string("//X")), pk);
+    EXPECT_NO_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(1, 10)));
+    EXPECT_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(2, 10)),
+                 signerd::ServiceError);
+}
+
 TEST_F(ProtectedServiceTest, ExportMergesTeeAndDatabaseAndImportFillsBoth) {
     const std::string pk = core::to_hex(gran_);
     // Recorded by the database only (the fake TEE keeps no history of its own).
