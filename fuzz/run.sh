@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (clang, ASan + UBSan; preset "fuzz") and run each
 # for SECONDS (default 60) on a scratch copy of its seed corpus
-# fuzz/corpus/<name>/ (the seeds in the repository are left untouched).
+# fuzz/corpus/<name>/ plus its saved reproducers fuzz/regressions/<name>/ (the
+# files in the repository are left untouched).
 #
 #   fuzz/run.sh [SECONDS] [FILTER]
 #
@@ -43,6 +44,8 @@ run_one() {
     local work="$results/$short"
     mkdir -p "$work/corpus"
     [ -d "fuzz/corpus/$short" ] && cp -r "fuzz/corpus/$short/." "$work/corpus/"
+    # Saved reproducers are replayed first, with the seeds (fuzz/regressions/README.md).
+    [ -d "fuzz/regressions/$short" ] && cp -r "fuzz/regressions/$short/." "$work/corpus/"
     local seeds
     seeds=$(find "$work/corpus" -type f | wc -l)
     local start=$SECONDS status=ok

@@ -4,6 +4,7 @@
 // time) and the harness around TA_InvokeCommandEntryPoint.
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -70,6 +71,9 @@ struct State {
     std::vector<std::array<uint8_t, 32>> secrets;
     bool ready = false;
     bool check_secrets = true;
+    // Every request since reset(): a response may echo what any of them
+    // carried (e.g. a vote's target hash, exported by a later call).
+    std::vector<core::Bytes> sent;
 };
 State g;
 
@@ -184,6 +188,7 @@ void reset() {
     g_sodium_stream.counter = 1000;
     reset_random();
     g.check_secrets = true;
+    g.sent.clear();
 }
 
 Outcome invoke(uint32_t command, core::ByteSpan request, size_t out_cap, uint32_t param_types,
@@ -223,6 +228,9 @@ Outcome invoke(uint32_t command, core::ByteSpan request, size_t out_cap, uint32_
     const bool canonical_out =
         TEE_PARAM_TYPE_GET(param_types, 1) == TEE_PARAM_TYPE_MEMREF_OUTPUT && out_buf != nullptr;
 
+    const uint32_t t0 = TEE_PARAM_TYPE_GET(param_types, 0);
+    if (t0 == TEE_PARAM_TYPE_MEMREF_INPUT || t0 == TEE_PARAM_TYPE_MEMREF_INOUT)
+        g.sent.emplace_back(request.begin(), request.end());  // the TA could read it
     Outcome o;
     o.rc = TA_InvokeCommandEntryPoint(nullptr, command, param_types, params);
     if (canonical_out) {
@@ -234,12 +242,27 @@ Outcome invoke(uint32_t command, core::ByteSpan request, size_t out_cap, uint32_
                 must(out_buf[i] == kCanary, "TA wrote past the size it reported");
             o.out.assign(out_buf, out_buf + o.reported_size);
             // (A request may carry those bytes itself, e.g. as an ATTEST nonce
-            // that the statement echoes: libFuzzer learns them from memmem.)
-            core::Bytes req(request.begin(), request.end());
+            // that the statement echoes, or as a GRANDPA target hash that a
+            // later EXPORT_PROTECTION returns: libFuzzer learns them from memcmp.)
+            auto sent_before = [](const std::array<uint8_t, 32>& s) {
+                return std::any_of(g.sent.begin(), g.sent.end(),
+                                   [&s](const core::Bytes& r) { return contains(r, s); });
+            };
             if (g.check_secrets)
-                for (const auto& s : g.secrets)
-                    must(!contains(o.out, s) || contains(req, s),
-                         "a response contains a stored secret seed");
+                for (size_t k = 0; k < g.secrets.size(); ++k) {
+                    const auto& s = g.secrets[k];
+                    if (!contains(o.out, s) || sent_before(s)) continue;
+                    // Say which secret, where and in reply to what, to tell a
+                    // real leak from a value that is public after all.
+                    const auto* at = static_cast<const uint8_t*>(
+                        memmem(o.out.data(), o.out.size(), s.data(), s.size()));
+                    std::fprintf(stderr,
+                                 "secret #%zu of %zu (recorded at setup) at offset %td of the "
+                                 "%zu-byte response to command 0x%x\n",
+                                 k, g.secrets.size(), at - o.out.data(), o.out.size(), command);
+                    std::fprintf(stderr, "response: %s\n", core::to_hex(o.out).c_str());
+                    fail("a response contains a stored secret seed");
+                }
         } else {
             if (o.rc == TEE_ERROR_SHORT_BUFFER)
                 must(o.reported_size > out_cap, "SHORT_BUFFER without a larger size");
