@@ -155,6 +155,8 @@ void ProtectedKeyService::audit(const char* method, const KeyTypeId& key_type, B
     }
     e.outcome = outcome;
     e.code = code;
+    if (const uint64_t failed = db_.take_audit_failures(); failed > 0 && metrics_)
+        metrics_->inc("teesigner_audit_failures_total", {}, static_cast<double>(failed));
     try {
         db_.append_audit(e);
     } catch (const std::exception& ex) {

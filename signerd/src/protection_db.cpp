@@ -99,8 +99,16 @@ class SqliteSession final : public Session {
                                     (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
         sqlite3_busy_timeout(db, 10'000);
         exec("PRAGMA journal_mode=WAL");
-        // FULL: a commit is on disk when it returns (the record precedes the signature).
-        exec("PRAGMA synchronous=FULL");
+        // NORMAL (in WAL mode): a commit is atomic and survives a crash of the
+        // process, but the last commits before a power loss may roll back. That
+        // is safe for SQLite, which only serves one signer: the TA's own sealed
+        // record is durable before any signature is released, so it refuses the
+        // conflict even if this copy lost it. FULL would put one more fsync on
+        // the path of every protected signature, serialised across all
+        // requests (measured in docs/PERFORMANCE.md). PostgreSQL, shared by
+        // several signers, keeps synchronous_commit on: there it is the only
+        // guard between instances.
+        exec("PRAGMA synchronous=NORMAL");
         exec("PRAGMA foreign_keys=ON");
     }
 
@@ -471,7 +479,18 @@ class SqlProtectionDb final : public ProtectionDb {
   public:
     SqlProtectionDb(const ProtectionDbOptions& o, std::function<std::unique_ptr<Session>()> factory,
                     unsigned pool_size)
-        : options_(o), pool_(std::move(factory), pool_size) {}
+        : options_(o), pool_(std::move(factory), pool_size) {
+        audit_writer_ = std::thread([this] { write_audit_rows(); });
+    }
+
+    ~SqlProtectionDb() override {
+        {
+            std::lock_guard lock(audit_mu_);
+            audit_stop_ = true;
+        }
+        audit_wake_.notify_all();
+        audit_writer_.join();  // writes what is still queued first
+    }
 
     void create_schema() {
         const bool pg = options_.backend == "postgres";
@@ -566,28 +585,24 @@ class SqlProtectionDb final : public ProtectionDb {
         });
     }
 
+    // Audit rows are queued and written by one background thread, many rows per
+    // transaction: a transaction (and, for PostgreSQL, an fsync) per signature
+    // would put the audit trail, which is not a safety mechanism, on the path of
+    // every request. A full queue makes callers wait (nothing is dropped).
     void append_audit(const AuditEntry& e) override {
-        const uint64_t n = ++audit_appends_;
-        transact([&](Session& db) {
-            db.query(
-                "INSERT INTO audit_log (at, instance, client, method, key_type, public_key, "
-                "rule, major, minor, payload_hash, outcome, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                "?7, ?8, ?9, ?10, ?11, ?12)",
-                {e.at.empty() ? now_utc() : e.at,
-                 e.instance.empty() ? options_.instance : e.instance, e.client, e.method,
-                 e.key_type, e.public_key, e.rule,
-                 to_db(std::min(e.position.major, kMaxStored - 1)),
-                 to_db(std::min(e.position.minor, kMaxStored - 1)), e.payload_hash, e.outcome,
-                 e.code});
-            // Bounded: now and then drop what is older than the newest audit_max_rows.
-            if (options_.audit_max_rows > 0 && n % 1000 == 0)
-                db.query("DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
-                         {to_db(options_.audit_max_rows)});
-            return true;
-        });
+        AuditEntry row = e;
+        if (row.at.empty()) row.at = now_utc();
+        if (row.instance.empty()) row.instance = options_.instance;
+        std::unique_lock lock(audit_mu_);
+        audit_idle_.wait(lock, [this] { return audit_queue_.size() < kAuditQueueMax; });
+        audit_queue_.push_back(std::move(row));
+        audit_wake_.notify_one();
     }
 
+    uint64_t take_audit_failures() noexcept override { return audit_failures_.exchange(0); }
+
     std::vector<AuditEntry> audit_tail(size_t n) override {
+        flush_audit();
         auto rows = transact([&](Session& db) {
             return db.query(
                 "SELECT at, instance, client, method, key_type, public_key, rule, major, minor, "
@@ -624,6 +639,58 @@ class SqlProtectionDb final : public ProtectionDb {
     }
 
   private:
+    static constexpr size_t kAuditQueueMax = 10'000;
+
+    void write_audit_rows() {
+        std::unique_lock lock(audit_mu_);
+        for (;;) {
+            audit_wake_.wait(lock, [this] { return audit_stop_ || !audit_queue_.empty(); });
+            if (audit_queue_.empty()) return;  // stopping, nothing left
+            std::vector<AuditEntry> rows;
+            rows.swap(audit_queue_);
+            audit_writing_ = true;
+            lock.unlock();
+            audit_idle_.notify_all();
+            insert_audit_rows(rows);
+            lock.lock();
+            audit_writing_ = false;
+            audit_idle_.notify_all();
+        }
+    }
+
+    void insert_audit_rows(const std::vector<AuditEntry>& rows) {
+        try {
+            transact([&](Session& db) {
+                for (const AuditEntry& e : rows) {
+                    db.query(
+                        "INSERT INTO audit_log (at, instance, client, method, key_type, "
+                        "public_key, rule, major, minor, payload_hash, outcome, code) VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        {e.at, e.instance, e.client, e.method, e.key_type, e.public_key, e.rule,
+                         to_db(std::min(e.position.major, kMaxStored - 1)),
+                         to_db(std::min(e.position.minor, kMaxStored - 1)), e.payload_hash,
+                         e.outcome, e.code});
+                }
+                // Bounded: now and then drop what is older than the newest audit_max_rows.
+                const uint64_t before = audit_appends_.fetch_add(rows.size());
+                if (options_.audit_max_rows > 0 && before / 1000 != (before + rows.size()) / 1000)
+                    db.query(
+                        "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
+                        {to_db(options_.audit_max_rows)});
+                return true;
+            });
+        } catch (const std::exception& ex) {
+            audit_failures_ += rows.size();
+            spdlog::error("audit log: cannot append {} rows: {}", rows.size(), ex.what());
+        }
+    }
+
+    /// Wait until every row queued so far is written (or has failed).
+    void flush_audit() {
+        std::unique_lock lock(audit_mu_);
+        audit_idle_.wait(lock, [this] { return audit_queue_.empty() && !audit_writing_; });
+    }
+
     static prot::History& item(std::map<std::pair<std::string, std::string>, prot::History>& items,
                                const std::string& pk, const std::string& rule) {
         auto [it, inserted] = items.try_emplace({pk, rule});
@@ -863,6 +930,14 @@ class SqlProtectionDb final : public ProtectionDb {
     ProtectionDbOptions options_;
     Pool pool_;
     std::atomic<uint64_t> audit_appends_{0};
+    std::atomic<uint64_t> audit_failures_{0};
+    std::mutex audit_mu_;
+    std::condition_variable audit_wake_;  // rows queued, or stopping
+    std::condition_variable audit_idle_;  // queue space, or a write finished
+    std::vector<AuditEntry> audit_queue_;
+    bool audit_writing_ = false;
+    bool audit_stop_ = false;
+    std::thread audit_writer_;  // last: started after, and joined before, the rest
 };
 
 }  // namespace

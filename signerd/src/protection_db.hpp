@@ -93,8 +93,11 @@ class ProtectionDb {
     /// Throws ProtectionDbError (invalid document or database failure).
     virtual core::protection::ImportReport import_document(core::ByteSpan document) = 0;
 
+    /// Queue one audit row; a background writer stores queued rows in batches.
     virtual void append_audit(const AuditEntry& entry) = 0;
-    /// The newest `n` audit rows, oldest first (tests, tools).
+    /// Rows the background writer failed to store since the last call.
+    virtual uint64_t take_audit_failures() noexcept = 0;
+    /// The newest `n` audit rows, oldest first (tests, tools); waits for queued rows.
     virtual std::vector<AuditEntry> audit_tail(size_t n) = 0;
 
     /// "sqlite" or "postgres".
