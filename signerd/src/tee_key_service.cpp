@@ -477,6 +477,11 @@ TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
         std::string reason = result_string(rc);
         if (rc == TEEC_ERROR_BUSY)
             reason += ": another process is using this TEE storage (one signer per data directory)";
+        else if (rc == TEEC_ERROR_ITEM_NOT_FOUND && s.options.backend == "optee")
+            // What libteec answers when it can open no /dev/teepriv* or /dev/tee* device.
+            reason +=
+                ": no OP-TEE device (/dev/teepriv0 or /dev/tee0); is the optee kernel driver "
+                "loaded and tee-supplicant running? (docs/testing-on-optee.md)";
         throw std::runtime_error("cannot initialize the " + s.options.backend + " TEE: " + reason);
     }
     s.context_open = true;
