@@ -54,52 +54,10 @@ ALLOW=(
 )
 
 # The C++ runtime the TA supplies itself (see the top of this file and
-# docs/testing-on-optee.md, "The C++ runtime a TA needs"). For an OP-TEE build it
-# goes into the TA's sources as it is.
-read -r -d '' TA_CXX_RUNTIME <<'CXX' || true
-// Minimal C++ runtime for the signer TA on OP-TEE: what the compiler and the
-// libstdc++ headers reference, on top of the GP API, so that nothing is pulled
-// from the toolchain's libstdc++.a (whose members need glibc).
-#include <cstddef>
-#include <new>
-#include <vector>  // declares the std::__throw_* helpers
-
-#include "tee_internal_api.h"
-
-void* operator new(std::size_t size) {
-    void* p = TEE_Malloc(size != 0 ? size : 1, 0);
-    if (p == nullptr) TEE_Panic(TEE_ERROR_OUT_OF_MEMORY);  // no exceptions in a TA
-    return p;
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    return TEE_Malloc(size != 0 ? size : 1, 0);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-    return operator new(size, tag);
-}
-void operator delete(void* p) noexcept { TEE_Free(p); }
-void operator delete[](void* p) noexcept { TEE_Free(p); }
-void operator delete(void* p, std::size_t) noexcept { TEE_Free(p); }
-void operator delete[](void* p, std::size_t) noexcept { TEE_Free(p); }
-
-namespace std {
-const nothrow_t nothrow{};
-void __throw_bad_alloc() { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
-void __throw_bad_array_new_length() { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
-void __throw_length_error(const char*) { TEE_Panic(TEE_ERROR_OUT_OF_MEMORY); }
-void __throw_logic_error(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
-void __throw_out_of_range(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
-void __throw_out_of_range_fmt(const char*, ...) { TEE_Panic(TEE_ERROR_GENERIC); }
-void __throw_invalid_argument(const char*) { TEE_Panic(TEE_ERROR_GENERIC); }
-}  // namespace std
-
-// Static destructors of globals are registered here; a TA never runs them.
-extern "C" {
-void* __dso_handle = nullptr;
-int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
-}
-CXX
+# docs/testing-on-optee.md, "The C++ runtime a TA needs"): ta/optee/cxx_runtime.cpp,
+# compiled into the OP-TEE TA by ta/sub.mk and never into the soft TEE (which
+# runs on the host's libstdc++).
+TA_CXX_RUNTIME=ta/optee/cxx_runtime.cpp  # listed in ta/sub.mk; OP-TEE builds only
 
 echo "Allow-list (what a TA may reference):"
 for entry in "${ALLOW[@]}"; do
@@ -209,9 +167,8 @@ closure() {
 
 status=0
 mkdir -p "$out/runtime"
-printf '%s\n' "$TA_CXX_RUNTIME" >"$out/runtime/ta_cxx_runtime.cpp"
 "$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -Ita/include \
-    -c "$out/runtime/ta_cxx_runtime.cpp" -o "$out/runtime/ta_cxx_runtime.o"
+    -c "$TA_CXX_RUNTIME" -o "$out/runtime/ta_cxx_runtime.o"
 compile "$out/core" core/src/*.cpp --
 variant "$out/release"
 check "$out/release" "release TA (ta/src + core/src)" || status=1

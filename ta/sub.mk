@@ -15,6 +15,9 @@ cxxflags-y += -std=c++20 -fno-exceptions -fno-rtti
 srcs-y += src/signer_ta.cpp
 srcs-y += src/keystore.cpp
 srcs-y += src/protection_store.cpp
+# operator new/delete on TEE_Malloc, libstdc++'s throw helpers as TEE_Panic: so
+# nothing is taken from the toolchain's libstdc++.a (scripts/check-ta-symbols.sh).
+srcs-y += optee/cxx_runtime.cpp
 
 # The core library (every core/src/*.cpp).
 core-srcs := $(notdir $(wildcard $(sub-dir)/../core/src/*.cpp))
