@@ -30,10 +30,6 @@ namespace teesigner::signerd {
 /// serve.cpp sets it for each call before the handler runs.
 void set_audit_context(const std::string& client, const std::string& method);
 
-/// The JSON-RPC error for a refusal (-32010 with the details in data; -32011
-/// for opaque_refused), in the format the TA path uses.
-ServiceError refusal_error(const core::protection::Refusal& refusal);
-
 class ProtectedKeyService final : public KeyService {
   public:
     /// `inner`, `db` and `metrics` (may be null) must outlive this object.
