@@ -3,6 +3,9 @@
 // load_index() refuses an index above kMaxIndex (512 KiB, ta/src/keystore.cpp)
 // as TEE_ERROR_CORRUPT_OBJECT. Measured at commit 4e237a7: key 13 789 fails,
 // and from then on GENERATE_KEY, LIST_PUBLIC_KEYS and ATTEST fail for good.
+// Fixed by the per-key-type and total key bounds (signer_ta.h): re-run on
+// 2026-11-29, GENERATE_KEY #1024 (the 1025th) is refused with
+// TA_SIGNER_ERROR_KEY_LIMIT (0x80005303) and LIST_PUBLIC_KEYS / ATTEST still succeed.
 // Runs in-process on the fuzz harness (about 9 minutes under ASan):
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz

@@ -31,6 +31,7 @@ constexpr int kRequestTooLarge = -32002;    // body or batch over the configured
 constexpr int kKeyNotFound = -32003;        // no such key in the TEE
 constexpr int kTeeUnavailable = -32004;     // TEE backend failed or restarting
 constexpr int kNotSupported = -32005;       // the TEE/TA build does not offer this operation
+constexpr int kKeyLimit = -32007;           // the TEE holds the maximum number of keys
 constexpr int kSlashingRefused = -32010;    // signing would be slashable
 constexpr int kPolicyRefused = -32011;      // refused by key-type policy (e.g. opaque signing)
 }  // namespace rpc_error

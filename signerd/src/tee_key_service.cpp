@@ -229,6 +229,12 @@ struct TeeKeyService::Impl {
                 throw ServiceError(rpc_error::kPolicyRefused,
                                    "opaque signing is refused by the signer's policy",
                                    "opaque_refused");
+            case TA_SIGNER_ERROR_KEY_LIMIT:
+                throw ServiceError(
+                    rpc_error::kKeyLimit,
+                    "key limit reached: the signer TA holds at most " +
+                        std::to_string(TA_SIGNER_MAX_KEYS_PER_TYPE) + " keys of one key type and " +
+                        std::to_string(TA_SIGNER_MAX_KEYS) + " in all; no new key was stored");
             case TEEC_ERROR_ACCESS_DENIED:
             case TEEC_ERROR_ACCESS_CONFLICT:
                 throw ServiceError(rpc_error::kPolicyRefused,

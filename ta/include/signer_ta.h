@@ -129,6 +129,13 @@
 #define TA_SIGNER_SIGN_OUTCOME_MAX 112
 #define TA_SIGNER_ERROR_REFUSED_SLASHING 0x80005301 /* conflict, watermark, capacity, malformed */
 #define TA_SIGNER_ERROR_REFUSED_POLICY 0x80005302   /* opaque signing refused for the key type */
+/* GENERATE_KEY, GENERATE_SESSION_KEYS, IMPORT_SURI: the keystore already holds
+ * TA_SIGNER_MAX_KEYS_PER_TYPE keys of the key type, or TA_SIGNER_MAX_KEYS in
+ * all; nothing was stored for the refused key (the sealed key index has a
+ * fixed size; without these bounds a client could fill it and lock every key). */
+#define TA_SIGNER_ERROR_KEY_LIMIT 0x80005303
+#define TA_SIGNER_MAX_KEYS_PER_TYPE 1024
+#define TA_SIGNER_MAX_KEYS 8192
 
 /* (key_type: KeyTypeId, public: [u8; 32], payload: Vec<u8>) -> SignOutcome
  * payload = SCALE((finality_grandpa::Message, round: u64, set_id: u64)), the

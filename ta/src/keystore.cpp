@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cache.hpp"
+#include "signer_ta.h"
 #include "teesigner/core/scale.hpp"
 
 // Key pairs kept reconstructed. OP-TEE's TA heap is small (TA_DATA_SIZE); the
@@ -25,6 +26,16 @@ constexpr uint32_t kReadFlags = TEE_DATA_FLAG_ACCESS_READ;
 constexpr uint32_t kWriteFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
                                  TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
 constexpr size_t kMaxIndex = 512 * 1024;
+// Bounds on the index (signer_ta.h), well below what kMaxIndex holds (about
+// 13,000 entries): the test TA uses small ones so a test can reach them.
+#ifdef TS_TA_TEST_KEY_LIMITS
+constexpr size_t kMaxKeysPerType = 128;
+constexpr size_t kMaxKeys = 192;
+#else
+constexpr size_t kMaxKeysPerType = TA_SIGNER_MAX_KEYS_PER_TYPE;
+constexpr size_t kMaxKeys = TA_SIGNER_MAX_KEYS;
+#endif
+static_assert(kMaxKeys * (4 + 1 + 1 + 33) < kMaxIndex, "the index must hold kMaxKeys entries");
 
 // Reconstructed key pairs by object id (secret; TA memory only, wiped when
 // dropped). Deriving a pair costs a base-point multiplication, as much as a
@@ -152,6 +163,16 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
     std::vector<KeyRef> index;
     TEE_Result rc = load_index(index);
     if (rc != TEE_SUCCESS) return rc;
+    bool listed = false;
+    size_t same_type = 0;
+    for (const KeyRef& k : index) {
+        if (k.key_type != ref.key_type) continue;
+        ++same_type;
+        listed = listed || (k.scheme == ref.scheme && k.public_key == ref.public_key);
+    }
+    // Checked before anything is written: a refused key leaves no object behind.
+    if (!listed && (same_type >= kMaxKeysPerType || index.size() >= kMaxKeys))
+        return TA_SIGNER_ERROR_KEY_LIMIT;
     core::Bytes id = key_object_id(ref);
     core::SecretArray<34> record;
     record[0] = kKeyFormat;
@@ -163,9 +184,7 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
     rc = write_object(id.data(), id.size(), record.data(), record.size(), false);
     if (rc == TEE_ERROR_ACCESS_CONFLICT) rc = TEE_SUCCESS;
     if (rc != TEE_SUCCESS) return rc;
-    for (const KeyRef& k : index)
-        if (k.key_type == ref.key_type && k.scheme == ref.scheme && k.public_key == ref.public_key)
-            return TEE_SUCCESS;
+    if (listed) return TEE_SUCCESS;
     index.push_back(ref);
     core::Bytes encoded = encode_index(index);
     return write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);

@@ -110,6 +110,52 @@ TEST(SoftTee, GenerateSignVerifyAllSchemes) {
               TEEC_ERROR_ITEM_NOT_FOUND);
 }
 
+// The sealed key index has fixed bounds (signer_ta.h; the test TA's are 128
+// keys per key type and 192 in all). Over them a key is refused with
+// TA_SIGNER_ERROR_KEY_LIMIT and nothing is stored, while every existing key
+// stays listed and usable, also after the TA restarts.
+TEST(SoftTee, KeyLimitsRefuseNewKeysAndKeepTheOthers) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    std::vector<Bytes> lima;
+    for (int i = 0; i < 128; ++i)
+        lima.push_back(
+            tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("lima", Scheme::sr25519)));
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request("lima", Scheme::sr25519), out),
+              TA_SIGNER_ERROR_KEY_LIMIT);
+    // Per key type, whatever the scheme.
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request("lima", Scheme::ed25519), out),
+              TA_SIGNER_ERROR_KEY_LIMIT);
+    // Other key types get keys up to the total.
+    for (int i = 0; i < 64; ++i)
+        tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("limb", Scheme::ed25519));
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request("limc", Scheme::ecdsa), out),
+              TA_SIGNER_ERROR_KEY_LIMIT);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {}, out), TA_SIGNER_ERROR_KEY_LIMIT);
+
+    tee.finalize();  // a new TA process reads the sealed state
+    tee.start();
+    EXPECT_EQ(decode_key_list(
+                  tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("lima", Scheme::sr25519)),
+                  Scheme::sr25519),
+              lima);
+    EXPECT_EQ(decode_key_list(
+                  tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("limb", Scheme::ed25519)),
+                  Scheme::ed25519)
+                  .size(),
+              64u);
+    EXPECT_TRUE(decode_key_list(
+                    tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("limc", Scheme::ecdsa)),
+                    Scheme::ecdsa)
+                    .empty());
+    expect_signs(tee, "lima", Scheme::sr25519, lima.front());
+    expect_signs(tee, "lima", Scheme::sr25519, lima.back());
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_GENERATE_KEY, key_request("limc", Scheme::ecdsa), out),
+              TA_SIGNER_ERROR_KEY_LIMIT);
+}
+
 TEST(SoftTee, EcdsaPrehashed) {
     TempDir dir;
     Tee tee(dir);
