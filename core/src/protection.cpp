@@ -7,6 +7,49 @@
 #include "teesigner/core/scale.hpp"
 
 namespace teesigner::core::protection {
+bool record_less(Rule rule, const Record& a, const Record& b) noexcept {
+    if (a.position != b.position) return a.position < b.position;
+    if (rule == Rule::grandpa) return a.kind < b.kind;
+    if (rule == Rule::para) return a.subject < b.subject;
+    return false;
+}
+
+Decision allowed(bool recorded) noexcept {
+    Decision d;
+    d.allowed = true;
+    d.recorded = recorded;
+    return d;
+}
+
+Decision refused(const Refusal& refusal) noexcept {
+    Decision d;
+    d.allowed = false;
+    d.refusal = refusal;
+    return d;
+}
+
+Refusal conflict_refusal(Rule rule, Position position, const Record& earlier) noexcept {
+    Refusal r;
+    r.reason = Reason::conflict;
+    r.rule = rule;
+    r.position = position;
+    r.earlier_kind = earlier.kind;
+    r.earlier_sides = earlier.sides;
+    r.subject = earlier.subject;
+    r.earlier_number = earlier.number;
+    r.earlier_payload_hash = earlier.payload_hash;
+    return r;
+}
+
+Refusal below_watermark_refusal(Rule rule, Position position, Position watermark) noexcept {
+    Refusal r;
+    r.reason = Reason::below_watermark;
+    r.rule = rule;
+    r.position = position;
+    r.watermark = watermark;
+    return r;
+}
+
 namespace {
 
 using scale::Decoder;
@@ -76,13 +119,6 @@ bool same_vote(Rule rule, const Record& a, const Record& b) {
     if (rule == Rule::grandpa) return a.kind == b.kind;
     if (rule == Rule::para) return a.subject == b.subject;
     return true;
-}
-
-bool record_less(Rule rule, const Record& a, const Record& b) {
-    if (a.position != b.position) return a.position < b.position;
-    if (rule == Rule::grandpa) return a.kind < b.kind;
-    if (rule == Rule::para) return a.subject < b.subject;
-    return false;
 }
 
 void encode_record(Encoder& e, const Record& r) {
@@ -179,42 +215,6 @@ struct IndexEntry {
     Rule rule = Rule::none;
     Bytes public_key;
 };
-
-Decision refuse(Refusal r) {
-    Decision d;
-    d.allowed = false;
-    d.refusal = r;
-    return d;
-}
-
-Decision allow(bool recorded) {
-    Decision d;
-    d.allowed = true;
-    d.recorded = recorded;
-    return d;
-}
-
-Refusal conflict_with(Rule rule, Position position, const Record& earlier) {
-    Refusal r;
-    r.reason = Reason::conflict;
-    r.rule = rule;
-    r.position = position;
-    r.earlier_kind = earlier.kind;
-    r.earlier_sides = earlier.sides;
-    r.subject = earlier.subject;
-    r.earlier_number = earlier.number;
-    r.earlier_payload_hash = earlier.payload_hash;
-    return r;
-}
-
-Refusal below(Rule rule, Position position, Position watermark) {
-    Refusal r;
-    r.reason = Reason::below_watermark;
-    r.rule = rule;
-    r.position = position;
-    r.watermark = watermark;
-    return r;
-}
 
 uint32_t position_limit(const Limits& l, Rule rule) {
     switch (rule) {
@@ -591,12 +591,13 @@ Result<std::vector<History>> decode_document(ByteSpan document) {
 // ---- Protector -----------------------------------------------------------------------------
 
 Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
-    if (s.rule == Rule::none) return allow(false);
+    if (s.rule == Rule::none) return allowed(false);
     if (!valid_public_key(pk)) return Error::invalid_length;
     State state(store_);
     auto main = state.load_main(s.rule, pk);
     if (!main) return main.error();
-    if (s.position < main->watermark) return refuse(below(s.rule, s.position, main->watermark));
+    if (s.position < main->watermark)
+        return refused(below_watermark_refusal(s.rule, s.position, main->watermark));
 
     if (s.rule != Rule::para) {
         Record r;
@@ -607,19 +608,20 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         r.payload_hash = s.payload_hash;
         if (!valid_record(s.rule, r)) return Error::invalid_encoding;
         if (Record* earlier = find_vote(s.rule, main->records, r)) {
-            if (earlier->payload_hash == r.payload_hash) return allow(false);  // identical re-sign
-            return refuse(conflict_with(s.rule, s.position, *earlier));
+            if (earlier->payload_hash == r.payload_hash)
+                return allowed(false);  // identical re-sign
+            return refused(conflict_refusal(s.rule, s.position, *earlier));
         }
         main->records.push_back(r);
         sort_records(s.rule, main->records);
         Position wm =
             prune_positions(main->records, main->watermark, position_limit(limits_, s.rule));
         // Older than everything the limit keeps: it could not be remembered.
-        if (r.position < wm) return refuse(below(s.rule, s.position, wm));
+        if (r.position < wm) return refused(below_watermark_refusal(s.rule, s.position, wm));
         main->watermark = wm;
         TS_TRY(state.ensure_indexed(s.rule, pk));
         TS_TRY(state.write_main(s.rule, pk, *main));
-        return allow(true);
+        return allowed(true);
     }
 
     // Para: one record per (session, candidate), in buckets by the hash's first byte.
@@ -634,7 +636,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
     if (new_session) {
         main->sessions.push_back(session);
         wm = prune_sessions(main->sessions, wm, limits_.para_sessions, removed);
-        if (s.position < wm) return refuse(below(s.rule, s.position, wm));
+        if (s.position < wm) return refused(below_watermark_refusal(s.rule, s.position, wm));
     }
     detail::SortedMap<uint8_t, std::vector<Record>> buckets;
     for (const Hash256& c : s.candidates) {
@@ -651,7 +653,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         probe.subject = c;
         Record* earlier = find_vote(Rule::para, buckets[c[0]], probe);
         if (earlier != nullptr && (earlier->sides & opposite) != 0)
-            return refuse(conflict_with(Rule::para, s.position, *earlier));
+            return refused(conflict_refusal(Rule::para, s.position, *earlier));
     }
     detail::SortedMap<uint8_t, bool> changed;
     for (const Hash256& c : s.candidates) {
@@ -677,9 +679,9 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
             r.reason = Reason::capacity;
             r.rule = Rule::para;
             r.position = s.position;
-            return refuse(r);
+            return refused(r);
         }
-    if (changed.empty() && !new_session) return allow(false);  // identical side re-signed
+    if (changed.empty() && !new_session) return allowed(false);  // identical side re-signed
     TS_TRY(state.ensure_indexed(Rule::para, pk));
     if (new_session) {
         main->watermark = wm;
@@ -690,7 +692,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         sort_records(Rule::para, buckets[b]);
         TS_TRY(state.write_bucket(pk, session, b, buckets[b]));
     }
-    return allow(!changed.empty());
+    return allowed(!changed.empty());
 }
 
 Result<Decision> Protector::authorize_message(ByteSpan public_key,
@@ -701,12 +703,12 @@ Result<Decision> Protector::authorize_message(ByteSpan public_key,
         case MessageClass::protected_payload:
             return authorize(public_key, c.signable);
         case MessageClass::unprotected:
-            return allow(false);
+            return allowed(false);
         case MessageClass::malformed: {
             Refusal r;
             r.reason = Reason::malformed;
             r.rule = c.signable.rule;
-            return refuse(r);
+            return refused(r);
         }
         case MessageClass::opaque:
             break;
@@ -719,13 +721,13 @@ Result<Decision> Protector::authorize_opaque(std::span<const KeyTypeId> key_type
     if (!p) return p.error();
     Refusal r;
     r.reason = Reason::opaque_refused;
-    if (key_types.empty()) return refuse(r);  // a key the caller could not place
+    if (key_types.empty()) return refused(r);  // a key the caller could not place
     for (const KeyTypeId& kt : key_types)
         if (!p->allows(kt)) {
             r.key_type = kt;
-            return refuse(r);
+            return refused(r);
         }
-    return allow(false);
+    return allowed(false);
 }
 
 Result<OpaquePolicy> Protector::policy() {

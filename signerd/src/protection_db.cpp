@@ -414,29 +414,6 @@ std::string now_utc() {
     return buf;
 }
 
-Decision refuse(prot::Refusal r) {
-    Decision d;
-    d.allowed = false;
-    d.refusal = r;
-    return d;
-}
-
-Decision allow(bool recorded) {
-    Decision d;
-    d.allowed = true;
-    d.recorded = recorded;
-    return d;
-}
-
-prot::Refusal below(Rule rule, Position p, Position wm) {
-    prot::Refusal r;
-    r.reason = prot::Reason::below_watermark;
-    r.rule = rule;
-    r.position = p;
-    r.watermark = wm;
-    return r;
-}
-
 uint32_t position_limit(const prot::Limits& l, Rule rule) {
     switch (rule) {
         case Rule::grandpa:
@@ -451,13 +428,6 @@ uint32_t position_limit(const prot::Limits& l, Rule rule) {
             break;
     }
     return 0;
-}
-
-bool record_less(Rule rule, const Record& a, const Record& b) {
-    if (a.position != b.position) return a.position < b.position;
-    if (rule == Rule::grandpa) return a.kind < b.kind;
-    if (rule == Rule::para) return a.subject < b.subject;
-    return false;
 }
 
 // ---- The database --------------------------------------------------------------------------
@@ -530,7 +500,7 @@ class SqlProtectionDb final : public ProtectionDb {
     }
 
     Decision check_and_record(ByteSpan public_key, const Signable& s) override {
-        if (s.rule == Rule::none) return allow(false);
+        if (s.rule == Rule::none) return prot::allowed(false);
         if (public_key.empty() || public_key.size() > 64)
             throw ProtectionDbError("public key: 1 to 64 bytes");
         if (s.position.major >= kMaxStored || s.position.minor >= kMaxStored)
@@ -560,7 +530,7 @@ class SqlProtectionDb final : public ProtectionDb {
             for (auto& [key, h] : items) {
                 std::sort(h.records.begin(), h.records.end(),
                           [rule = h.rule](const Record& a, const Record& b) {
-                              return record_less(rule, a, b);
+                              return prot::record_less(rule, a, b);
                           });
                 out.push_back(std::move(h));
             }
@@ -812,7 +782,8 @@ class SqlProtectionDb final : public ProtectionDb {
 
     Decision decide(Session& db, const std::string& pk, const Signable& s) {
         const Position wm = watermark(db, pk, s.rule);
-        if (s.position < wm) return refuse(below(s.rule, s.position, wm));
+        if (s.position < wm)
+            return prot::refused(prot::below_watermark_refusal(s.rule, s.position, wm));
 
         if (s.rule != Rule::para) {
             Record r;
@@ -824,14 +795,15 @@ class SqlProtectionDb final : public ProtectionDb {
             if (s.rule == Rule::grandpa && s.kind > 1)
                 throw ProtectionDbError("grandpa: only prevotes and precommits are recorded");
             if (auto earlier = find(db, pk, s.rule, s.position, vote_key(s.rule, r))) {
-                if (earlier->payload_hash == r.payload_hash) return allow(false);
-                return refuse(conflict(s.rule, s.position, *earlier));
+                if (earlier->payload_hash == r.payload_hash) return prot::allowed(false);
+                return prot::refused(prot::conflict_refusal(s.rule, s.position, *earlier));
             }
             insert(db, pk, s.rule, r);
             const Position now = prune(db, pk, s.rule, wm);
             // Older than everything the limit keeps: it could not be remembered.
-            if (s.position < now) return refuse(below(s.rule, s.position, now));
-            return allow(true);
+            if (s.position < now)
+                return prot::refused(prot::below_watermark_refusal(s.rule, s.position, now));
+            return prot::allowed(true);
         }
 
         const uint8_t side = s.valid_side ? prot::kValidSide : prot::kInvalidSide;
@@ -843,7 +815,8 @@ class SqlProtectionDb final : public ProtectionDb {
             probe.subject = c;
             earlier.push_back(find(db, pk, Rule::para, s.position, vote_key(Rule::para, probe)));
             if (earlier.back() && (earlier.back()->sides & opposite) != 0)
-                return refuse(conflict(Rule::para, s.position, *earlier.back()));
+                return prot::refused(
+                    prot::conflict_refusal(Rule::para, s.position, *earlier.back()));
         }
         bool changed = false, inserted = false;
         for (size_t i = 0; i < s.candidates.size(); ++i) {
@@ -872,22 +845,10 @@ class SqlProtectionDb final : public ProtectionDb {
         }
         if (inserted) {
             const Position now = prune(db, pk, Rule::para, wm);
-            if (s.position < now) return refuse(below(Rule::para, s.position, now));
+            if (s.position < now)
+                return prot::refused(prot::below_watermark_refusal(Rule::para, s.position, now));
         }
-        return allow(changed);
-    }
-
-    static prot::Refusal conflict(Rule rule, Position p, const Record& earlier) {
-        prot::Refusal r;
-        r.reason = prot::Reason::conflict;
-        r.rule = rule;
-        r.position = p;
-        r.earlier_kind = earlier.kind;
-        r.earlier_sides = earlier.sides;
-        r.subject = earlier.subject;
-        r.earlier_number = earlier.number;
-        r.earlier_payload_hash = earlier.payload_hash;
-        return r;
+        return prot::allowed(changed);
     }
 
     void merge(Session& db, const prot::History& h, prot::ImportReport& report) {

@@ -174,6 +174,17 @@ struct Decision {
     Refusal refusal;  // meaningful when !allowed
 };
 
+/// Decisions and refusals as every store applying these rules builds them
+/// (the Protector here, signerd's protection database).
+Decision allowed(bool recorded) noexcept;
+Decision refused(const Refusal& refusal) noexcept;
+/// A conflict with `earlier`, the record of the same vote signed before.
+Refusal conflict_refusal(Rule rule, Position position, const Record& earlier) noexcept;
+Refusal below_watermark_refusal(Rule rule, Position position, Position watermark) noexcept;
+/// The order of one key's records under `rule`: by position, then GRANDPA vote
+/// kind or para candidate.
+bool record_less(Rule rule, const Record& a, const Record& b) noexcept;
+
 // ---- Opaque-payload policy ---------------------------------------------------------------
 
 /// Whether keys of a type may sign bytes the signer cannot decode (sp-keystore
