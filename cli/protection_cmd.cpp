@@ -397,7 +397,9 @@ ordered_json record_json(const History& h, const prot::Record& r) {
     unrepresentable(h, "no rule");
 }
 
-bool record_less(prot::Rule rule, const prot::Record& a, const prot::Record& b) {
+// Stricter than core's record_less: a total order, so that std::unique can drop
+// exact duplicates after a merge.
+bool merge_order_less(prot::Rule rule, const prot::Record& a, const prot::Record& b) {
     if (a.position != b.position) return a.position < b.position;
     if (rule == prot::Rule::grandpa && a.kind != b.kind) return a.kind < b.kind;
     if (rule == prot::Rule::para && a.subject != b.subject) return a.subject < b.subject;
@@ -582,7 +584,7 @@ std::vector<History> merge(std::vector<History> items) {
         std::erase_if(h.records, [&h](const prot::Record& r) { return r.position < h.watermark; });
         std::sort(h.records.begin(), h.records.end(),
                   [rule](const prot::Record& a, const prot::Record& b) {
-                      return record_less(rule, a, b);
+                      return merge_order_less(rule, a, b);
                   });
         h.records.erase(std::unique(h.records.begin(), h.records.end()), h.records.end());
         out.push_back(std::move(h));

@@ -61,9 +61,16 @@ RC=$?
 [ "$RC" -eq 1 ] && ok || bad "doctored refusal: exit $RC, want 1"
 grep -q 'an unprotected payload was refused' "$TMP/check" && ok || bad "false positive not reported"
 
-# Doctored: one signature byte changed -> does not verify.
-sed '0,/"type":"grandpa_prevote"/{/"type":"grandpa_prevote"/s/"signature":"0x\(..\)/"signature":"0x\1\1/; /"type":"grandpa_prevote"/s/\("signature":"0x....\)../\1/}' \
+# Doctored: one hex digit of the first *signed* prevote's signature flipped
+# (0<->1, 2<->3, ...) -> does not verify. The first prevote in the log may be a
+# refused one, which carries no signature, so the signed one is looked for.
+awk 'done || !/"type":"grandpa_prevote"/ || !/"signature":"0x/ { print; next }
+     { i = index($0, "\"signature\":\"0x") + 15
+       c = substr($0, i, 1); d = index("0123456789abcdef", c) - 1
+       f = substr("1032547698badcfe", d + 1, 1)
+       print substr($0, 1, i - 1) f substr($0, i + 1); done = 1 }' \
     "$TMP/events.jsonl" >"$TMP/badsig.jsonl"
+if cmp -s "$TMP/events.jsonl" "$TMP/badsig.jsonl"; then bad "no signed prevote to doctor"; fi
 "$BIN" simulate --check-events "$TMP/badsig.jsonl" >"$TMP/check" 2>&1
 RC=$?
 [ "$RC" -eq 1 ] && ok || bad "doctored signature: exit $RC, want 1"
