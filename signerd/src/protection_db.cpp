@@ -12,12 +12,15 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 namespace teesigner::signerd {
@@ -123,11 +126,15 @@ class SqliteSession final : public Session {
     }
 
     std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
-        sqlite3_stmt* raw = nullptr;
-        if (sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw,
-                               nullptr) != SQLITE_OK)
-            fail();
-        std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
+        sqlite3_stmt* raw = prepared(sql);
+        // Cached statements are reset (and so release their locks) after each use.
+        struct Reset {
+            sqlite3_stmt* stmt;
+            ~Reset() {
+                sqlite3_reset(stmt);
+                sqlite3_clear_bindings(stmt);
+            }
+        } reset{raw};
         for (size_t i = 0; i < params.size(); ++i) {
             const int index = static_cast<int>(i + 1);
             int rc = SQLITE_OK;
@@ -165,6 +172,19 @@ class SqliteSession final : public Session {
     }
 
   private:
+    // Preparing costs more than running most of our statements: keep them
+    // (a handful of distinct SQL texts; the session is used by one thread at a time).
+    sqlite3_stmt* prepared(const std::string& sql) {
+        if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                               SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
+            fail();
+        std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
+        if (statements_.size() >= 64) statements_.clear();  // bounded, should never happen
+        statements_.emplace(sql, std::move(stmt));
+        return raw;
+    }
     [[noreturn]] void fail() {
         const int rc = sqlite3_errcode(db_.get());
         throw DbError(std::string("sqlite: ") + sqlite3_errmsg(db_.get()),
@@ -174,6 +194,8 @@ class SqliteSession final : public Session {
         void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
     };
     std::unique_ptr<sqlite3, DbDeleter> db_;
+    // After db_: finalized before the connection closes.
+    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StmtDeleter>> statements_;
 };
 
 // ---- PostgreSQL ----------------------------------------------------------------------------
@@ -499,17 +521,54 @@ class SqlProtectionDb final : public ProtectionDb {
         });
     }
 
+    // Queued: whichever caller finds no batch running becomes the leader and
+    // decides everything queued (up to kMaxBatch) in one transaction, like the
+    // TEE's group commit (tee_key_service.cpp). Each caller waits for the
+    // commit of the batch that holds its request.
     Decision check_and_record(ByteSpan public_key, const Signable& s) override {
+        validate(public_key, s);  // a bad request must not fail the others' batch
         if (s.rule == Rule::none) return prot::allowed(false);
-        if (public_key.empty() || public_key.size() > 64)
-            throw ProtectionDbError("public key: 1 to 64 bytes");
-        if (s.position.major >= kMaxStored || s.position.minor >= kMaxStored)
-            throw ProtectionDbError("position out of the database's range (>= 2^63)");
-        if (s.rule == Rule::para && s.candidates.empty())
-            throw ProtectionDbError("para statement without candidates");
-        const std::string pk = hex(public_key);
-        return transact([&](Session& db) { return decide(db, pk, s); },
-                        pk + ":" + rule_text(s.rule));
+        Job job{hex(public_key), &s};
+        std::unique_lock lock(queue_mu_);
+        queue_.push_back(&job);
+        while (!job.done) {
+            if (leading_) {
+                queue_cv_.wait(lock);
+                continue;
+            }
+            leading_ = true;
+            std::vector<Job*> jobs;
+            while (!queue_.empty() && jobs.size() < kMaxBatch) {
+                jobs.push_back(queue_.front());
+                queue_.pop_front();
+            }
+            lock.unlock();
+            run_jobs(jobs);
+            lock.lock();
+            for (Job* j : jobs) j->done = true;
+            leading_ = false;
+            queue_cv_.notify_all();
+        }
+        if (job.error) std::rethrow_exception(job.error);
+        return std::move(job.decision);
+    }
+
+    std::vector<Decision> check_and_record_batch(const std::vector<CheckItem>& items) override {
+        std::vector<Job> jobs;
+        jobs.reserve(items.size());
+        for (const CheckItem& item : items) {
+            if (item.signable == nullptr) throw ProtectionDbError("batch item without a request");
+            validate(item.public_key, *item.signable);
+            jobs.emplace_back(hex(item.public_key), item.signable);
+        }
+        std::vector<const Job*> order;
+        for (const Job& j : jobs) order.push_back(&j);
+        return decide_batch(order);
+    }
+
+    ProtectionDbStats stats() const override {
+        std::lock_guard lock(stats_mu_);
+        return stats_;
     }
 
     std::vector<prot::History> history() override {
@@ -611,6 +670,81 @@ class SqlProtectionDb final : public ProtectionDb {
   private:
     static constexpr size_t kAuditQueueMax = 10'000;
 
+    struct Job {
+        Job(std::string key, const Signable* s) : pk(std::move(key)), signable(s) {}
+        std::string pk;  // hex
+        const Signable* signable = nullptr;
+        Decision decision;
+        std::exception_ptr error;
+        bool done = false;  // under queue_mu_
+    };
+
+    static void validate(ByteSpan public_key, const Signable& s) {
+        if (s.rule == Rule::none) return;
+        if (public_key.empty() || public_key.size() > 64)
+            throw ProtectionDbError("public key: 1 to 64 bytes");
+        if (s.position.major >= kMaxStored || s.position.minor >= kMaxStored)
+            throw ProtectionDbError("position out of the database's range (>= 2^63)");
+        if (s.rule == Rule::para && s.candidates.empty())
+            throw ProtectionDbError("para statement without candidates");
+        if (s.rule == Rule::grandpa && s.kind > 1)
+            throw ProtectionDbError("grandpa: only prevotes and precommits are recorded");
+    }
+
+    // The leader's part: one transaction for `jobs`; every job gets its
+    // decision only after the commit, or the batch's error (fail closed).
+    void run_jobs(const std::vector<Job*>& jobs) {
+        try {
+            std::vector<const Job*> order(jobs.begin(), jobs.end());
+            std::vector<Decision> decisions = decide_batch(order);
+            for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->decision = std::move(decisions[i]);
+        } catch (...) {
+            const std::exception_ptr error = std::current_exception();
+            for (Job* j : jobs) j->error = error;
+        }
+    }
+
+    // State of one (key, rule) while a batch runs: the watermark and the newest
+    // positions on record, so that the core's prune rule (keep the newest
+    // `limit` positions) is applied in memory per request and written to the
+    // database once per key at the end of the batch, not queried per record.
+    struct KeyState {
+        Position watermark;
+        std::set<Position> positions;  // the newest limit+1 distinct positions (at most)
+        bool pruned = false;           // the watermark rose: write it, delete below it
+    };
+    using BatchState = std::map<std::pair<std::string, Rule>, KeyState>;
+
+    std::vector<Decision> decide_batch(const std::vector<const Job*>& jobs) {
+        std::vector<std::string> locks;
+        for (const Job* j : jobs)
+            if (j->signable->rule != Rule::none)
+                locks.push_back(j->pk + ":" + rule_text(j->signable->rule));
+        // Sorted: two signers locking overlapping sets of keys cannot deadlock.
+        std::sort(locks.begin(), locks.end());
+        locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+        auto decisions = transact(
+            [&](Session& db) {
+                // Rebuilt on every attempt: a retried transaction starts from the database.
+                BatchState state;
+                std::vector<Decision> out;
+                out.reserve(jobs.size());
+                for (const Job* j : jobs) out.push_back(decide(db, state, j->pk, *j->signable));
+                for (auto& [key, k] : state) {
+                    if (!k.pruned) continue;
+                    set_watermark(db, key.first, key.second, k.watermark);
+                    delete_below(db, key.first, key.second, k.watermark);
+                }
+                return out;
+            },
+            locks);
+        std::lock_guard lock(stats_mu_);
+        ++stats_.batches;
+        stats_.items += jobs.size();
+        stats_.largest_batch = std::max<uint64_t>(stats_.largest_batch, jobs.size());
+        return decisions;
+    }
+
     void write_audit_rows() {
         std::unique_lock lock(audit_mu_);
         for (;;) {
@@ -674,38 +808,39 @@ class SqlProtectionDb final : public ProtectionDb {
         return it->second;
     }
 
-    // Runs `body` in one transaction, again on retryable failures. The body's
-    // refusals (Decision with !allowed) roll back: a refusal never writes.
+    // Runs `body` in one transaction, again on retryable failures, holding the
+    // (sorted) `lock_keys` around it. A body that only refuses rolls back: a
+    // refusal never writes.
     template <class F>
-    auto transact(F&& body, const std::string& lock_key = {})
+    auto transact(F&& body, const std::vector<std::string>& lock_keys = {})
         -> decltype(body(std::declval<Session&>())) {
         std::minstd_rand jitter(std::random_device{}());
         for (int attempt = 1;; ++attempt) {
             try {
                 auto lease = pool_.acquire();
-                bool locked = false;
+                size_t locked = 0;
+                auto unlock = [&]() noexcept {
+                    while (locked > 0) (*lease)->unlock(lock_keys[--locked]);
+                };
                 try {
                     (*lease)->ensure_connected();
-                    if (!lock_key.empty()) {
-                        (*lease)->lock(lock_key);
-                        locked = true;
-                    }
+                    for (; locked < lock_keys.size(); ++locked) (*lease)->lock(lock_keys[locked]);
                     (*lease)->begin();
                     auto result = body(**lease);
                     if (rolls_back(result))
                         (*lease)->rollback();
                     else
                         (*lease)->commit();
-                    if (locked) (*lease)->unlock(lock_key);
+                    unlock();
                     return result;
                 } catch (const DbError& e) {
                     (*lease)->rollback();
-                    if (locked) (*lease)->unlock(lock_key);
+                    unlock();
                     if (e.connection_lost()) lease->discard();
                     throw;
                 } catch (...) {
                     (*lease)->rollback();
-                    if (locked) (*lease)->unlock(lock_key);
+                    unlock();
                     throw;
                 }
             } catch (const DbError& e) {
@@ -773,17 +908,62 @@ class SqlProtectionDb final : public ProtectionDb {
         const Position cut{from_db(rows[0][0]), from_db(rows[0][1])};
         if (cut > wm) wm = cut;
         set_watermark(db, pk, rule, wm);
+        delete_below(db, pk, rule, wm);
+        return wm;
+    }
+
+    void delete_below(Session& db, const std::string& pk, Rule rule, Position wm) {
         db.query(
             "DELETE FROM records WHERE public_key = ?1 AND rule = ?2 AND (major < ?3 OR "
             "(major = ?3 AND minor < ?4))",
             {pk, std::string(rule_text(rule)), to_db(wm.major), to_db(wm.minor)});
-        return wm;
     }
 
-    Decision decide(Session& db, const std::string& pk, const Signable& s) {
-        const Position wm = watermark(db, pk, s.rule);
-        if (s.position < wm)
-            return prot::refused(prot::below_watermark_refusal(s.rule, s.position, wm));
+    // The batch's view of (pk, rule), read from the database on first use.
+    KeyState& key_state(Session& db, BatchState& state, const std::string& pk, Rule rule) {
+        auto [it, inserted] = state.try_emplace({pk, rule});
+        KeyState& k = it->second;
+        if (!inserted) return k;
+        k.watermark = watermark(db, pk, rule);
+        const uint32_t limit = position_limit(options_.limits, rule);
+        if (limit == 0) return k;
+        for (const Row& row : db.query(
+                 "SELECT DISTINCT major, minor FROM records WHERE public_key = ?1 AND rule = ?2 "
+                 "ORDER BY major DESC, minor DESC LIMIT ?3",
+                 {pk, std::string(rule_text(rule)), int64_t{limit} + 1}))
+            k.positions.insert({from_db(row[0]), from_db(row[1])});
+        return k;
+    }
+
+    // A new record at `p` is about to be written: apply the prune rule (keep
+    // the newest `limit` positions, the watermark rises to the oldest kept)
+    // as prune() would right after the insert. Returns the watermark to
+    // refuse with, changing nothing, when `p` itself would be pruned.
+    std::optional<Position> admit(KeyState& k, Rule rule, Position p) {
+        const uint32_t limit = position_limit(options_.limits, rule);
+        if (limit == 0) return std::nullopt;
+        const bool added = k.positions.insert(p).second;
+        if (k.positions.size() <= limit) return std::nullopt;
+        const Position cut =
+            *std::next(k.positions.begin(), static_cast<long>(k.positions.size() - limit));
+        const Position wm = std::max(k.watermark, cut);
+        if (p < wm) {
+            if (added) k.positions.erase(p);
+            return wm;
+        }
+        k.watermark = wm;
+        k.positions.erase(k.positions.begin(), k.positions.lower_bound(wm));
+        k.pruned = true;
+        return std::nullopt;
+    }
+
+    // One request, against the database and what the batch decided before it
+    // (the same transaction). A refusal writes nothing.
+    Decision decide(Session& db, BatchState& state, const std::string& pk, const Signable& s) {
+        if (s.rule == Rule::none) return prot::allowed(false);
+        KeyState& k = key_state(db, state, pk, s.rule);
+        if (s.position < k.watermark)
+            return prot::refused(prot::below_watermark_refusal(s.rule, s.position, k.watermark));
 
         if (s.rule != Rule::para) {
             Record r;
@@ -798,11 +978,10 @@ class SqlProtectionDb final : public ProtectionDb {
                 if (earlier->payload_hash == r.payload_hash) return prot::allowed(false);
                 return prot::refused(prot::conflict_refusal(s.rule, s.position, *earlier));
             }
-            insert(db, pk, s.rule, r);
-            const Position now = prune(db, pk, s.rule, wm);
             // Older than everything the limit keeps: it could not be remembered.
-            if (s.position < now)
-                return prot::refused(prot::below_watermark_refusal(s.rule, s.position, now));
+            if (auto now = admit(k, s.rule, s.position))
+                return prot::refused(prot::below_watermark_refusal(s.rule, s.position, *now));
+            insert(db, pk, s.rule, r);
             return prot::allowed(true);
         }
 
@@ -818,7 +997,13 @@ class SqlProtectionDb final : public ProtectionDb {
                 return prot::refused(
                     prot::conflict_refusal(Rule::para, s.position, *earlier.back()));
         }
-        bool changed = false, inserted = false;
+        // A new candidate adds a record: the prune rule decides before anything is written.
+        bool inserts = false;
+        for (size_t i = 0; i < s.candidates.size(); ++i) inserts = inserts || !earlier[i];
+        if (inserts)
+            if (auto now = admit(k, Rule::para, s.position))
+                return prot::refused(prot::below_watermark_refusal(Rule::para, s.position, *now));
+        bool changed = false;
         for (size_t i = 0; i < s.candidates.size(); ++i) {
             probe.subject = s.candidates[i];
             if (earlier[i]) {
@@ -841,12 +1026,7 @@ class SqlProtectionDb final : public ProtectionDb {
             r.sides = side;
             r.payload_hash = s.payload_hash;
             insert(db, pk, Rule::para, r);
-            changed = inserted = true;
-        }
-        if (inserted) {
-            const Position now = prune(db, pk, Rule::para, wm);
-            if (s.position < now)
-                return prot::refused(prot::below_watermark_refusal(Rule::para, s.position, now));
+            changed = true;
         }
         return prot::allowed(changed);
     }
@@ -890,6 +1070,12 @@ class SqlProtectionDb final : public ProtectionDb {
 
     ProtectionDbOptions options_;
     Pool pool_;
+    std::mutex queue_mu_;
+    std::condition_variable queue_cv_;  // a batch finished
+    std::deque<Job*> queue_;
+    bool leading_ = false;
+    mutable std::mutex stats_mu_;
+    ProtectionDbStats stats_;
     std::atomic<uint64_t> audit_appends_{0};
     std::atomic<uint64_t> audit_failures_{0};
     std::mutex audit_mu_;

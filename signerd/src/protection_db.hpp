@@ -4,11 +4,18 @@
 //
 // check_and_record() applies the rules of core/include/teesigner/core/protection.hpp
 // (same Signable in, same Decision and Refusal out, so a refusal from the
-// database looks exactly like one from the TA) inside one transaction: SQLite
+// database looks exactly like one from the TA) inside a transaction: SQLite
 // BEGIN IMMEDIATE, PostgreSQL SERIALIZABLE with bounded retries on
 // serialization failures. The record is committed before it returns; a
 // refusal writes nothing. Any database error throws ProtectionDbError: the
 // caller must not sign (fail closed).
+//
+// Group commit: concurrent calls queue, and whichever caller finds no batch
+// running becomes the leader and runs up to kMaxBatch queued requests in ONE
+// transaction, deciding them in arrival order as if they ran one after the
+// other (the second of two conflicting votes in a batch is refused). Every
+// caller gets its Decision only after that transaction committed; if it
+// fails, every caller of the batch gets the ProtectionDbError.
 //
 // Tables (schema_version 1; readable with sqlite3 or psql; keys and hashes are
 // lower-case hex without 0x):
@@ -76,14 +83,38 @@ struct AuditEntry {
     std::string code;          // refusal code or error code, empty when signed
 };
 
+/// One request of check_and_record_batch().
+struct CheckItem {
+    core::ByteSpan public_key;
+    const core::protection::Signable* signable = nullptr;
+};
+
+/// Group-commit counters (tests, metrics).
+struct ProtectionDbStats {
+    uint64_t batches = 0;        // transactions of check_and_record requests committed
+    uint64_t items = 0;          // requests decided in them
+    uint64_t largest_batch = 0;  // most requests in one of them
+};
+
 class ProtectionDb {
   public:
+    /// Most check_and_record calls one queued transaction decides.
+    static constexpr size_t kMaxBatch = 64;
+
     virtual ~ProtectionDb() = default;
 
     /// Decide, and when allowed and new, commit the record before returning.
     /// Throws ProtectionDbError when the database cannot decide (do not sign).
+    /// Concurrent calls share transactions (group commit, see above).
     virtual core::protection::Decision check_and_record(core::ByteSpan public_key,
                                                         const core::protection::Signable& s) = 0;
+    /// Decide `items` in order in one transaction (each against the database
+    /// and the items before it) and commit before returning. All or nothing:
+    /// throws ProtectionDbError, having recorded none of them, when any item
+    /// is invalid or the transaction fails.
+    virtual std::vector<core::protection::Decision> check_and_record_batch(
+        const std::vector<CheckItem>& items) = 0;
+    virtual ProtectionDbStats stats() const { return {}; }
     /// Every key's history (watermarks and records), as export items.
     virtual std::vector<core::protection::History> history() = 0;
     /// history() as an interchange Document.
