@@ -11,11 +11,15 @@
 // Without it the PostgreSQL cases FAIL, unless TS_TEST_POSTGRES_SKIP=1.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -424,6 +428,327 @@ TEST_P(DbTest, TwoHandlesRacingConflictingVotes) {
     tb.join();
     EXPECT_EQ(allowed_a + allowed_b, kPairs);
     for (int i = 0; i < kPairs; ++i) EXPECT_TRUE(winner[i] == 1 || winner[i] == 2) << i;
+}
+
+// ---- Group commit ---------------------------------------------------------------------------
+
+// One statement on the test's database, outside the signer's handles.
+void sql(const std::string& backend, const std::string& sqlite_path, const std::string& text) {
+    if (backend == "sqlite") {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(sqlite_path.c_str(), &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 10'000);
+        char* err = nullptr;
+        EXPECT_EQ(sqlite3_exec(db, text.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+            << text << ": " << (err ? err : "");
+        sqlite3_free(err);
+        sqlite3_close(db);
+        return;
+    }
+    PGconn* c = PQconnectdb(postgres_url().c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
+    PGresult* r = PQexec(c, text.c_str());
+    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+        << text << ": " << PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+}
+
+// Every insert of a record at major position 666 fails inside the database
+// (a trigger): a failure in the middle of a batch, after other items wrote.
+void poison_major_666(const std::string& backend, const std::string& sqlite_path) {
+    if (backend == "sqlite") {
+        sql(backend, sqlite_path,
+            "CREATE TRIGGER ts_fail BEFORE INSERT ON records WHEN NEW.major = 666 "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+        return;
+    }
+    sql(backend, sqlite_path,
+        "CREATE OR REPLACE FUNCTION ts_fail() RETURNS trigger AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql");
+    sql(backend, sqlite_path,
+        "CREATE TRIGGER ts_fail BEFORE INSERT ON records FOR EACH ROW WHEN (NEW.major = 666) "
+        "EXECUTE FUNCTION ts_fail()");
+}
+
+// Holds what a batch for `pk`'s GRANDPA records must wait for (SQLite: the
+// write lock; PostgreSQL: the key's advisory lock), so that callers arriving
+// meanwhile queue up and share the next batch.
+class BatchGate {
+  public:
+    BatchGate(const std::string& backend, const std::string& sqlite_path, const Bytes& pk)
+        : lock_key_(core::to_hex(pk, false) + ":grandpa") {
+        if (backend == "sqlite") {
+            EXPECT_EQ(sqlite3_open(sqlite_path.c_str(), &lite_), SQLITE_OK);
+            sqlite3_busy_timeout(lite_, 10'000);
+            EXPECT_EQ(sqlite3_exec(lite_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+        } else {
+            pg_ = PQconnectdb(postgres_url().c_str());
+            EXPECT_EQ(PQstatus(pg_), CONNECTION_OK) << PQerrorMessage(pg_);
+            run_pg("SELECT pg_advisory_lock(hashtextextended($1, 0))");
+        }
+    }
+    ~BatchGate() { open(); }
+    BatchGate(const BatchGate&) = delete;
+    BatchGate& operator=(const BatchGate&) = delete;
+
+    void open() {
+        if (lite_) {
+            sqlite3_exec(lite_, "ROLLBACK", nullptr, nullptr, nullptr);
+            sqlite3_close(lite_);
+            lite_ = nullptr;
+        }
+        if (pg_) {
+            run_pg("SELECT pg_advisory_unlock(hashtextextended($1, 0))");
+            PQfinish(pg_);
+            pg_ = nullptr;
+        }
+    }
+
+  private:
+    void run_pg(const char* text) {
+        const char* values[] = {lock_key_.c_str()};
+        PGresult* r = PQexecParams(pg_, text, 1, nullptr, values, nullptr, nullptr, 0);
+        EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(pg_);
+        PQclear(r);
+    }
+    std::string lock_key_;
+    sqlite3* lite_ = nullptr;
+    PGconn* pg_ = nullptr;
+};
+
+// Many threads, each voting in every round, half of them for target 1 and
+// half for target 2: in every round exactly one target wins (all its voters
+// are allowed: identical re-signs), every voter for the other is refused
+// with the winner's payload hash, and the calls really shared transactions.
+TEST_P(DbTest, ConcurrentCallersShareBatchesAndExactlyOneSideOfEachPairWins) {
+    limits.grandpa_positions = 1000;
+    auto db = open();
+    constexpr int kThreads = 16, kRounds = 60;
+    const Bytes pk = key(1);
+    // allowed[round][target - 1]: how many voters for that target were allowed
+    std::vector<std::array<std::atomic<int>, 2>> allowed(kRounds);
+    std::atomic<int> wrong_refusals{0}, errors{0};
+    auto gate = std::make_unique<BatchGate>(backend(), options().sqlite_path, pk);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            const uint8_t target = static_cast<uint8_t>(1 + t % 2);
+            for (int round = 0; round < kRounds; ++round) {
+                try {
+                    const Decision d = check(*db, pk, prevote(target, round));
+                    if (d.allowed) {
+                        ++allowed[round][target - 1];
+                    } else if (d.refusal.reason != Reason::conflict ||
+                               d.refusal.earlier_payload_hash !=
+                                   prevote(static_cast<uint8_t>(3 - target), round).payload_hash) {
+                        ++wrong_refusals;
+                    }
+                } catch (const std::exception&) {
+                    ++errors;
+                }
+            }
+        });
+    // Let every thread queue behind the first leader, then let it run.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    gate->open();
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(wrong_refusals, 0);
+    for (int round = 0; round < kRounds; ++round) {
+        const int a = allowed[round][0], b = allowed[round][1];
+        EXPECT_TRUE((a == kThreads / 2 && b == 0) || (a == 0 && b == kThreads / 2))
+            << "round " << round << ": " << a << " voters for 1 and " << b << " for 2 were allowed";
+    }
+    const signerd::ProtectionDbStats stats = db->stats();
+    EXPECT_EQ(stats.items, uint64_t{kThreads} * kRounds);
+    EXPECT_LT(stats.batches, stats.items) << "no two calls ever shared a transaction";
+    EXPECT_GE(stats.largest_batch, uint64_t{kThreads} - 1);
+    EXPECT_LE(stats.largest_batch, ProtectionDb::kMaxBatch);
+    // What was answered is what is stored: one record per round.
+    auto items = decode_document(db->export_document());
+    ASSERT_TRUE(items.ok());
+    ASSERT_EQ(items->size(), 1u);
+    EXPECT_EQ((*items)[0].records.size(), size_t{kRounds});
+}
+
+// A batch is decided in order, each item against the items before it: the
+// first of two conflicting votes wins, an identical re-sign is allowed (and
+// records nothing new), both sides of a candidate in one batch conflict.
+TEST_P(DbTest, ABatchDecidesInArrivalOrder) {
+    auto db = open();
+    using K = ParaStatementKind;
+    const Signable first = prevote(1, 5), conflicting = prevote(2, 5), other = precommit(3, 5),
+                   valid = para(K::approval, 9, {h(4)}),
+                   invalid = para(K::dispute_invalid, 9, {h(4)}), slot = babe(70, 1),
+                   slot_conflict = babe(70, 2);
+    const Bytes k1 = key(1), k2 = key(2);
+    const std::vector<signerd::CheckItem> batch{
+        {k1, &first}, {k1, &conflicting}, {k1, &first}, {k1, &other}, {k2, &conflicting},
+        {k1, &valid}, {k1, &invalid},     {k1, &valid}, {k2, &slot},  {k2, &slot_conflict}};
+    const std::vector<Decision> d = db->check_and_record_batch(batch);
+    ASSERT_EQ(d.size(), batch.size());
+    EXPECT_TRUE(d[0].allowed && d[0].recorded);
+    ASSERT_FALSE(d[1].allowed);
+    EXPECT_EQ(d[1].refusal.reason, Reason::conflict);
+    EXPECT_EQ(d[1].refusal.earlier_payload_hash, first.payload_hash);
+    EXPECT_TRUE(d[2].allowed) << "identical re-sign in the same batch";
+    EXPECT_FALSE(d[2].recorded);
+    EXPECT_TRUE(d[3].allowed && d[3].recorded);
+    EXPECT_TRUE(d[4].allowed && d[4].recorded) << "another key is independent";
+    EXPECT_TRUE(d[5].allowed && d[5].recorded);
+    ASSERT_FALSE(d[6].allowed);
+    EXPECT_STREQ(refusal_code(d[6].refusal), "para_valid_invalid");
+    EXPECT_TRUE(d[7].allowed);
+    EXPECT_FALSE(d[7].recorded);
+    EXPECT_TRUE(d[8].allowed && d[8].recorded);
+    ASSERT_FALSE(d[9].allowed);
+    EXPECT_STREQ(refusal_code(d[9].refusal), "babe_equivocation");
+    // Committed: a later call (and a fresh handle) sees the winners.
+    EXPECT_FALSE(check(*db, k1, conflicting).allowed);
+    EXPECT_TRUE(check(*db, k1, first).allowed);
+    auto again = open();
+    EXPECT_FALSE(check(*again, k1, invalid).allowed);
+    EXPECT_FALSE(check(*again, k2, slot_conflict).allowed);
+    // An empty batch is no transaction of consequence; an invalid item fails it whole.
+    EXPECT_TRUE(db->check_and_record_batch({}).empty());
+    Signable huge = prevote(1, uint64_t{1} << 63), fresh = prevote(1, 6);
+    EXPECT_THROW(db->check_and_record_batch({{k1, &fresh}, {k1, &huge}}),
+                 signerd::ProtectionDbError);
+    EXPECT_TRUE(check(*db, k1, prevote(2, 6)).allowed) << "round 6 was recorded by a failed batch";
+}
+
+// The core Protector, one request at a time, and the database, in batches of
+// random sizes, decide alike (small limits: pruning and the watermark rise
+// inside batches).
+TEST_P(DbTest, BatchesDecideLikeTheCoreProtectorOneByOne) {
+    limits.grandpa_positions = 4;
+    limits.babe_positions = 5;
+    limits.beefy_positions = 3;
+    limits.para_sessions = 2;
+    auto db = open();
+    MemoryBlobStore store;
+    Protector core(store, limits);
+    std::mt19937 rng(777);
+    auto pick = [&](uint32_t n) { return static_cast<uint8_t>(rng() % n); };
+    using K = ParaStatementKind;
+    std::vector<Signable> stream;
+    std::vector<Bytes> keys;
+    for (int i = 0; i < 600; ++i) {
+        switch (pick(4)) {
+            case 0:
+                stream.push_back(
+                    grandpa(pick(2) ? GrandpaMessageKind::prevote : GrandpaMessageKind::precommit,
+                            pick(3), pick(14)));
+                break;
+            case 1:
+                stream.push_back(babe(pick(14), pick(3)));
+                break;
+            case 2:
+                stream.push_back(beefy(pick(2), pick(8), pick(3)));
+                break;
+            default: {
+                const K kinds[] = {K::backing_seconded, K::approval, K::dispute_valid,
+                                   K::dispute_invalid, K::approval_multiple};
+                const K kind = kinds[pick(5)];
+                std::vector<Hash256> candidates{h(pick(3))};
+                if (kind == K::approval_multiple) candidates.push_back(h(pick(3)));
+                stream.push_back(para(kind, pick(6), candidates));
+            }
+        }
+        keys.push_back(key(pick(2)));
+    }
+    int refused = 0, below = 0;
+    for (size_t start = 0; start < stream.size();) {
+        const size_t n = std::min<size_t>(1 + pick(40), stream.size() - start);
+        std::vector<signerd::CheckItem> batch;
+        for (size_t i = start; i < start + n; ++i) batch.push_back({keys[i], &stream[i]});
+        const std::vector<Decision> got = db->check_and_record_batch(batch);
+        ASSERT_EQ(got.size(), n);
+        for (size_t i = 0; i < n; ++i) {
+            const size_t at = start + i;
+            auto expected = core.authorize(keys[at], stream[at]);
+            ASSERT_TRUE(expected.ok());
+            ASSERT_EQ(got[i].allowed, expected->allowed) << "request " << at;
+            ASSERT_EQ(got[i].recorded, expected->recorded) << "request " << at;
+            if (!got[i].allowed) {
+                ++refused;
+                below += expected->refusal.reason == Reason::below_watermark;
+                EXPECT_EQ(got[i].refusal.reason, expected->refusal.reason) << at;
+                EXPECT_EQ(got[i].refusal.earlier_payload_hash,
+                          expected->refusal.earlier_payload_hash)
+                    << at;
+                EXPECT_EQ(got[i].refusal.watermark, expected->refusal.watermark) << at;
+            }
+        }
+        start += n;
+    }
+    EXPECT_GT(refused, 50);
+    EXPECT_GT(below, 10);  // the watermark really moved inside batches
+    // And the stored history is the core's (which may split a key's para
+    // history into several items: compare per key and rule).
+    auto summary = [](const std::vector<History>& items) {
+        std::map<std::pair<Rule, Bytes>, std::pair<Position, size_t>> out;
+        for (const History& it : items) {
+            auto& [wm, records] = out[{it.rule, it.public_key}];
+            wm = std::max(wm, it.watermark);
+            records += it.records.size();
+        }
+        return out;
+    };
+    auto mine = decode_document(db->export_document());
+    auto theirs = core.export_all();
+    ASSERT_TRUE(mine.ok());
+    ASSERT_TRUE(theirs.ok());
+    auto expected_items = decode_document(*theirs);
+    ASSERT_TRUE(expected_items.ok());
+    EXPECT_EQ(summary(*mine), summary(*expected_items));
+}
+
+// A failure inside a batch (the database rejects one item's insert after
+// earlier items of the same transaction wrote theirs): every caller of that
+// batch gets the error, nothing of it is recorded.
+TEST_P(DbTest, AFailureInsideABatchFailsEveryCallerAndRecordsNothing) {
+    auto db = open();
+    poison_major_666(backend(), options().sqlite_path);
+    const Bytes pk = key(1);
+    const Signable a = prevote(1, 1), b = babe(40, 1),
+                   bad = grandpa(GrandpaMessageKind::prevote, 1, 1, 666), c = prevote(1, 2);
+    EXPECT_THROW(db->check_and_record_batch({{pk, &a}, {pk, &b}, {pk, &bad}, {pk, &c}}),
+                 signerd::ProtectionDbError);
+    EXPECT_TRUE(db->history().empty()) << "a failed batch left records behind";
+    // Concurrent callers: whoever shared the poisoned batch got the error and
+    // has no record; whoever was allowed has one.
+    constexpr int kThreads = 12;
+    auto gate = std::make_unique<BatchGate>(backend(), options().sqlite_path, pk);
+    std::vector<int> outcome(kThreads + 1, -1);  // 1 allowed, 0 refused, 2 error
+    std::vector<std::thread> threads;
+    auto call = [&](int i, const Signable& s) {
+        try {
+            outcome[static_cast<size_t>(i)] = check(*db, pk, s).allowed ? 1 : 0;
+        } catch (const signerd::ProtectionDbError&) {
+            outcome[static_cast<size_t>(i)] = 2;
+        }
+    };
+    for (int i = 0; i < kThreads; ++i)
+        threads.emplace_back([&, i] { call(i, prevote(1, static_cast<uint64_t>(10 + i))); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    threads.emplace_back([&] { call(kThreads, bad); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    gate->open();
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(outcome[kThreads], 2) << "the poisoned request";
+    int failed = 0;
+    for (int i = 0; i < kThreads; ++i) {
+        ASSERT_NE(outcome[static_cast<size_t>(i)], 0) << i;
+        failed += outcome[static_cast<size_t>(i)] == 2;
+        // Recorded exactly when allowed: the conflicting vote tells.
+        const bool recorded = !check(*db, pk, prevote(2, static_cast<uint64_t>(10 + i))).allowed;
+        EXPECT_EQ(recorded, outcome[static_cast<size_t>(i)] == 1) << i;
+    }
+    EXPECT_GE(failed, 1) << "no caller shared the poisoned batch";
 }
 
 TEST_P(DbTest, AuditLogKeepsOutcomesAndNoMessageBytes) {
