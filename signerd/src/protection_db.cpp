@@ -533,7 +533,7 @@ class SqlProtectionDb final : public ProtectionDb {
         queue_.push_back(&job);
         while (!job.done) {
             if (leading_) {
-                queue_cv_.wait(lock);
+                job.wake.wait(lock);
                 continue;
             }
             leading_ = true;
@@ -545,17 +545,21 @@ class SqlProtectionDb final : public ProtectionDb {
             lock.unlock();
             run_jobs(jobs);
             lock.lock();
-            for (Job* j : jobs) j->done = true;
             leading_ = false;
-            queue_cv_.notify_all();
+            // Wake only this batch's callers and the next leader, not every
+            // waiting thread (64 RPC workers may wait here).
+            for (Job* j : jobs) {
+                j->done = true;
+                j->wake.notify_one();
+            }
+            if (!queue_.empty()) queue_.front()->wake.notify_one();
         }
         if (job.error) std::rethrow_exception(job.error);
         return std::move(job.decision);
     }
 
     std::vector<Decision> check_and_record_batch(const std::vector<CheckItem>& items) override {
-        std::vector<Job> jobs;
-        jobs.reserve(items.size());
+        std::deque<Job> jobs;  // Job is not movable
         for (const CheckItem& item : items) {
             if (item.signable == nullptr) throw ProtectionDbError("batch item without a request");
             validate(item.public_key, *item.signable);
@@ -676,7 +680,8 @@ class SqlProtectionDb final : public ProtectionDb {
         const Signable* signable = nullptr;
         Decision decision;
         std::exception_ptr error;
-        bool done = false;  // under queue_mu_
+        bool done = false;             // under queue_mu_
+        std::condition_variable wake;  // done, or the next leader is wanted
     };
 
     static void validate(ByteSpan public_key, const Signable& s) {
@@ -1071,7 +1076,6 @@ class SqlProtectionDb final : public ProtectionDb {
     ProtectionDbOptions options_;
     Pool pool_;
     std::mutex queue_mu_;
-    std::condition_variable queue_cv_;  // a batch finished
     std::deque<Job*> queue_;
     bool leading_ = false;
     mutable std::mutex stats_mu_;
