@@ -12,6 +12,10 @@
 //   the whole directory is the limit the soft TEE documents).
 // Mode 2: delete one object file: that object fails with CORRUPT_OBJECT, the
 //   others still open.
+// Mode 4: replace the journal (empty after the set-up's last checkpoint).
+//   storage_load must start and ignore it: arbitrary bytes do not
+//   authenticate, and an authentic journal from an earlier state holds only
+//   records the counter already covers. Every object still opens unchanged.
 // Mode 3: store authentic (correctly sealed) but arbitrary contents under one
 //   of the TA's object ids ("index", "attestation-key", a key): the TA's
 //   commands must fail cleanly or answer correctly (every signature verifies).
@@ -150,6 +154,15 @@ void write_seeds() {
         seed.insert(seed.end(), it->second.begin(), it->second.end());
         ta::write_seed(seed_name("counter", c++), seed);
     }
+    // Mode 4: the authentic journals of the set-up, and one cut short.
+    for (size_t i = 0; i < ta::journals().size(); ++i) {
+        const auto& j = ta::journals()[i];
+        Bytes seed = {4};
+        seed.insert(seed.end(), j.begin(), j.end());
+        ta::write_seed(seed_name("journal", i), seed);
+        seed.resize(1 + j.size() / 2);
+        ta::write_seed(seed_name("journal-torn", i), seed);
+    }
     // Mode 3: each object's plaintext under its own id.
     for (size_t i = 0; i < g.objects.size(); ++i) {
         Bytes seed = {3, static_cast<uint8_t>(i)};
@@ -185,8 +198,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ta::reset();
     Input in(data, size);
     uint8_t first = in.u8();
-    uint8_t mode = first % 4;
-    uint8_t which = static_cast<uint8_t>(first >> 2);
+    uint8_t mode = first % 5;
+    uint8_t which = static_cast<uint8_t>(first / 5);
     switch (mode) {
         case 0: {
             const std::string& name = g.files[in.u8() % g.files.size()];
@@ -218,6 +231,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             } else {
                 TS_FUZZ_CHECK(rc == TEE_ERROR_CORRUPT_OBJECT);
             }
+            break;
+        }
+        case 4: {
+            auto bytes = in.rest();
+            write_file("journal", bytes.data(), bytes.size());
+            std::string why;
+            TS_FUZZ_CHECK(softtee::storage_load(why) == TEE_SUCCESS);
+            TS_FUZZ_CHECK(open_all() == 0);
+            run_ta_commands(which);
             break;
         }
         case 2: {

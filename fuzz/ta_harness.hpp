@@ -49,6 +49,8 @@ void check_secrets(bool on);
 /// the snapshot every input starts from).
 const std::string& dir();
 const std::vector<FileMap>& history();
+/// The journal before each checkpointed snapshot (authentic records).
+const std::vector<std::vector<uint8_t>>& journals();
 
 /// Where TA_InvokeCommandEntryPoint's output landed.
 struct Outcome {

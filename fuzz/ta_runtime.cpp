@@ -67,6 +67,7 @@ randombytes_implementation g_sodium_impl = {sodium_impl_name, sodium_impl_random
 struct State {
     std::string dir;
     std::vector<FileMap> history;
+    std::vector<std::vector<uint8_t>> journals;
     std::vector<StoredKey> keys;
     std::vector<std::array<uint8_t, 32>> secrets;
     bool ready = false;
@@ -126,6 +127,19 @@ const std::string& dir() {
 const std::vector<FileMap>& history() {
     return g.history;
 }
+const std::vector<std::vector<uint8_t>>& journals() {
+    return g.journals;
+}
+
+// A snapshot of the storage after a checkpoint (so that every reset starts
+// with an empty journal, as after an orderly stop); the journal as it was just
+// before is kept in journals(): authentic records, seeds for the journal mode.
+static void snapshot() {
+    for (const auto& [name, data] : take_snapshot(g.dir))
+        if (name == "journal" && !data.empty()) g.journals.push_back(data);
+    softtee::storage_close();
+    g.history.push_back(take_snapshot(g.dir));
+}
 
 void setup() {
     if (g.ready) return;
@@ -140,14 +154,14 @@ void setup() {
     must(softtee::storage_load(why) == TEE_SUCCESS, "setup: storage_load");
     must(TA_CreateEntryPoint() == TEE_SUCCESS, "setup: TA_CreateEntryPoint");
     g.ready = true;
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
 
     import_dev_key("gran", core::Scheme::ed25519, "//Alice");
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
     import_dev_key("babe", core::Scheme::sr25519, "//Alice");
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
     import_dev_key("beef", core::Scheme::ecdsa, "//Alice");
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
 
     // Record the seeds TEE_GenerateRandom hands out while the TA makes keys.
     g_tee_stream.recording = true;
@@ -168,12 +182,12 @@ void setup() {
                                       o.out.begin() + static_cast<std::ptrdiff_t>(off + k.size))});
         off += k.size;
     }
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
     core::Bytes nonce = core::scale::Encoder().bytes(core::as_bytes("fuzz")).take();
     o = invoke(TA_SIGNER_CMD_ATTEST, nonce, 4096);
     must(o.rc == TEE_SUCCESS, "setup: ATTEST");
     g_tee_stream.recording = false;
-    g.history.push_back(take_snapshot(g.dir));
+    snapshot();
     reset();
 }
 

@@ -3,8 +3,8 @@
  * an OP-TEE build of the TA never uses it). Between TS_BeginTransaction and
  * TS_CommitTransaction, TEE_CreatePersistentObject / TEE_WriteObjectData /
  * TEE_TruncateObjectData stage their new content instead of committing it, and
- * TS_CommitTransaction commits every staged object with K + 3 syncs instead of
- * 4 per object (see tee/src/storage.cpp). Until the commit returns
+ * TS_CommitTransaction commits every staged object as one journal record with
+ * one sync (see tee/src/storage.cpp). Until the commit returns
  * TEE_SUCCESS nothing staged may be relied on; objects staged in a transaction
  * must not be opened, and deleting an object fails with TEE_ERROR_BAD_STATE.
  */

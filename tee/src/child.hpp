@@ -22,6 +22,8 @@ TEE_Result storage_prepare(const char* path, std::string& why);
 int storage_dirfd();
 /// After the sandbox: load or create the device key and load the counter file.
 TEE_Result storage_load(std::string& why);
+/// On an orderly stop: checkpoint, so the next start has no journal to replay.
+void storage_close();
 
 enum class LandlockStatus { enforced, unsupported, failed };
 /// Confine path-based file access to the storage directory with Landlock

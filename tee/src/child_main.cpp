@@ -236,6 +236,7 @@ int serve() {
     }
     for (auto& [id, ctx] : sessions) TA_CloseSessionEntryPoint(ctx);
     TA_DestroyEntryPoint();
+    storage_close();
     return 0;
 }
 

@@ -8,13 +8,22 @@
 //                  name = hex(BLAKE2b-256 keyed with a name key, object id)
 //   counter        header "TSCT" | u32 format | u64 G | nonce | sealed table of
 //                  (name hash, latest version) for every object
+//   journal        writes since the last checkpoint: records "TSJR" | u32 format |
+//                  u64 last version | u32 length | nonce | sealed list of
+//                  (name hash, version, object file)
 //
-// Every write takes version G+1, writes the object file atomically, then records
-// the version in the counter file (also atomic). Opening an object refuses a
-// file whose version is below the recorded one (rollback, TEE_ERROR_SECURITY),
-// a file that fails authentication (TEE_ERROR_CORRUPT_OBJECT) and a missing file
-// the counter says exists (TEE_ERROR_CORRUPT_OBJECT). A file newer than the
-// counter is a write whose counter update was interrupted: accepted and recorded.
+// Every write takes the next version G+1. A commit (one object, or all objects
+// of a TS_ transaction) appends one journal record and syncs it: one fdatasync
+// for any number of objects. Then the object files are put in place without
+// syncing them. A checkpoint (journal past kJournalLimit, an object deleted, an
+// orderly stop) syncs those files, rewrites the counter atomically and empties
+// the journal. After a crash, start-up replays the records newer than the
+// counter, rewriting their object files durably, and checkpoints.
+// Opening an object refuses a file whose version is below the recorded one
+// (rollback, TEE_ERROR_SECURITY), a file that fails authentication
+// (TEE_ERROR_CORRUPT_OBJECT) and a missing file the counter says exists
+// (TEE_ERROR_CORRUPT_OBJECT). A file newer than the counter is a write whose
+// counter update was interrupted: accepted and recorded.
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/file.h>
@@ -27,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +59,14 @@ constexpr size_t kMaxFile = kHeader + kNonce + kMaxObjectData + 64 * 1024 + kTag
 constexpr const char* kDeviceKeyFile = "device.key";
 constexpr const char* kCounterFile = "counter";
 constexpr const char* kLockFile = ".lock";
+constexpr const char* kJournalFile = "journal";
+// A checkpoint (about 3 + K syncs for K objects written since the last one)
+// empties the journal once it is this large.
+constexpr size_t kJournalLimit = 4 * 1024 * 1024;
+// Start-up refuses a journal larger than this (it cannot come from us: one
+// record holds at most a transaction's objects, each at most kMaxFile).
+constexpr size_t kJournalMaxRead = 256 * 1024 * 1024;
+constexpr size_t kJournalHeader = 20;  // "TSJR" | u32 format | u64 last version | u32 length
 
 // What identifies one state of a file: replacing or rewriting it changes at
 // least one of these (ctime cannot be set from user space).
@@ -84,6 +102,9 @@ struct Store {
     std::map<Name, uint64_t> versions;
     std::map<Name, CachedFile> files;
     size_t cached_bytes = 0;
+    int journal_fd = -1;
+    size_t journal_size = 0;  // bytes of records since the last checkpoint
+    std::set<Name> dirty;     // object files put in place since then, not synced
 };
 Store g_store;
 
@@ -221,8 +242,10 @@ int read_object_file(const Name& n, const std::string& fname, std::vector<uint8_
 }
 
 // tmp, write, fsync, rename, fsync(dir): after a crash the file is either the
-// old or the new content, never a mix.
-bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
+// old or the new content, never a mix. With durable = false (objects whose
+// content the synced journal already holds) the two syncs are left out.
+bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n,
+                       bool durable = true) {
     std::string tmp = name + ".tmp";
     int fd = openat(g_store.dirfd, tmp.c_str(),
                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -240,14 +263,14 @@ bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
         p += w;
         left -= static_cast<size_t>(w);
     }
-    if (fsync(fd) != 0) {
+    if (durable && fsync(fd) != 0) {
         close(fd);
         unlinkat(g_store.dirfd, tmp.c_str(), 0);
         return false;
     }
     close(fd);
     if (renameat(g_store.dirfd, tmp.c_str(), g_store.dirfd, name.c_str()) != 0) return false;
-    return fsync(g_store.dirfd) == 0;
+    return !durable || fsync(g_store.dirfd) == 0;
 }
 
 TEE_Result write_counter() {
@@ -327,6 +350,228 @@ bool derive_keys(const uint8_t* device_key) {
     return true;
 }
 
+// ---- Journal and checkpoints ----------------------------------------------------
+
+// An object sealed by a transaction, waiting for TS_CommitTransaction.
+struct StagedObject {
+    Name name{};
+    uint64_t version = 0;
+    std::vector<uint8_t> file;  // the complete sealed object file
+};
+
+// Make everything in memory durable without the journal: sync the object files
+// put in place since the last checkpoint and the directory, rewrite the counter,
+// then empty the journal. Until the counter is rewritten, the journal still
+// covers those objects; after it, the records left are all at or below G and
+// replay skips them, so a crash anywhere in here loses nothing.
+TEE_Result checkpoint() {
+    bool synced = true;
+    for (const Name& n : g_store.dirty) {
+        const std::string fname = file_name(n);
+        int fd = openat(g_store.dirfd, fname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;  // replaced or removed since
+            synced = false;
+            break;
+        }
+        synced = fdatasync(fd) == 0;
+        close(fd);
+        if (!synced) break;
+    }
+    if (synced && !g_store.dirty.empty()) synced = fsync(g_store.dirfd) == 0;
+    if (!synced) {
+        child_log("storage: checkpoint cannot sync object files: %s", strerror(errno));
+        return TEE_ERROR_STORAGE_NO_SPACE;
+    }
+    g_store.dirty.clear();
+    if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
+    // Emptying needs no sync of its own: a stale record left behind is at or
+    // below G, and the next append's fdatasync also persists the new length.
+    if (g_store.journal_fd >= 0 && g_store.journal_size > 0) {
+        if (ftruncate(g_store.journal_fd, 0) != 0) {
+            child_log("storage: cannot empty the journal: %s", strerror(errno));
+            return TEE_ERROR_STORAGE_NO_SPACE;
+        }
+        g_store.journal_size = 0;
+    }
+    return TEE_SUCCESS;
+}
+
+// Append one record holding `objects` to the journal and sync it. On failure
+// the record may or may not be on disk, so start-up may still apply it: the
+// caller releases nothing either way, and a replayed record only adds history.
+TEE_Result journal_append(const std::vector<StagedObject>& objects) {
+    if (g_store.journal_fd < 0) return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    size_t plain_len = 4;
+    for (const StagedObject& o : objects) plain_len += 32 + 8 + 4 + o.file.size();
+    std::vector<uint8_t> plain(plain_len);
+    put_u32(plain.data(), static_cast<uint32_t>(objects.size()));
+    size_t off = 4;
+    uint64_t last = 0;
+    for (const StagedObject& o : objects) {
+        memcpy(plain.data() + off, o.name.data(), 32);
+        put_u64(plain.data() + off + 32, o.version);
+        put_u32(plain.data() + off + 40, static_cast<uint32_t>(o.file.size()));
+        memcpy(plain.data() + off + 44, o.file.data(), o.file.size());
+        off += 44 + o.file.size();
+        if (o.version > last) last = o.version;
+    }
+    std::vector<uint8_t> rec(kJournalHeader + kNonce + plain_len + kTag);
+    memcpy(rec.data(), "TSJR", 4);
+    put_u32(rec.data() + 4, kFormat);
+    put_u64(rec.data() + 8, last);
+    put_u32(rec.data() + 16, static_cast<uint32_t>(plain_len));
+    randombytes_buf(rec.data() + kJournalHeader, kNonce);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        rec.data() + kJournalHeader + kNonce, nullptr, plain.data(), plain.size(), rec.data(),
+        kJournalHeader, nullptr, rec.data() + kJournalHeader, object_key());
+    size_t done = 0;
+    while (done < rec.size()) {
+        ssize_t n = pwrite(g_store.journal_fd, rec.data() + done, rec.size() - done,
+                           static_cast<off_t>(g_store.journal_size + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    if (done != rec.size() || fdatasync(g_store.journal_fd) != 0) {
+        child_log("storage: cannot write the journal: %s", strerror(errno));
+        // Best effort: cut off what was written, so the next record follows a
+        // whole one (replay stops at the first record that does not authenticate).
+        if (ftruncate(g_store.journal_fd, static_cast<off_t>(g_store.journal_size)) != 0)
+            child_log("storage: cannot cut the journal back: %s", strerror(errno));
+        return TEE_ERROR_STORAGE_NO_SPACE;
+    }
+    g_store.journal_size += rec.size();
+    return TEE_SUCCESS;
+}
+
+// One authenticated journal record, decoded. False when `data` does not start
+// with a whole record that authenticates (the torn end of the journal).
+bool decode_journal_record(const uint8_t* data, size_t size, size_t& used, uint64_t& last,
+                           std::vector<StagedObject>& objects) {
+    if (size < kJournalHeader + kNonce + kTag || memcmp(data, "TSJR", 4) != 0 ||
+        get_u32(data + 4) != kFormat)
+        return false;
+    last = get_u64(data + 8);
+    const size_t plain_len = get_u32(data + 16);
+    if (plain_len < 4 || plain_len > size - kJournalHeader - kNonce - kTag) return false;
+    std::vector<uint8_t> plain(plain_len);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            plain.data(), nullptr, nullptr, data + kJournalHeader + kNonce, plain_len + kTag, data,
+            kJournalHeader, data + kJournalHeader, object_key()) != 0)
+        return false;
+    used = kJournalHeader + kNonce + plain_len + kTag;
+    const uint32_t count = get_u32(plain.data());
+    objects.clear();
+    size_t off = 4;
+    for (uint32_t i = 0; i < count; ++i) {
+        if (plain_len - off < 44) return false;
+        StagedObject o;
+        memcpy(o.name.data(), plain.data() + off, 32);
+        o.version = get_u64(plain.data() + off + 32);
+        const size_t len = get_u32(plain.data() + off + 40);
+        off += 44;
+        if (len > plain_len - off || len < kHeader || len > kMaxFile) return false;
+        o.file.assign(plain.data() + off, plain.data() + off + len);
+        off += len;
+        // The object file must carry the version the record names.
+        if (get_u64(o.file.data() + 8) != o.version || o.version > last) return false;
+        objects.push_back(std::move(o));
+    }
+    return off == plain_len && !objects.empty();
+}
+
+// Open the journal and apply every record newer than the counter: the objects
+// of transactions committed after the last checkpoint, whose files may not have
+// reached the disk. Then checkpoint, so the journal starts empty.
+TEE_Result journal_open_and_replay(std::string& why) {
+    if (g_store.journal_fd >= 0) close(g_store.journal_fd);
+    g_store.journal_size = 0;
+    g_store.dirty.clear();
+    bool created = false;
+    g_store.journal_fd = openat(g_store.dirfd, kJournalFile, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (g_store.journal_fd < 0 && errno == ENOENT) {
+        g_store.journal_fd = openat(g_store.dirfd, kJournalFile,
+                                    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        created = true;
+    }
+    if (g_store.journal_fd < 0) {
+        why = std::string("cannot open the journal: ") + strerror(errno);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    }
+    if (created) {
+        // Its directory entry must be durable before a commit relies on it.
+        if (fsync(g_store.dirfd) != 0) {
+            why = std::string("cannot sync the storage directory: ") + strerror(errno);
+            return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+        }
+        return TEE_SUCCESS;
+    }
+    std::vector<uint8_t> journal;
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = pread(g_store.journal_fd, buf, sizeof buf, static_cast<off_t>(journal.size()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            why = std::string("cannot read the journal: ") + strerror(errno);
+            return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+        }
+        if (r == 0) break;
+        if (journal.size() + static_cast<size_t>(r) > kJournalMaxRead) {
+            why = "the journal is larger than any the soft TEE writes";
+            return TEE_ERROR_CORRUPT_OBJECT;
+        }
+        journal.insert(journal.end(), buf, buf + r);
+    }
+    if (journal.empty()) return TEE_SUCCESS;
+    const uint64_t checkpointed = g_store.g;
+    size_t off = 0, applied = 0;
+    uint64_t previous = 0;
+    std::vector<StagedObject> objects;
+    while (off < journal.size()) {
+        size_t used = 0;
+        uint64_t last = 0;
+        if (!decode_journal_record(journal.data() + off, journal.size() - off, used, last,
+                                   objects) ||
+            last <= previous)
+            break;
+        previous = last;
+        off += used;
+        for (StagedObject& o : objects) {
+            if (o.version <= checkpointed) continue;  // already covered by the counter
+            const std::string fname = file_name(o.name);
+            // A file older than the counter's own record of it was not left so
+            // by a crash but put back: leave it for load() to report as rollback.
+            auto known = g_store.versions.find(o.name);
+            std::vector<uint8_t> on_disk;
+            if (known != g_store.versions.end() && read_file(fname, on_disk) == 0 &&
+                on_disk.size() >= kHeader && get_u64(on_disk.data() + 8) < known->second) {
+                g_store.versions[o.name] = o.version;
+                if (o.version > g_store.g) g_store.g = o.version;
+                continue;
+            }
+            forget_file(o.name);
+            if (!write_file_atomic(fname, o.file.data(), o.file.size())) {
+                why = std::string("cannot restore object from the journal: ") + strerror(errno);
+                return TEE_ERROR_STORAGE_NO_SPACE;
+            }
+            g_store.versions[o.name] = o.version;
+            if (o.version > g_store.g) g_store.g = o.version;
+            ++applied;
+        }
+    }
+    if (off < journal.size())
+        child_log("storage: ignoring the last %zu journal bytes (a commit cut short)",
+                  journal.size() - off);
+    if (applied > 0) child_log("storage: restored %zu object writes from the journal", applied);
+    g_store.journal_size = journal.size();  // so that the checkpoint empties it
+    if (TEE_Result rc = checkpoint(); rc != TEE_SUCCESS) {
+        why = "cannot checkpoint the journal";
+        return rc;
+    }
+    return TEE_SUCCESS;
+}
+
 }  // namespace
 
 // ---- LockedBuffer ------------------------------------------------------------
@@ -402,7 +647,8 @@ TEE_Result storage_load(std::string& why) {
         bool ok = derive_keys(key.data());
         sodium_memzero(key.data(), key.size());
         if (!ok) return TEE_ERROR_OUT_OF_MEMORY;
-        return read_counter(why);
+        if (TEE_Result rc = read_counter(why); rc != TEE_SUCCESS) return rc;
+        return journal_open_and_replay(why);
     }
     if (e != ENOENT) {
         why = std::string("cannot read device.key: ") + strerror(e);
@@ -432,7 +678,11 @@ TEE_Result storage_load(std::string& why) {
         return TEE_ERROR_STORAGE_NOT_AVAILABLE;
     }
     child_log("storage: created a new device key");
-    return TEE_SUCCESS;
+    return journal_open_and_replay(why);
+}
+
+void storage_close() {
+    if (g_store.journal_size > 0 || !g_store.dirty.empty()) checkpoint();
 }
 
 }  // namespace teesigner::softtee
@@ -487,27 +737,40 @@ constexpr uint32_t kAllowedFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACC
                                    TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_SHARE_READ |
                                    TEE_DATA_FLAG_SHARE_WRITE | TEE_DATA_FLAG_OVERWRITE;
 
-// Writes of an open transaction (TS_BeginTransaction): sealed and written to
-// their tmp files, not yet synced, renamed or counted.
-struct PendingWrite {
-    Name name{};
-    std::string fname;
-    std::string tmp;
-    int fd = -1;
-    uint64_t version = 0;
-    std::vector<uint8_t> file;
-};
+// Writes of an open transaction (TS_BeginTransaction): sealed, kept in memory
+// until TS_CommitTransaction journals them.
 struct Transaction {
     bool active = false;
     uint64_t next_version = 0;
-    std::vector<PendingWrite> writes;
+    std::vector<StagedObject> writes;
 };
 Transaction g_txn;
 
-void drop_pending(PendingWrite& w) {
-    if (w.fd >= 0) close(w.fd);
-    w.fd = -1;
-    unlinkat(g_store.dirfd, w.tmp.c_str(), 0);
+// Commit sealed objects: one journal record, synced, then the files put in
+// place unsynced (the journal holds their content until the next checkpoint).
+TEE_Result commit_objects(std::vector<StagedObject>& writes) {
+    if (TEE_Result rc = journal_append(writes); rc != TEE_SUCCESS) return rc;
+    // Committed. Memory now describes the journal, even if a file below cannot
+    // be put in place (start-up replays the journal and writes it then).
+    TEE_Result rc = TEE_SUCCESS;
+    for (StagedObject& w : writes) {
+        const std::string fname = file_name(w.name);
+        forget_file(w.name);
+        g_store.versions[w.name] = w.version;
+        if (w.version > g_store.g) g_store.g = w.version;
+        if (!write_file_atomic(fname, w.file.data(), w.file.size(), /*durable=*/false)) {
+            child_log("storage: cannot put journaled object %s in place: %s", fname.c_str(),
+                      strerror(errno));
+            rc = TEE_ERROR_STORAGE_NO_SPACE;
+            continue;
+        }
+        g_store.dirty.insert(w.name);
+        FileIdentity written;
+        if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == w.file.size())
+            remember_file(w.name, written, w.file.data(), w.file.size());
+    }
+    if (rc == TEE_SUCCESS && g_store.journal_size > kJournalLimit) rc = checkpoint();
+    return rc;
 }
 
 // Seal the object's current data as a new version and commit it (inside a
@@ -524,49 +787,19 @@ TEE_Result persist(__TEE_ObjectHandle& h) {
     crypto_aead_xchacha20poly1305_ietf_encrypt(file.data() + kHeader + kNonce, nullptr,
                                                h.data.data(), h.data.size(), ad.data(), ad.size(),
                                                nullptr, file.data() + kHeader, object_key());
-    const std::string fname = file_name(h.name);
     if (g_txn.active) {
-        for (PendingWrite& w : g_txn.writes)
+        for (StagedObject& w : g_txn.writes)
             if (w.name == h.name) {  // written again: the later content replaces it
-                drop_pending(w);
-                w = std::move(g_txn.writes.back());
-                g_txn.writes.pop_back();
-                break;
+                w.version = version;
+                w.file = std::move(file);
+                return TEE_SUCCESS;
             }
-        PendingWrite w;
-        w.name = h.name;
-        w.fname = fname;
-        w.tmp = fname + ".tmp";
-        w.version = version;
-        w.fd = openat(g_store.dirfd, w.tmp.c_str(),
-                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        size_t done = 0;
-        while (w.fd >= 0 && done < file.size()) {
-            ssize_t n = write(w.fd, file.data() + done, file.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            done += static_cast<size_t>(n);
-        }
-        if (done != file.size()) {
-            child_log("storage: cannot stage object %s: %s", fname.c_str(), strerror(errno));
-            drop_pending(w);
-            return TEE_ERROR_STORAGE_NO_SPACE;
-        }
-        w.file = std::move(file);
-        g_txn.writes.push_back(std::move(w));
+        g_txn.writes.push_back(StagedObject{h.name, version, std::move(file)});
         return TEE_SUCCESS;
     }
-    forget_file(h.name);
-    if (!write_file_atomic(fname, file.data(), file.size())) {
-        child_log("storage: cannot write object %s: %s", fname.c_str(), strerror(errno));
-        return TEE_ERROR_STORAGE_NO_SPACE;
-    }
-    FileIdentity written;
-    if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == file.size())
-        remember_file(h.name, written, file.data(), file.size());
-    g_store.versions[h.name] = version;
-    g_store.g = version;
-    return write_counter();
+    std::vector<StagedObject> one;
+    one.push_back(StagedObject{h.name, version, std::move(file)});
+    return commit_objects(one);
 }
 
 // Load, authenticate and rollback-check one object.
@@ -626,7 +859,7 @@ TEE_Result load(const void* id, size_t id_len, __TEE_ObjectHandle& h) {
     // short by a crash): record it now.
     g_store.versions[h.name] = version;
     if (version > g_store.g) g_store.g = version;
-    return write_counter();
+    return checkpoint();
 }
 
 bool valid_storage(uint32_t storage_id, size_t id_len, uint32_t flags) {
@@ -702,7 +935,7 @@ TEE_Result TEE_CloseAndDeletePersistentObject1(TEE_ObjectHandle object) {
     // file is stale even if the unlink below is cut short), then remove it.
     g_store.versions.erase(object->name);
     g_store.g += 1;
-    TEE_Result rc = write_counter();
+    TEE_Result rc = checkpoint();
     std::string fname = file_name(object->name);
     forget_file(object->name);
     unlinkat(g_store.dirfd, fname.c_str(), 0);
@@ -780,24 +1013,19 @@ TEE_Result TEE_SeekObjectData(TEE_ObjectHandle object, intmax_t offset, TEE_When
 
 // ---- Soft TEE extension: one commit for several objects -------------------------
 //
-// Each object alone costs four syncs (its file and the directory, then the
-// counter file and the directory). A transaction stages every write in its tmp
-// file and commits them together: fdatasync of each tmp file, every rename,
-// one directory fsync, then one counter update (two syncs), i.e. K + 3 syncs
-// for K objects instead of 4K. After a crash anywhere in the commit each
-// object is either its old or its new version (a renamed file newer than the
-// counter is accepted and recorded at load, as for a single write cut short
-// after its rename); the caller releases nothing before the commit returns.
+// A transaction keeps every write in memory and commits them together as one
+// journal record (commit_objects): one fdatasync whatever the number of
+// objects. A crash before the record is synced leaves every object old (or,
+// should the record have reached the disk anyway, new at the next start: the
+// caller released nothing either way).
 
 void TS_BeginTransaction(void) {
-    for (PendingWrite& w : g_txn.writes) drop_pending(w);
     g_txn.writes.clear();
     g_txn.active = true;
     g_txn.next_version = g_store.g + 1;
 }
 
 void TS_AbortTransaction(void) {
-    for (PendingWrite& w : g_txn.writes) drop_pending(w);
     g_txn.writes.clear();
     g_txn.active = false;
 }
@@ -805,44 +1033,10 @@ void TS_AbortTransaction(void) {
 TEE_Result TS_CommitTransaction(void) {
     if (!g_txn.active) return TEE_ERROR_BAD_STATE;
     g_txn.active = false;
-    std::vector<PendingWrite> writes;
+    std::vector<StagedObject> writes;
     writes.swap(g_txn.writes);
     if (writes.empty()) return TEE_SUCCESS;
-    for (PendingWrite& w : writes) {
-        bool synced = fdatasync(w.fd) == 0;
-        close(w.fd);
-        w.fd = -1;
-        if (!synced) {
-            child_log("storage: cannot sync staged object %s: %s", w.fname.c_str(),
-                      strerror(errno));
-            for (PendingWrite& other : writes) drop_pending(other);
-            return TEE_ERROR_STORAGE_NO_SPACE;
-        }
-    }
-    // From the first rename on, memory must describe what may be on disk: a
-    // renamed object keeps its version and G moves past it, even on failure.
-    TEE_Result rc = TEE_SUCCESS;
-    for (PendingWrite& w : writes) {
-        forget_file(w.name);
-        if (rc != TEE_SUCCESS ||
-            renameat(g_store.dirfd, w.tmp.c_str(), g_store.dirfd, w.fname.c_str()) != 0) {
-            if (rc == TEE_SUCCESS)
-                child_log("storage: cannot rename staged object %s: %s", w.fname.c_str(),
-                          strerror(errno));
-            rc = TEE_ERROR_STORAGE_NO_SPACE;
-            unlinkat(g_store.dirfd, w.tmp.c_str(), 0);
-            continue;
-        }
-        g_store.versions[w.name] = w.version;
-        if (w.version > g_store.g) g_store.g = w.version;
-        FileIdentity written;
-        if (identity_of(w.fname, written) == 0 &&
-            static_cast<size_t>(written.size) == w.file.size())
-            remember_file(w.name, written, w.file.data(), w.file.size());
-    }
-    if (fsync(g_store.dirfd) != 0 && rc == TEE_SUCCESS) rc = TEE_ERROR_STORAGE_NO_SPACE;
-    TEE_Result counted = write_counter();
-    return rc != TEE_SUCCESS ? rc : counted;
+    return commit_objects(writes);
 }
 
 }  // extern "C"

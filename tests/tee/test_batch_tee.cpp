@@ -4,6 +4,8 @@
 // the crash window), and nothing is recorded for a batch that cannot be answered.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "softtee_harness.hpp"
 
 namespace {
@@ -171,6 +173,90 @@ TEST(BatchTee, NothingIsRecordedForABatchThatCannotBeAnswered) {
     Outcome o = decode_outcome(
         tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", gran, vote(2, 70))));
     EXPECT_TRUE(o.ok && o.signed_);
+}
+
+// The soft TEE commits a batch by syncing one journal record and puts the
+// object files in place without syncing them. A crash may lose those files'
+// new content: here, while the TA is dead, every object file is put back as it
+// was before the commit, or removed if it is new. The next start restores them
+// from the journal, so the records still refuse conflicts. Then: a torn
+// journal tail is ignored, and an orderly stop leaves the journal empty.
+TEST(BatchTee, JournalRestoresRecordsWhoseFilesDidNotReachTheDisk) {
+    TempDir dir;
+    Tee tee(dir, TS_SOFTTEE_TEST_TA);
+    tee.start();
+    Bytes a = gran_key(tee);
+    Bytes b = gran_key(tee);
+    Bytes out;
+    ASSERT_TRUE(decode_outcome(tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE,
+                                           typed_request("gran", a, vote(1, 1))))
+                    .signed_);
+    const fs::path journal = dir.storage() / "journal";
+    ASSERT_GT(fs::file_size(journal), 0u);  // round 1's record, not checkpointed yet
+    std::vector<std::pair<fs::path, Bytes>> before;
+    for (const auto& entry : fs::directory_iterator(dir.storage()))
+        if (entry.path().filename().string()[0] == 'o')
+            before.emplace_back(entry.path(), slurp(entry.path()));
+
+    ASSERT_EQ(tee.call(TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST, {}, out), TEEC_SUCCESS);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_BATCH,
+                 batch_request(
+                     {{TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(1, 2))},
+                      {TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", b, vote(1, 2))}}),
+                 out),
+        TEEC_ERROR_TARGET_DEAD);
+    size_t reverted = 0, removed = 0;
+    for (const auto& entry : fs::directory_iterator(dir.storage())) {
+        if (entry.path().filename().string()[0] != 'o') continue;
+        auto old = std::find_if(before.begin(), before.end(),
+                                [&](const auto& p) { return p.first == entry.path(); });
+        if (old == before.end()) {
+            fs::remove(entry.path());
+            ++removed;
+        } else if (slurp(entry.path()) != old->second) {
+            spit(entry.path(), old->second);
+            ++reverted;
+        }
+    }
+    ASSERT_GE(reverted, 1u);  // key a's record
+    ASSERT_GE(removed, 1u);   // key b's first record
+    tee.finalize();
+    tee.start();
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(2, 2))),
+        vote(1, 2));
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", b, vote(2, 2))),
+        vote(1, 2));
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
+                    slurp(dir.log()).size());
+    EXPECT_NE(log.find("object writes from the journal"), std::string::npos) << log;
+
+    // A torn tail (half a record after the last whole one) is ignored.
+    ASSERT_EQ(tee.call(TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST, {}, out), TEEC_SUCCESS);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(1, 3)), out),
+              TEEC_ERROR_TARGET_DEAD);
+    Bytes bytes = slurp(journal);
+    ASSERT_FALSE(bytes.empty());
+    const Bytes half(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2));
+    bytes.insert(bytes.end(), half.begin(), half.end());
+    spit(journal, bytes);
+    tee.finalize();
+    tee.start();
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(2, 3))),
+        vote(1, 3));
+    log.assign(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    EXPECT_NE(log.find("ignoring the last"), std::string::npos) << log;
+
+    // An orderly stop checkpoints: nothing is left to replay, and nothing lost.
+    tee.finalize();
+    EXPECT_EQ(fs::file_size(journal), 0u);
+    tee.start();
+    expect_conflict(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", b, vote(2, 2))),
+        vote(1, 2));
 }
 
 }  // namespace
