@@ -629,7 +629,9 @@ class SqlProtectionDb final : public ProtectionDb {
         std::unique_lock lock(audit_mu_);
         audit_idle_.wait(lock, [this] { return audit_queue_.size() < kAuditQueueMax; });
         audit_queue_.push_back(std::move(row));
-        audit_wake_.notify_one();
+        // The writer waits for a first row, then lingers until a batch is full.
+        if (audit_queue_.size() == 1 || audit_queue_.size() == kAuditBatch)
+            audit_wake_.notify_one();
     }
 
     uint64_t take_audit_failures() noexcept override { return audit_failures_.exchange(0); }
@@ -673,6 +675,8 @@ class SqlProtectionDb final : public ProtectionDb {
 
   private:
     static constexpr size_t kAuditQueueMax = 10'000;
+    static constexpr size_t kAuditBatch = 512;
+    static constexpr std::chrono::milliseconds kAuditLinger{20};
 
     struct Job {
         Job(std::string key, const Signable* s) : pk(std::move(key)), signable(s) {}
@@ -755,6 +759,12 @@ class SqlProtectionDb final : public ProtectionDb {
         for (;;) {
             audit_wake_.wait(lock, [this] { return audit_stop_ || !audit_queue_.empty(); });
             if (audit_queue_.empty()) return;  // stopping, nothing left
+            // Linger for more rows: fewer, larger audit transactions hold the
+            // connection (which SQLite shares with the signing batches) less.
+            audit_wake_.wait_for(lock, kAuditLinger, [this] {
+                return audit_stop_ || audit_hurry_ || audit_queue_.size() >= kAuditBatch;
+            });
+            audit_hurry_ = false;
             std::vector<AuditEntry> rows;
             rows.swap(audit_queue_);
             audit_writing_ = true;
@@ -797,6 +807,8 @@ class SqlProtectionDb final : public ProtectionDb {
     /// Wait until every row queued so far is written (or has failed).
     void flush_audit() {
         std::unique_lock lock(audit_mu_);
+        audit_hurry_ = true;
+        audit_wake_.notify_one();
         audit_idle_.wait(lock, [this] { return audit_queue_.empty() && !audit_writing_; });
     }
 
@@ -1088,6 +1100,7 @@ class SqlProtectionDb final : public ProtectionDb {
     std::vector<AuditEntry> audit_queue_;
     bool audit_writing_ = false;
     bool audit_stop_ = false;
+    bool audit_hurry_ = false;  // someone waits for the queue to be written
     std::thread audit_writer_;  // last: started after, and joined before, the rest
 };
 
