@@ -1,6 +1,7 @@
 // Key store on GP persistent objects (see keystore.hpp).
 #include "keystore.hpp"
 
+#include <cstdint>
 #include <memory>
 
 #include "cache.hpp"
@@ -41,7 +42,15 @@ static_assert(kMaxKeys * (4 + 1 + 1 + 33) < kMaxIndex, "the index must hold kMax
 // dropped). Deriving a pair costs a base-point multiplication, as much as a
 // signature; the sealed record is still read and compared on every use, so
 // a modified or rolled-back key object is detected exactly as without it.
-ByteKeyCache<std::unique_ptr<core::KeyPair>> g_pairs;
+// A pair whose sealed record was read and matched during the current command
+// (`verified` == g_command) is used without reading the record again: a batch
+// signs with one key many times. The next command reads it again.
+struct CachedPair {
+    std::unique_ptr<core::KeyPair> pair;
+    uint64_t verified = 0;
+};
+ByteKeyCache<CachedPair> g_pairs;
+uint64_t g_command = 1;
 // Whether a key object exists, by object id: every signature probes the key
 // under each session key type (protection is per public key). Keys are never
 // deleted and only this TA creates them (store_key updates the entry), so the
@@ -216,16 +225,21 @@ TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out) {
     out = nullptr;
     core::Bytes id = key_object_id(ref);
     if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_ERROR_ITEM_NOT_FOUND;
+    if (CachedPair* cached = g_pairs.find(id); cached != nullptr && cached->verified == g_command) {
+        out = cached->pair.get();
+        return TEE_SUCCESS;
+    }
     core::SecretArray<34> record;
     TEE_Result rc = read_secret(id.data(), id.size(), record, record.size());
     if (rc != TEE_SUCCESS) return rc;
     if (record[0] != kKeyFormat || record[1] != static_cast<uint8_t>(ref.scheme))
         return TEE_ERROR_CORRUPT_OBJECT;
     const core::ByteSpan seed(record.data() + 2, 32);
-    if (std::unique_ptr<core::KeyPair>* cached = g_pairs.find(id)) {
-        const auto& known = (*cached)->seed();
+    if (CachedPair* cached = g_pairs.find(id)) {
+        const auto& known = cached->pair->seed();
         if (known && core::constant_time_equal(known->span(), seed)) {
-            out = cached->get();
+            cached->verified = g_command;
+            out = cached->pair.get();
             return TEE_SUCCESS;
         }
         g_pairs.erase(id);
@@ -235,11 +249,15 @@ TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out) {
     // The id names the public key; a sealed seed for another key is corruption.
     if (!core::constant_time_equal(pair->public_key(), ref.public_key))
         return TEE_ERROR_CORRUPT_OBJECT;
-    out = g_pairs.put(id, std::make_unique<core::KeyPair>(std::move(pair).value())).get();
+    out = g_pairs
+              .put(id,
+                   CachedPair{std::make_unique<core::KeyPair>(std::move(pair).value()), g_command})
+              .pair.get();
     return TEE_SUCCESS;
 }
 
 void keystore_trim_caches() {
+    ++g_command;  // a new command: every key record is read again at its first use
     if (g_pairs.size() > TS_TA_KEY_CACHE) g_pairs.clear();
     if (g_exists.size() > TS_TA_KEY_PROBE_CACHE) g_exists.clear();
 }

@@ -34,14 +34,16 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed);
 /// Whether a key object exists for `ref` (listed in the index or not).
 TEE_Result key_exists(const KeyRef& ref, bool& exists);
 
-/// A stored key pair (the sealed record is read and checked each time; the
-/// derived pair comes from a cache when the seed matches);
+/// A stored key pair (the sealed record is read and checked at the key's first
+/// use in each command; the derived pair comes from a cache when the seed
+/// matches);
 /// TEE_ERROR_ITEM_NOT_FOUND if not stored. `out` stays valid until the next
 /// keystore_trim_caches().
 TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out);
 
-/// Bound the key cache; called between commands only, so that pointers handed
-/// out during one command stay valid for all of it.
+/// Start a new command: bound the key cache, and make the next use of each key
+/// read its sealed record again. Called between commands only, so that
+/// pointers handed out during one command stay valid for all of it.
 void keystore_trim_caches();
 
 /// The TA's ed25519 attestation key, created on first use.

@@ -24,6 +24,42 @@ struct Buffered {
 std::vector<Buffered> g_buffered;
 bool g_buffering = false;
 
+// Small objects already read (and authenticated) during the current command:
+// a signature reads the opaque policy twice, and every item of a batch reads
+// it again. Within one command the TA is the only reader and writer, so the
+// first read stands for the rest; the next command reads the storage again,
+// so tampering and rollback are still caught at the next command. Bounded for
+// OP-TEE's small TA heap.
+struct Memo {
+    core::Bytes name;
+    bool found = false;
+    core::Bytes data;
+};
+constexpr size_t kMemoMaxObject = 1024;
+constexpr size_t kMemoMaxEntries = 8;
+std::vector<Memo> g_memo;
+
+Memo* memo(core::ByteSpan name) {
+    for (Memo& m : g_memo)
+        if (m.name.size() == name.size() && std::equal(m.name.begin(), m.name.end(), name.begin()))
+            return &m;
+    return nullptr;
+}
+
+void forget(core::ByteSpan name) {
+    g_memo.erase(std::remove_if(g_memo.begin(), g_memo.end(),
+                                [&](const Memo& m) {
+                                    return m.name.size() == name.size() &&
+                                           std::equal(m.name.begin(), m.name.end(), name.begin());
+                                }),
+                 g_memo.end());
+}
+
+void remember(core::ByteSpan name, bool found, const core::Bytes& data) {
+    if (data.size() > kMemoMaxObject || g_memo.size() >= kMemoMaxEntries) return;
+    g_memo.push_back(Memo{core::Bytes(name.begin(), name.end()), found, data});
+}
+
 Buffered* buffered(core::ByteSpan name) {
     for (Buffered& b : g_buffered)
         if (b.name.size() == name.size() && std::equal(b.name.begin(), b.name.end(), name.begin()))
@@ -42,6 +78,10 @@ void buffer(core::ByteSpan name, bool removed, core::ByteSpan data) {
 }
 
 }  // namespace
+
+void protection_store_new_command() {
+    g_memo.clear();
+}
 
 void begin_protection_batch() {
     g_buffered.clear();
@@ -92,10 +132,18 @@ core::Error TeeBlobStore::read(core::ByteSpan name, core::Bytes& out, bool& foun
             return core::Error::ok;
         }
     }
+    if (const Memo* m = memo(name)) {
+        found = m->found;
+        if (found) out = m->data;
+        return core::Error::ok;
+    }
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
     TEE_Result rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, name.data(), name.size(),
                                              TEE_DATA_FLAG_ACCESS_READ, &h);
-    if (rc == TEE_ERROR_ITEM_NOT_FOUND) return core::Error::ok;
+    if (rc == TEE_ERROR_ITEM_NOT_FOUND) {
+        remember(name, false, {});
+        return core::Error::ok;
+    }
     if (rc != TEE_SUCCESS) return fail(rc);
     TEE_ObjectInfo info{};
     rc = TEE_GetObjectInfo1(h, &info);
@@ -109,6 +157,7 @@ core::Error TeeBlobStore::read(core::ByteSpan name, core::Bytes& out, bool& foun
     TEE_CloseObject(h);
     if (rc != TEE_SUCCESS) return fail(rc);
     found = true;
+    remember(name, true, out);
     return core::Error::ok;
 }
 
@@ -118,6 +167,7 @@ core::Error TeeBlobStore::write(core::ByteSpan name, core::ByteSpan data) {
         buffer(name, false, data);
         return core::Error::ok;
     }
+    forget(name);
     constexpr uint32_t flags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
                                TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
@@ -134,6 +184,7 @@ core::Error TeeBlobStore::remove(core::ByteSpan name) {
         buffer(name, true, {});
         return core::Error::ok;
     }
+    forget(name);
     TEE_ObjectHandle h = TEE_HANDLE_NULL;
     TEE_Result rc =
         TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, name.data(), name.size(),

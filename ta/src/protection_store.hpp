@@ -26,6 +26,10 @@ class TeeBlobStore final : public core::protection::BlobStore {
     TEE_Result last_error_ = TEE_SUCCESS;
 };
 
+/// Called at the start of every command: reads of the previous command are
+/// forgotten (within a command, a small object is read from storage once).
+void protection_store_new_command();
+
 /// Group commit (TA_SIGNER_CMD_SIGN_BATCH): from here on, TeeBlobStore writes
 /// and removals are buffered in memory (reads see them) instead of committed.
 void begin_protection_batch();

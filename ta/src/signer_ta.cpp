@@ -838,6 +838,7 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID, 
         return TEE_ERROR_BAD_PARAMETERS;
 
     keystore_trim_caches();
+    protection_store_new_command();
     return dispatch(commandID, io);
 }
 
