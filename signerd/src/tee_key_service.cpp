@@ -2,12 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <semaphore>
 #include <stdexcept>
 
 #include "refusal.hpp"
@@ -278,42 +278,67 @@ struct TeeKeyService::Impl {
     // to TA_SIGNER_BATCH_MAX) and sends them as one SIGN_BATCH, so requests
     // that arrive while the TA is busy (e.g. waiting for a protection record's
     // fsync) share the next commit instead of queueing one commit each.
+    //
+    // Each caller sleeps on its own semaphore and is woken exactly once: when
+    // its answer is in, or to lead the next batch (the finishing leader hands
+    // over to the oldest queued request). Wake-ups happen after qmu is
+    // released, so the woken thread does not block again on qmu. (Waking every
+    // waiter under qmu at the end of each batch cost each queued request extra
+    // futex calls and context switches.)
     struct Job {
         uint32_t command = 0;
         Bytes request;
         Bytes response;
         std::exception_ptr error;
-        bool done = false;
+        bool done = false;  // under qmu
+        bool lead = false;  // under qmu: this caller runs the next batch
+        // The caller thread's: it outlives the Job, and the caller consumes
+        // every token given to it before it returns.
+        std::binary_semaphore* wake = nullptr;
     };
     std::mutex qmu;
-    std::condition_variable qcv;
     std::deque<Job*> queue;
-    bool leading = false;
+    bool leading = false;  // a batch is running or its leader is being woken
     bool batch_supported = true;
 
     Bytes submit(uint32_t command, Bytes request) {
+        static thread_local std::binary_semaphore wake{0};
         Job job;
         job.command = command;
         job.request = std::move(request);
+        job.wake = &wake;
         std::unique_lock lk(qmu);
         queue.push_back(&job);
+        bool lead = !leading;
+        leading = true;
         while (!job.done) {
-            if (leading) {
-                qcv.wait(lk);
+            if (lead) {
+                lk.unlock();
+                run_one_batch(&job);
+                lk.lock();
+                Job* next = queue.empty() ? nullptr : queue.front();
+                if (next == nullptr)
+                    leading = false;
+                else
+                    next->lead = true;
+                lk.unlock();
+                if (next != nullptr) next->wake->release();
+                lk.lock();
+                lead = false;
                 continue;
             }
-            leading = true;
             lk.unlock();
-            run_one_batch();
+            wake.acquire();  // one token per event: done, or lead
             lk.lock();
-            leading = false;
-            qcv.notify_all();
+            lead = job.lead;
+            job.lead = false;
         }
+        lk.unlock();
         if (job.error) std::rethrow_exception(job.error);
         return std::move(job.response);
     }
 
-    void run_one_batch() {
+    void run_one_batch(Job* self) {
         std::lock_guard tee_lock(mu);
         std::vector<Job*> jobs;
         {
@@ -327,8 +352,16 @@ struct TeeKeyService::Impl {
             run_batch_locked(jobs);
         else
             for (Job* job : jobs) run_job_locked(*job);
-        std::lock_guard lk(qmu);
-        for (Job* job : jobs) job->done = true;
+        std::vector<std::binary_semaphore*> wakes;
+        wakes.reserve(jobs.size());
+        {
+            std::lock_guard lk(qmu);
+            for (Job* job : jobs) {
+                job->done = true;
+                if (job != self) wakes.push_back(job->wake);
+            }
+        }
+        for (std::binary_semaphore* w : wakes) w->release();
     }
 
     void run_job_locked(Job& job) {
