@@ -1,8 +1,9 @@
 // signerd's per-client limits, in-process against FakeKeyService: concurrent
-// connections per identity and per address (the Unix socket counts as one
-// address), and the per-client request rate limit (token bucket) over HTTP and
-// WebSocket. Over a limit a client gets HTTP 429 / JSON-RPC -32006 while other
-// clients keep being served.
+// connections in all, per identity and per address (the Unix socket counts as
+// one address), requests in flight per WebSocket connection, and the
+// per-client request rate limit (token bucket) over HTTP and WebSocket. Over a
+// limit a client gets HTTP 429 / JSON-RPC -32006 (or its connection closed,
+// or its next message left unread) while other clients keep being served.
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -11,7 +12,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "rpc_methods.hpp"
@@ -69,6 +73,48 @@ bool closed_by_server(Socket& socket) {
     return ec == net::error::eof || ec == net::error::connection_reset;
 }
 
+// FakeKeyService whose public_keys() (keystore_publicKeys) can be held at a
+// gate, counting the calls inside: how many requests the server runs at once.
+class GatedKeyService : public FakeKeyService {
+  public:
+    std::vector<Bytes> public_keys(const KeyTypeId& type, Scheme scheme) override {
+        {
+            std::unique_lock lock(gate_mu_);
+            ++inside_;
+            most_inside_ = std::max(most_inside_, inside_);
+            entered_.notify_all();
+            opened_.wait(lock, [this] { return open_; });
+            --inside_;
+        }
+        return FakeKeyService::public_keys(type, scheme);
+    }
+    void close_gate() {
+        std::lock_guard lock(gate_mu_);
+        open_ = false;
+    }
+    void open_gate() {
+        std::lock_guard lock(gate_mu_);
+        open_ = true;
+        opened_.notify_all();
+    }
+    // Waits up to `timeout` for at least `n` calls inside; returns how many are.
+    int wait_inside(int n, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(gate_mu_);
+        entered_.wait_for(lock, timeout, [&] { return inside_ >= n; });
+        return inside_;
+    }
+    int most_inside() {
+        std::lock_guard lock(gate_mu_);
+        return most_inside_;
+    }
+
+  private:
+    std::mutex gate_mu_;
+    std::condition_variable entered_, opened_;
+    bool open_ = true;
+    int inside_ = 0, most_inside_ = 0;
+};
+
 class ServerLimitsTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -78,6 +124,7 @@ class ServerLimitsTest : public ::testing::Test {
         dir_ = tmpl;
     }
     void TearDown() override {
+        keys_.open_gate();
         if (server_) server_->stop();
         server_.reset();
         std::error_code ec;
@@ -120,7 +167,7 @@ class ServerLimitsTest : public ::testing::Test {
 
     std::string dir_;
     net::io_context ioc_;
-    FakeKeyService keys_;
+    GatedKeyService keys_;
     Metrics metrics_;
     std::unique_ptr<RpcDispatcher> dispatcher_;
     std::unique_ptr<Server> server_;
@@ -163,6 +210,77 @@ TEST_F(ServerLimitsTest, ConnectionsPerIdentityAreLimitedOthersAreServed) {
         if (!served) std::this_thread::sleep_for(20ms);
     }
     EXPECT_TRUE(served);
+}
+
+TEST_F(ServerLimitsTest, TotalConnectionsAreLimited) {
+    auto o = options();
+    o.limits.max_connections = 2;
+    start(o, /*with_tokens=*/false);
+    auto c1 = connect();
+    auto c2 = connect();
+    EXPECT_EQ(exchange(c1, call("rpc_methods"), "").result_int(), 200u);
+    EXPECT_EQ(exchange(c2, call("rpc_methods"), "").result_int(), 200u);
+    // A third connection, over TCP or the Unix socket, is closed at once.
+    auto c3 = connect();
+    EXPECT_TRUE(closed_by_server(c3.socket()));
+    local::socket u(ioc_);
+    u.connect(local::endpoint(o.unix_socket));
+    EXPECT_TRUE(closed_by_server(u));
+    EXPECT_GE(metrics_.value(Metrics::kConnectionsRejected, {{"reason", "max_connections"}}), 2);
+    // The open ones are still served, and closing one frees its place.
+    EXPECT_EQ(exchange(c1, call("rpc_methods"), "").result_int(), 200u);
+    c2.close();
+    bool served = false;
+    for (int i = 0; i < 100 && !served; ++i) {
+        auto again = connect();
+        beast::error_code ec;
+        auto req = post_request(call("rpc_methods"), "");
+        http::write(again, req, ec);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        if (!ec) http::read(again, buffer, res, ec);
+        served = !ec && res.result_int() == 200;
+        if (!served) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(served);
+}
+
+// A WebSocket client that pipelines requests has at most
+// max_inflight_per_connection of them running; the server reads the rest only
+// as answers go out, and every request is answered.
+TEST_F(ServerLimitsTest, RequestsInFlightPerWebSocketAreBounded) {
+    auto o = options();
+    o.limits.max_inflight_per_connection = 2;
+    o.rpc_workers = 4;
+    start(o, /*with_tokens=*/false);
+    websocket::stream<beast::tcp_stream> ws(ioc_);
+    beast::get_lowest_layer(ws).connect(endpoint());
+    ws.handshake("127.0.0.1", "/");
+    keys_.close_gate();
+    constexpr int kRequests = 6;
+    for (int id = 1; id <= kRequests; ++id)
+        ws.write(net::buffer(json{
+            {"jsonrpc", "2.0"},
+            {"method", "keystore_publicKeys"},
+            {"params", {"gran", "ed25519"}},
+            {"id", id}}.dump()));
+    EXPECT_EQ(keys_.wait_inside(2, 5s), 2);
+    // Workers are free (4), yet no third request of this connection starts.
+    EXPECT_EQ(keys_.wait_inside(3, 300ms), 2);
+    // Another connection is served meanwhile.
+    auto other = connect();
+    EXPECT_EQ(exchange(other, call("rpc_methods"), "").result_int(), 200u);
+    keys_.open_gate();
+    std::set<int> answered;
+    for (int i = 0; i < kRequests; ++i) {
+        beast::flat_buffer buffer;
+        ws.read(buffer);
+        const json answer = json::parse(beast::buffers_to_string(buffer.data()));
+        EXPECT_TRUE(answer.contains("result")) << answer.dump();
+        answered.insert(answer["id"].get<int>());
+    }
+    EXPECT_EQ(answered.size(), static_cast<size_t>(kRequests));
+    EXPECT_EQ(keys_.most_inside(), 2);
 }
 
 TEST_F(ServerLimitsTest, UnixSocketClientsShareOneAddressLimit) {
