@@ -563,32 +563,31 @@ Bytes Client::ecdsa_sign_prehashed(std::string_view key_type, const Bytes& publi
                         "keystore_ecdsaSignPrehashed");
 }
 
+// The four typed signing methods share their parameters and answer.
+TypedSignature Client::sign_typed(const char* method, std::string_view key_type,
+                                  const Bytes& public_key, const Bytes& payload) {
+    return typed_result(call(method, json::array({key_type, to_hex(public_key), to_hex(payload)})),
+                        method);
+}
+
 TypedSignature Client::sign_grandpa_vote(std::string_view key_type, const Bytes& public_key,
                                          const Bytes& payload) {
-    return typed_result(call("signer_signGrandpaVote",
-                             json::array({key_type, to_hex(public_key), to_hex(payload)})),
-                        "signer_signGrandpaVote");
+    return sign_typed("signer_signGrandpaVote", key_type, public_key, payload);
 }
 
 TypedSignature Client::sign_babe_header(std::string_view key_type, const Bytes& public_key,
                                         const Bytes& header) {
-    return typed_result(
-        call("signer_signBabeHeader", json::array({key_type, to_hex(public_key), to_hex(header)})),
-        "signer_signBabeHeader");
+    return sign_typed("signer_signBabeHeader", key_type, public_key, header);
 }
 
 TypedSignature Client::sign_beefy_commitment(std::string_view key_type, const Bytes& public_key,
                                              const Bytes& commitment) {
-    return typed_result(call("signer_signBeefyCommitment",
-                             json::array({key_type, to_hex(public_key), to_hex(commitment)})),
-                        "signer_signBeefyCommitment");
+    return sign_typed("signer_signBeefyCommitment", key_type, public_key, commitment);
 }
 
 TypedSignature Client::sign_para_statement(std::string_view key_type, const Bytes& public_key,
                                            const Bytes& payload) {
-    return typed_result(call("signer_signParaStatement",
-                             json::array({key_type, to_hex(public_key), to_hex(payload)})),
-                        "signer_signParaStatement");
+    return sign_typed("signer_signParaStatement", key_type, public_key, payload);
 }
 
 json Client::attest(const Bytes& nonce) {

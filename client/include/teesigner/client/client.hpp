@@ -137,6 +137,9 @@ class Client {  // one persistent (keep-alive) connection; not thread-safe: one 
     nlohmann::json health();                    // signer_health
 
   private:
+    TypedSignature sign_typed(const char* method, std::string_view key_type,
+                              const Bytes& public_key, const Bytes& payload);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
