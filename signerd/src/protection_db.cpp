@@ -831,7 +831,7 @@ class SqlProtectionDb final : public ProtectionDb {
     template <class F>
     auto transact(F&& body, const std::vector<std::string>& lock_keys = {})
         -> decltype(body(std::declval<Session&>())) {
-        std::minstd_rand jitter(std::random_device{}());
+        std::optional<std::minstd_rand> jitter;  // seeded on the first retry: random_device is slow
         for (int attempt = 1;; ++attempt) {
             try {
                 auto lease = pool_.acquire();
@@ -864,8 +864,9 @@ class SqlProtectionDb final : public ProtectionDb {
                 if (!e.retryable() || attempt >= options_.max_attempts) throw;
                 spdlog::debug("protection database: retrying ({}): {}", attempt, e.what());
                 const int cap = std::min(200, 2 << std::min(attempt, 7));
+                if (!jitter) jitter.emplace(std::random_device{}());
                 std::this_thread::sleep_for(
-                    std::chrono::milliseconds(1 + static_cast<int>(jitter() % cap)));
+                    std::chrono::milliseconds(1 + static_cast<int>((*jitter)() % cap)));
             }
         }
     }
