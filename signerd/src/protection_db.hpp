@@ -58,7 +58,8 @@ struct ProtectionDbOptions {
     /// History kept per key (the core's Limits; para_bucket_records is not
     /// enforced: a database is not short of space).
     core::protection::Limits limits;
-    /// PostgreSQL connections (each used by one request at a time).
+    /// PostgreSQL connections: one runs the current batch of checks, the
+    /// others serve the audit writer, export, import and health checks.
     unsigned pool_size = 4;
     /// Attempts of one transaction on serialization failures and lost connections.
     int max_attempts = 10;
