@@ -8,6 +8,14 @@
 //   ts-loadgen --host 127.0.0.1 --port 9955 --transport http --mix unprotected
 //   ts-loadgen --unix S --idle 1000 --duration 30      (hold 1,000 idle connections)
 //   ts-loadgen --unix S --generate-keys 1000           (then exit)
+//   ts-loadgen --unix S --mix protected --clients 16 --rate 2000
+//
+// With --rate R the clients send R requests per second in all on a fixed
+// schedule (open loop: each of N clients every N/R seconds) and latency is
+// counted from when a request was due, not when it went out, so a signer that
+// falls behind shows it in the percentiles instead of slowing the clients down
+// (no coordinated omission). Without it each client sends as fast as answers
+// come back (closed loop), which finds the throughput ceiling.
 //
 // Mixes (weights in percent):
 //   realistic    assignment VRF 30, approval vote 30, backing statement 10,
@@ -70,6 +78,7 @@ struct Options {
     double warmup = 1;
     int idle = 0;
     int generate_keys = 0;
+    double rate = 0;  // requests per second in all; 0 = closed loop
     bool json_out = false;
 };
 
@@ -79,7 +88,7 @@ struct Options {
                  "usage: ts-loadgen (--unix PATH | --host H --port P) [--transport ws|http]\n"
                  "       [--clients N] [--duration S] [--warmup S] [--mix "
                  "realistic|unprotected|protected]\n"
-                 "       [--token T] [--idle N] [--generate-keys N] [--json]\n",
+                 "       [--token T] [--rate R] [--idle N] [--generate-keys N] [--json]\n",
                  why);
     std::exit(2);
 }
@@ -124,6 +133,8 @@ Options parse(int argc, char** argv) {
             o.idle = static_cast<int>(number(0, 100000));
         else if (a == "--generate-keys")
             o.generate_keys = static_cast<int>(number(0, 100000));
+        else if (a == "--rate")
+            o.rate = number(0, 1e7);
         else if (a == "--json")
             o.json_out = true;
         else
@@ -464,10 +475,17 @@ int main(int argc, char** argv) {
             ready++;
             std::mt19937_64 rng(static_cast<uint64_t>(c) * 7919 + 1);
             uint64_t id = 1;
+            // Open loop: this client's requests are due every `interval`,
+            // staggered across clients.
+            const auto interval = std::chrono::duration_cast<Clock::duration>(
+                std::chrono::duration<double>(o.rate > 0 ? o.clients / o.rate : 0));
+            auto due = Clock::now() + interval * c / o.clients;
             while (!stop.load(std::memory_order_relaxed)) {
                 Kind kind = pick(o.mix, rng);
                 json req = request_for(kind, keys, id++);
-                auto t0 = Clock::now();
+                if (o.rate > 0) std::this_thread::sleep_until(due);
+                auto t0 = o.rate > 0 ? due : Clock::now();
+                due += interval;
                 try {
                     rpc(*conn, req);
                 } catch (const std::exception& e) {
@@ -513,6 +531,7 @@ int main(int argc, char** argv) {
                    {"mix", o.mix},
                    {"clients", o.clients},
                    {"seconds", elapsed},
+                   {"target_per_second", o.rate},
                    {"requests", all.size()},
                    {"errors", errors},
                    {"per_second", static_cast<double>(all.size()) / elapsed},
@@ -531,10 +550,12 @@ int main(int argc, char** argv) {
     if (o.json_out) {
         std::printf("%s\n", report.dump().c_str());
     } else {
-        std::printf("%s, mix %s, %d clients, %.1f s: %zu requests, %llu errors, %.0f/s\n",
+        std::printf("%s, mix %s, %d clients, %.1f s: %zu requests, %llu errors, %.0f/s",
                     report["transport"].get<std::string>().c_str(), o.mix.c_str(), o.clients,
                     elapsed, all.size(), static_cast<unsigned long long>(errors),
                     report["per_second"].get<double>());
+        if (o.rate > 0) std::printf(" (target %.0f/s)", o.rate);
+        std::printf("\n");
         std::printf("  latency p50 %u us, p99 %u us, p99.9 %u us, max %u us\n",
                     percentile(all, 0.50), percentile(all, 0.99), percentile(all, 0.999),
                     all.empty() ? 0u : all.back());

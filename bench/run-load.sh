@@ -8,7 +8,7 @@
 #   SECONDS_PER_RUN=10   measured seconds per run (after 1 s warm-up)
 #   REPEAT=3             runs per configuration (report the median yourself,
 #                        or read the JSON lines in <build>/load-*.jsonl)
-#   CLIENTS="1 16 64"    client counts for the unprotected runs
+#   CLIENTS="1 16 64"    client counts for the closed-loop unprotected runs
 #   PROTECTION_DB=none   the host-side protection database for the runs
 #                        (none: the TEE's records only; sqlite: add the host DB)
 #   WORKERS=64           signerd RPC worker threads (requests in the TEE at once
@@ -108,5 +108,9 @@ run "unprotected http c=16" --transport http --clients 16 --mix unprotected
 run "protected ws c=64" --transport ws --clients 64 --mix protected
 run "protected ws c=1" --transport ws --clients 1 --mix protected
 run "realistic ws c=64" --transport ws --clients 64 --mix realistic
+# The targets of issue 6 as fixed rates (open loop: latency counted from when
+# each request was due): unprotected 15,000/s, protected 2,000/s.
+run "unprotected ws rate=15000 c=32" --transport ws --clients 32 --mix unprotected --rate 15000
+run "protected ws rate=2000 c=32" --transport ws --clients 32 --mix protected --rate 2000
 echo "JSON lines: $out"
 if [ -n "${STRICT:-}" ] && [ "$failed" != 0 ]; then exit 1; fi
