@@ -57,15 +57,16 @@ json RpcDispatcher::error_response(const json& id, int code, std::string_view me
 std::optional<std::string> RpcDispatcher::handle(std::string_view body,
                                                  const ClientContext& client) const {
     if (body.size() > limits_.max_body_bytes) {
-        return error_response(nullptr, rpc_error::kRequestTooLarge,
-                              "request body exceeds " + std::to_string(limits_.max_body_bytes) +
-                                  " bytes")
+        return error_response(
+                   nullptr, rpc_error::kRequestTooLarge,
+                   "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes")
             .dump();
     }
     bool too_deep = false;
     auto parsed = parse_json_limited(body, limits_.max_depth, &too_deep);
     if (!parsed) {
-        return error_response(nullptr, too_deep ? rpc_error::kInvalidRequest : rpc_error::kParseError,
+        return error_response(nullptr,
+                              too_deep ? rpc_error::kInvalidRequest : rpc_error::kParseError,
                               too_deep ? "JSON nesting too deep" : "Parse error")
             .dump();
     }
@@ -73,14 +74,15 @@ std::optional<std::string> RpcDispatcher::handle(std::string_view body,
         if (parsed->empty())
             return error_response(nullptr, rpc_error::kInvalidRequest, "empty batch").dump();
         if (parsed->size() > limits_.max_batch_size) {
-            return error_response(nullptr, rpc_error::kRequestTooLarge,
-                                  "batch exceeds " + std::to_string(limits_.max_batch_size) +
-                                      " requests")
+            return error_response(
+                       nullptr, rpc_error::kRequestTooLarge,
+                       "batch exceeds " + std::to_string(limits_.max_batch_size) + " requests")
                 .dump();
         }
         json responses = json::array();
         for (const auto& member : *parsed) {
-            if (auto response = handle_single(member, client)) responses.push_back(std::move(*response));
+            if (auto response = handle_single(member, client))
+                responses.push_back(std::move(*response));
         }
         if (responses.empty()) return std::nullopt;  // all notifications
         return responses.dump();
@@ -109,12 +111,13 @@ std::optional<json> RpcDispatcher::handle_single(const json& request,
         if (key != "jsonrpc" && key != "method" && key != "params" && key != "id")
             return error_response(id, rpc_error::kInvalidRequest, "unknown member \"" + key + "\"");
     }
-    json params = nullptr;
+    static const json kNoParams = nullptr;
+    const json* params = &kNoParams;  // not a copy: params can hold a long message
     if (auto p = request.find("params"); p != request.end()) {
         if (!p->is_array() && !p->is_object())
             return error_response(id, rpc_error::kInvalidRequest,
                                   "params must be an array or an object");
-        params = *p;
+        params = &*p;
     }
 
     const std::string method = method_it->get<std::string>();
@@ -127,12 +130,12 @@ std::optional<json> RpcDispatcher::handle_single(const json& request,
         response = error_response(id, code, "Method not found: " + method);
     } else if (access_ && !access_(method, client)) {
         code = rpc_error::kUnauthorized;
-        response = error_response(id, code, "method " + method + " is not allowed for client " +
-                                                client.identity);
+        response = error_response(
+            id, code, "method " + method + " is not allowed for client " + client.identity);
     } else {
         HandlerResult result;
         try {
-            result = handler->second(params, client);
+            result = handler->second(*params, client);
         } catch (const std::exception& e) {
             // Handlers should not throw; a bug must not take the service down.
             result = HandlerResult::fail(rpc_error::kInternalError,
@@ -143,7 +146,7 @@ std::optional<json> RpcDispatcher::handle_single(const json& request,
             response = error_response(id, code, result.error->message, result.error->data);
         } else {
             response = {{"jsonrpc", "2.0"},
-                        {"result", result.result ? *result.result : json(nullptr)},
+                        {"result", result.result ? std::move(*result.result) : json(nullptr)},
                         {"id", id}};
         }
     }
