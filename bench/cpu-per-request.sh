@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# CPU per request of an unprotected-signature load, by process (docs/PERFORMANCE.md,
+# "Profile of an unprotected signature"). Starts `tee-signer serve` (soft TEE,
+# fresh storage, database "none") and ts-loadgen, and reads utime+stime and the
+# voluntary context switches of the signer, its TA process and the load
+# generator from /proc over a window in the middle of the run. CPU time is far
+# less disturbed by other jobs on the machine than latency is.
+#
+#   bash bench/cpu-per-request.sh [build-dir] [clients] [seconds]   (default build-bench 16 6)
+# Environment: WORKERS=64, TRANSPORT=ws, PERF=1 (record the signer and, through
+# inheritance, its TA process with `perf record -e cpu-clock --call-graph dwarf`
+# into <build>/perf-signer.data; see bench/perf-stages.py; recording inflates
+# the CPU figures, so take them from a run without PERF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+clients=${2:-16}
+secs=${3:-6}
+[ "$secs" -ge 4 ] || { echo "seconds: at least 4" >&2; exit 2; }
+work=$(mktemp -d /var/tmp/ts-cpu-XXXXXX)
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cat >"$work/signer.toml" <<EOT
+data_dir = "$work/data"
+log_level = "warn"
+[rpc]
+port = 0
+unix_socket = "$work/rpc.sock"
+workers = ${WORKERS:-64}
+io_threads = 2
+[limits]
+max_connections = 4096
+max_connections_per_ip = 4096
+max_connections_per_identity = 4096
+rate_limit_per_second = 0
+max_inflight_per_connection = 64
+[softtee]
+ta = "$(realpath "$build/tee/ts-softtee-ta")"
+[protection]
+database = "none"
+EOT
+if [ -n "${PERF:-}" ]; then
+    perf record -F 1000 -e cpu-clock --call-graph dwarf,16384 -o "$build/perf-signer.data" -- \
+        "$build/cli/tee-signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
+else
+    "$build/cli/tee-signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
+fi
+pid=$!
+for _ in $(seq 100); do [ -S "$work/rpc.sock" ] && break; sleep 0.1; done
+[ -S "$work/rpc.sock" ] || { cat "$work/signer.log" >&2; exit 1; }
+signer=$pid
+[ -n "${PERF:-}" ] && signer=$(pgrep -P "$pid" -x tee-signer | head -1)
+ta=$(pgrep -P "$signer" | head -1)
+"$build/bench/ts-loadgen" --unix "$work/rpc.sock" --duration "$secs" --warmup 1 --json \
+    --transport "${TRANSPORT:-ws}" --clients "$clients" --mix unprotected >"$work/out.json" &
+lg=$!
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
+sleep 2
+a=("$(cpu "$signer")" "$(cpu "$ta")" "$(cpu "$lg")" "$(csw "$signer")" "$(csw "$ta")" "$(date +%s.%N)")
+sleep $((secs - 2))
+b=("$(cpu "$signer")" "$(cpu "$ta")" "$(cpu "$lg")" "$(csw "$signer")" "$(csw "$ta")" "$(date +%s.%N)")
+wait "$lg" || { echo "loadgen reported errors" >&2; }
+python3 - "$work/out.json" "${a[@]}" "${b[@]}" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+a = [float(x) for x in sys.argv[2:8]]
+b = [float(x) for x in sys.argv[8:14]]
+n = r["per_second"] * (b[5] - a[5])  # requests in the window
+hz = os.sysconf("SC_CLK_TCK")
+us = [(b[i] - a[i]) / hz / n * 1e6 for i in range(3)]
+sw = [(b[i] - a[i]) / n for i in (3, 4)]
+print(f"{r['clients']} clients: {r['per_second']:.0f}/s p50 {r['p50_us']} us p99 {r['p99_us']} us, "
+      f"errors {r['errors']} | CPU per request: signer {us[0]:.1f} us, TA {us[1]:.1f} us, "
+      f"loadgen {us[2]:.1f} us | voluntary switches per request: signer {sw[0]:.2f}, TA {sw[1]:.2f} "
+      f"| load average {open('/proc/loadavg').read().split()[0]}")
+PY
