@@ -470,6 +470,47 @@ TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
     EXPECT_NE(log.find("fails authentication"), std::string::npos) << log;
 }
 
+// The TA reads a sealed object once per command (issue 6): a key pair and the
+// opaque policy used by earlier commands are still read and authenticated again
+// by the next one, so tampering after use is refused at the next request.
+TEST(SoftTee, FlippedByteAfterUseIsRefusedAtTheNextRequest) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes audi = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("audi", Scheme::sr25519));
+    Encoder allow;
+    allow.compact(1).raw(teesigner::core::as_bytes("audi")).u8(1);
+    tee.call_ok(TA_SIGNER_CMD_SET_PROTECTION_POLICY, allow.take());
+    expect_signs(tee, "audi", Scheme::sr25519, audi);  // key pair and policy now cached
+    expect_signs(tee, "audi", Scheme::sr25519, audi);
+
+    Unsealer u(dir.storage());
+    const Bytes msg = {4, 5, 6};
+    Bytes out;
+    auto flip = [](const fs::path& path) {
+        Bytes file = slurp(path);
+        file[file.size() / 2] ^= 0x01;
+        spit(path, file);
+        return file;
+    };
+    fs::path key_file = dir.storage() / u.file_for(Unsealer::key_id("audi", Scheme::sr25519, audi));
+    Bytes key_bytes = slurp(key_file);
+    flip(key_file);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("audi", Scheme::sr25519, audi, msg), out),
+              kCorruptObject);
+    spit(key_file, key_bytes);
+    expect_signs(tee, "audi", Scheme::sr25519, audi);
+
+    const char policy_name[] = "prot/policy";
+    fs::path policy_file =
+        dir.storage() / u.file_for(Bytes(policy_name, policy_name + sizeof policy_name - 1));
+    ASSERT_TRUE(fs::exists(policy_file));
+    flip(policy_file);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("audi", Scheme::sr25519, audi, msg), out),
+              kCorruptObject);
+    EXPECT_EQ(tee.starts(), 1u);  // refused, not killed
+}
+
 TEST(SoftTee, RestoringAnOlderStateFileIsDetectedAsRollback) {
     TempDir dir;
     Tee tee(dir);
