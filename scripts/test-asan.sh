@@ -7,7 +7,7 @@
 #       everything: unit tests, soft TEE + TA end to end, CLI, Node cross-checks
 #   scripts/test-asan.sh --ci [extra ctest arguments]
 #       what CI runs (.ci/run): builds only the unit test executables
-#       (tests/unit/test_*.cpp) and the TEE tests (test_softtee,
+#       (tests/unit/test_*.cpp) and the TEE tests (test_softtee, test_batch_tee,
 #       test_protection_tee, with both TA process binaries), and runs every
 #       GoogleTest case of them (ctest -R '\.': GoogleTest names are
 #       Suite.Name; the Node, CLI and database tests have no dot in their names).
@@ -25,7 +25,7 @@ jobs=$(nproc)
 start=$SECONDS
 if [ "${1:-}" = "--ci" ]; then
     shift
-    targets=(test_softtee test_protection_tee)
+    targets=(test_softtee test_protection_tee test_batch_tee)
     for src in tests/unit/test_*.cpp; do
         name=$(basename "$src" .cpp)
         [ "$name" = test_main ] && continue  # the shared gtest main, not a test
