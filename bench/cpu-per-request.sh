@@ -7,7 +7,7 @@
 # less disturbed by other jobs on the machine than latency is.
 #
 #   bash bench/cpu-per-request.sh [build-dir] [clients] [seconds]   (default build-bench 16 6)
-# Environment: WORKERS=64, TRANSPORT=ws, PERF=1 (record the signer and, through
+# Environment: WORKERS=64, IO_THREADS=2, TRANSPORT=ws, PERF=1 (record the signer and, through
 # inheritance, its TA process with `perf record -e cpu-clock --call-graph dwarf`
 # into <build>/perf-signer.data; see bench/perf-stages.py; recording inflates
 # the CPU figures, so take them from a run without PERF).
@@ -31,7 +31,7 @@ log_level = "warn"
 port = 0
 unix_socket = "$work/rpc.sock"
 workers = ${WORKERS:-64}
-io_threads = 2
+io_threads = ${IO_THREADS:-2}
 [limits]
 max_connections = 4096
 max_connections_per_ip = 4096
