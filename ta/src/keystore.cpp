@@ -40,11 +40,10 @@ static_assert(kMaxKeys * (4 + 1 + 1 + 33) < kMaxIndex, "the index must hold kMax
 
 // Reconstructed key pairs by object id (secret; TA memory only, wiped when
 // dropped). Deriving a pair costs a base-point multiplication, as much as a
-// signature; the sealed record is still read and compared on every use, so
-// a modified or rolled-back key object is detected exactly as without it.
-// A pair whose sealed record was read and matched during the current command
-// (`verified` == g_command) is used without reading the record again: a batch
-// signs with one key many times. The next command reads it again.
+// signature; the sealed record is still read and compared at the key's first
+// use in every command (`verified` == g_command: already done in this one, e.g.
+// by an earlier item of the same batch), so a modified or rolled-back key
+// object is refused from the next command on, as without the cache.
 struct CachedPair {
     std::unique_ptr<core::KeyPair> pair;
     uint64_t verified = 0;
