@@ -113,6 +113,14 @@ void ProtectedKeyService::guard(const KeyTypeId& key_type, ByteSpan public_key,
     prot::Decision d;
     try {
         d = db_.check_and_record(public_key, s);
+    } catch (const ProtectionDbRequestError& e) {
+        // Not an outage: this request can never be recorded, so say so.
+        audit(method, key_type, public_key, &s, "error", "protection_request_unrecordable");
+        throw ServiceError(rpc_error::kInvalidParams,
+                           std::string("not signed: the slashing protection database cannot "
+                                       "record this payload (") +
+                               e.what() + ")",
+                           "protection_request_unrecordable");
     } catch (const std::exception& e) {
         spdlog::error("slashing protection database failed ({}): refusing to sign: {}",
                       db_.backend(), e.what());

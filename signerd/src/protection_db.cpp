@@ -691,13 +691,13 @@ class SqlProtectionDb final : public ProtectionDb {
     static void validate(ByteSpan public_key, const Signable& s) {
         if (s.rule == Rule::none) return;
         if (public_key.empty() || public_key.size() > 64)
-            throw ProtectionDbError("public key: 1 to 64 bytes");
+            throw ProtectionDbRequestError("public key: 1 to 64 bytes");
         if (s.position.major >= kMaxStored || s.position.minor >= kMaxStored)
-            throw ProtectionDbError("position out of the database's range (>= 2^63)");
+            throw ProtectionDbRequestError("position out of the database's range (>= 2^63)");
         if (s.rule == Rule::para && s.candidates.empty())
-            throw ProtectionDbError("para statement without candidates");
+            throw ProtectionDbRequestError("para statement without candidates");
         if (s.rule == Rule::grandpa && s.kind > 1)
-            throw ProtectionDbError("grandpa: only prevotes and precommits are recorded");
+            throw ProtectionDbRequestError("grandpa: only prevotes and precommits are recorded");
     }
 
     // The leader's part: one transaction for `jobs`; every job gets its

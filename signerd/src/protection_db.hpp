@@ -48,6 +48,14 @@ class ProtectionDbError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// The request itself cannot be recorded (a position at or above 2^63, which
+/// the database's signed 64-bit columns cannot hold; a malformed signable):
+/// not a database failure, and the same request will never succeed.
+class ProtectionDbRequestError : public ProtectionDbError {
+  public:
+    using ProtectionDbError::ProtectionDbError;
+};
+
 struct ProtectionDbOptions {
     /// "sqlite" or "postgres".
     std::string backend = "sqlite";

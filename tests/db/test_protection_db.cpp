@@ -974,6 +974,25 @@ TEST_F(ProtectedServiceTest, TypedSigningIsCheckedAndAGrandpaKeyUnderAnotherType
     EXPECT_EQ(r["error"]["code"], -32010);
 }
 
+// A round the database cannot store (>= 2^63) is a bad request, answered as
+// one (-32602), not as a database outage (-32603), and never signed.
+TEST_F(ProtectedServiceTest, APositionTheDatabaseCannotHoldIsABadRequestNotAnOutage) {
+    const std::string pk = core::to_hex(gran_);
+    auto r = call("signer_signGrandpaVote",
+                  {"gran", pk, core::to_hex(prevote_bytes(1, uint64_t{1} << 63))});
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["code"], -32602);
+    EXPECT_NE(r["error"]["message"].get<std::string>().find("cannot record"), std::string::npos)
+        << r.dump();
+    EXPECT_EQ(inner_.typed_calls, 0);
+    auto audit = db_->audit_tail(1);
+    ASSERT_EQ(audit.size(), 1u);
+    EXPECT_EQ(audit[0].code, "protection_request_unrecordable");
+    // The database still works for everything else.
+    r = call("signer_signGrandpaVote", {"gran", pk, core::to_hex(prevote_bytes(1, 6))});
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+}
+
 TEST_F(ProtectedServiceTest, AKeyAddedUnderGrandpaLaterIsProtectedFromThen) {
     const signerd::KeyTypeId test{'t', 'e', 's', 't'}, gran{'g', 'r', 'a', 'n'};
     const Bytes pk = service_->generate_new(test, core::Scheme::ed25519, std::string("//X"));
