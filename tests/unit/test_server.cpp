@@ -26,10 +26,11 @@
 
 #include "rpc_methods.hpp"
 #include "server.hpp"
-#include "test_server_fake_key_service.hpp"
+#include "test_server_fixture.hpp"
 
 using namespace teesigner::signerd;
-using teesigner::signerd::testing::FakeKeyService;
+using teesigner::signerd::testing::post_request;
+using teesigner::signerd::testing::ServerFixture;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
@@ -50,17 +51,6 @@ struct HttpResult {
     http::response<http::string_body> response;
     json rpc() const { return json::parse(body); }
 };
-
-http::request<http::string_body> post_request(const std::string& body,
-                                              const std::string& token = {}) {
-    http::request<http::string_body> req{http::verb::post, "/", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    req.body() = body;
-    req.prepare_payload();
-    return req;
-}
 
 template <class Stream>
 HttpResult exchange(Stream& stream, http::request<http::string_body> req) {
@@ -117,66 +107,42 @@ bool eventually(Pred pred) {
     return pred();
 }
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public ServerFixture<> {
   protected:
-    void SetUp() override {
-        spdlog::set_level(spdlog::level::warn);
-        char tmpl[] = "/tmp/ts-server-test-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        if (server_) server_->stop();
-        server_.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
+    ServerTest() : ServerFixture("/tmp/ts-server-test", spdlog::level::warn) {}
 
     ServerOptions options() {
-        ServerOptions o;
-        o.rpc_addr = "127.0.0.1";
-        o.rpc_port = 0;
-        o.unix_socket = dir_ + "/rpc.sock";
+        ServerOptions o = base_options();
         o.limits.max_body_bytes = 8192;
         o.limits.max_ws_message_bytes = 8192;
         o.limits.header_timeout = 600ms;
         o.limits.body_timeout = 2000ms;
-        o.limits.idle_timeout = 20s;
         o.limits.handshake_timeout = 2000ms;
-        o.io_threads = 2;
-        o.rpc_workers = 2;
         return o;
     }
 
     void start(ServerOptions o, TokenStore tokens = {}, AccessList access = {}) {
         RpcLimits limits;
         limits.max_body_bytes = std::max(o.limits.max_body_bytes, o.limits.max_ws_message_bytes);
-        dispatcher_ = std::make_unique<RpcDispatcher>(limits);
-        register_rpc_methods(*dispatcher_, keys_, metrics_);
+        make_dispatcher(limits);
         install_call_observer(*dispatcher_, metrics_);
         install_access_policy(*dispatcher_, std::move(access), metrics_);
-        server_ = std::make_unique<Server>(o, *dispatcher_, metrics_, std::move(tokens), [this]() {
+        start_server(o, std::move(tokens), [this]() {
             KeyServiceHealth h = keys_.health();
             HealthReport r;
             r.ok = h.ok;
             r.body = {{"tee", h.backend}};
             return r;
         });
-        server_->start();
-        port_ = server_->tcp_port();
     }
 
-    tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), port_}; }
-
     HttpResult post(const std::string& body, const std::string& token = {}) {
-        beast::tcp_stream s(ioc_);
-        s.connect(endpoint());
+        auto s = connect();
         return exchange(s, post_request(body, token));
     }
 
     HttpResult get(const std::string& target) {
-        beast::tcp_stream s(ioc_);
-        s.connect(endpoint());
+        auto s = connect();
         http::request<http::string_body> req{http::verb::get, target, 11};
         req.set(http::field::host, "127.0.0.1");
         return exchange(s, req);
@@ -197,14 +163,6 @@ class ServerTest : public ::testing::Test {
         }
         return out;
     }
-
-    std::string dir_;
-    net::io_context ioc_;
-    FakeKeyService keys_;
-    Metrics metrics_;
-    std::unique_ptr<RpcDispatcher> dispatcher_;
-    std::unique_ptr<Server> server_;
-    uint16_t port_ = 0;
 };
 
 // ---- Basic transports --------------------------------------------------------------

@@ -20,10 +20,12 @@
 
 #include "rpc_methods.hpp"
 #include "server.hpp"
-#include "test_server_fake_key_service.hpp"
+#include "test_server_fixture.hpp"
 
 using namespace teesigner::signerd;
 using teesigner::signerd::testing::FakeKeyService;
+using teesigner::signerd::testing::post_request;
+using teesigner::signerd::testing::ServerFixture;
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
@@ -40,17 +42,6 @@ constexpr const char* kTokenBob = "tok-bob-0123456789abcdef00";
 std::string call(const std::string& method, int id = 1) {
     return json{{"jsonrpc", "2.0"}, {"method", method}, {"params", json::array()}, {"id", id}}
         .dump();
-}
-
-http::request<http::string_body> post_request(const std::string& body, const std::string& token) {
-    http::request<http::string_body> req{http::verb::post, "/", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    req.keep_alive(true);
-    req.body() = body;
-    req.prepare_payload();
-    return req;
 }
 
 template <class Stream>
@@ -115,49 +106,31 @@ class GatedKeyService : public FakeKeyService {
     int inside_ = 0, most_inside_ = 0;
 };
 
-class ServerLimitsTest : public ::testing::Test {
+class ServerLimitsTest : public ServerFixture<GatedKeyService> {
   protected:
-    void SetUp() override {
-        spdlog::set_level(spdlog::level::err);
-        char tmpl[] = "/tmp/ts-limits-test-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
+    ServerLimitsTest() : ServerFixture("/tmp/ts-limits-test", spdlog::level::err) {}
+
     void TearDown() override {
         keys_.open_gate();
-        if (server_) server_->stop();
-        server_.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
+        ServerFixture::TearDown();
     }
 
     ServerOptions options() {
-        ServerOptions o;
-        o.rpc_addr = "127.0.0.1";
-        o.rpc_port = 0;
-        o.unix_socket = dir_ + "/rpc.sock";
+        ServerOptions o = base_options();
         o.limits.header_timeout = 5s;
-        o.limits.idle_timeout = 20s;
-        o.io_threads = 2;
-        o.rpc_workers = 2;
         return o;
     }
 
     void start(ServerOptions o, bool with_tokens = true) {
-        dispatcher_ = std::make_unique<RpcDispatcher>();
-        register_rpc_methods(*dispatcher_, keys_, metrics_);
+        make_dispatcher();
         TokenStore tokens;
         if (with_tokens) {
             // Loopback clients must authenticate too: identities are the token names.
             o.require_auth_local = true;
             tokens = TokenStore::parse(std::string("alice:") + kTokenAlice + "\nbob:" + kTokenBob);
         }
-        server_ = std::make_unique<Server>(o, *dispatcher_, metrics_, std::move(tokens));
-        server_->start();
-        port_ = server_->tcp_port();
+        start_server(o, std::move(tokens));
     }
-
-    tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), port_}; }
 
     // Whether a new connection gets an answer within about two seconds (a
     // closed connection's place is freed asynchronously).
@@ -176,20 +149,6 @@ class ServerLimitsTest : public ::testing::Test {
         }
         return false;
     }
-
-    beast::tcp_stream connect() {
-        beast::tcp_stream s(ioc_);
-        s.connect(endpoint());
-        return s;
-    }
-
-    std::string dir_;
-    net::io_context ioc_;
-    GatedKeyService keys_;
-    Metrics metrics_;
-    std::unique_ptr<RpcDispatcher> dispatcher_;
-    std::unique_ptr<Server> server_;
-    uint16_t port_ = 0;
 };
 
 TEST_F(ServerLimitsTest, ConnectionsPerIdentityAreLimitedOthersAreServed) {
