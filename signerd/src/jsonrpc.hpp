@@ -5,15 +5,15 @@
 // an array of the responses to its non-notification members.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace teesigner::signerd {
 
@@ -26,14 +26,14 @@ constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kInternalError = -32603;
 // Server-defined errors (-32000 .. -32099).
-constexpr int kUnauthorized = -32001;       // method not allowed for this client identity
-constexpr int kRequestTooLarge = -32002;    // body or batch over the configured limit
-constexpr int kKeyNotFound = -32003;        // no such key in the TEE
-constexpr int kTeeUnavailable = -32004;     // TEE backend failed or restarting
-constexpr int kNotSupported = -32005;       // the TEE/TA build does not offer this operation
-constexpr int kKeyLimit = -32007;           // the TEE holds the maximum number of keys
-constexpr int kSlashingRefused = -32010;    // signing would be slashable
-constexpr int kPolicyRefused = -32011;      // refused by key-type policy (e.g. opaque signing)
+constexpr int kUnauthorized = -32001;     // method not allowed for this client identity
+constexpr int kRequestTooLarge = -32002;  // body or batch over the configured limit
+constexpr int kKeyNotFound = -32003;      // no such key in the TEE
+constexpr int kTeeUnavailable = -32004;   // TEE backend failed or restarting
+constexpr int kNotSupported = -32005;     // the TEE/TA build does not offer this operation
+constexpr int kKeyLimit = -32007;         // the TEE holds the maximum number of keys
+constexpr int kSlashingRefused = -32010;  // signing would be slashable
+constexpr int kPolicyRefused = -32011;    // refused by key-type policy (e.g. opaque signing)
 }  // namespace rpc_error
 
 /// An error a handler returns; becomes the "error" member of the response.
@@ -63,10 +63,20 @@ struct HandlerResult {
 };
 using Handler = std::function<HandlerResult(const json& params, const ClientContext& client)>;
 
+/// Completes an asynchronous call: called exactly once, from any thread.
+using HandlerDone = std::function<void(HandlerResult)>;
+/// The non-blocking form of a method (the signing methods): it validates the
+/// params at once and returns true when it will call `done`, or false,
+/// without calling it, when this request needs the blocking handler (which
+/// then runs on a worker thread). It must not block: it runs on an I/O thread.
+using AsyncHandler =
+    std::function<bool(const json& params, const ClientContext& client, HandlerDone done)>;
+/// Receives a serialized response, or nothing for notifications.
+using ResponseSink = std::function<void(std::optional<std::string>)>;
+
 /// Called once per dispatched call (after it completes) for metrics and audit.
-using CallObserver =
-    std::function<void(const std::string& method, const ClientContext& client, int error_code,
-                       double seconds)>;
+using CallObserver = std::function<void(const std::string& method, const ClientContext& client,
+                                        int error_code, double seconds)>;
 
 /// Decides whether a client may call a method (per-identity allow-list).
 using AccessPolicy = std::function<bool(const std::string& method, const ClientContext& client)>;
@@ -78,10 +88,12 @@ struct RpcLimits {
 };
 
 class RpcDispatcher {
-public:
+  public:
     explicit RpcDispatcher(RpcLimits limits = {}) : limits_(limits) {}
 
     void add(const std::string& method, Handler handler);
+    /// A method with a non-blocking form too (see AsyncHandler).
+    void add(const std::string& method, Handler handler, AsyncHandler async);
     void set_access_policy(AccessPolicy policy) { access_ = std::move(policy); }
     void set_observer(CallObserver observer) { observer_ = std::move(observer); }
 
@@ -93,15 +105,47 @@ public:
     /// the body held only notifications.
     std::optional<std::string> handle(std::string_view body, const ClientContext& client) const;
 
+    /// For an I/O thread: answer `body` without blocking when that is possible
+    /// (a malformed body or envelope, a refused method, or a single call whose
+    /// asynchronous handler accepts it), so a signature needs no hand-off to a
+    /// worker and back. Returns true when `respond` is (or will be) called
+    /// exactly once, possibly before this returns; false when the body needs
+    /// handle() on a worker thread (batches, blocking methods), without
+    /// calling `respond` and with nothing counted yet.
+    bool handle_without_blocking(std::string_view body, const ClientContext& client,
+                                 ResponseSink respond) const;
+
     /// Build an error response object (id may be null).
     static json error_response(const json& id, int code, std::string_view message,
                                const std::optional<json>& data = std::nullopt);
 
-private:
+  private:
+    struct Methods {
+        Handler sync;
+        AsyncHandler async;  // may be empty
+    };
+    /// A request whose envelope is valid.
+    struct Call {
+        json id;
+        bool has_id = false;
+        std::string method;
+        const json* params = nullptr;  // into the request: not a copy
+    };
+    /// The error response for an invalid envelope, or nothing (then `call` is set).
+    static std::optional<json> check_envelope(const json& request, Call& call);
+    /// Parse `body` (size and depth limits): the document, or the error response.
+    std::optional<json> parse_body(std::string_view body, json& error) const;
+    /// The method's handlers, or the error result (unknown method, not allowed).
+    const Methods* find_allowed(const std::string& method, const ClientContext& client,
+                                HandlerResult& refusal) const;
+    /// The response to a finished call (nothing for a notification); counts it.
+    std::optional<json> finish(const Call& call, HandlerResult result, bool known_method,
+                               const ClientContext& client,
+                               std::chrono::steady_clock::time_point start) const;
     std::optional<json> handle_single(const json& request, const ClientContext& client) const;
 
     RpcLimits limits_;
-    std::map<std::string, Handler> handlers_;
+    std::map<std::string, Methods> handlers_;
     AccessPolicy access_;
     CallObserver observer_;
 };

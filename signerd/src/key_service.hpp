@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -123,6 +125,16 @@ struct KeyServiceHealth {
     uint64_t restarts = 0;
 };
 
+/// The answer to an asynchronous call: a value, or the exception the blocking
+/// method would have thrown (a ServiceError for every expected failure).
+template <class T>
+struct Outcome {
+    T value{};
+    std::exception_ptr error;
+};
+template <class T>
+using Completion = std::function<void(Outcome<T>)>;
+
 class KeyService {
   public:
     virtual ~KeyService() = default;
@@ -164,6 +176,25 @@ class KeyService {
     virtual std::vector<std::pair<KeyTypeId, bool>> protection_policy();
     /// Replace the explicit policy entries (unlisted types return to defaults).
     virtual void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries);
+
+    // ---- Asynchronous signing (defaults: not offered) -------------------------
+    //
+    // The signing methods without waiting for other callers: an RPC I/O thread
+    // calls these so that a signature needs no hand-off to a worker thread and
+    // back. Each returns false, without calling `done`, when this service
+    // cannot answer that request without blocking on something other than the
+    // TEE (e.g. the host protection database); the caller then uses the
+    // blocking method on a worker. Returning true means `done` is called
+    // exactly once, on this thread before the call returns (the TEE was idle:
+    // the command ran here) or later on the thread that runs the TEE batch.
+    // `done` must not throw and should not block.
+
+    virtual bool sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                            ByteSpan message, Completion<Bytes> done);
+    virtual bool sr25519_vrf_sign_async(const KeyTypeId& key_type, ByteSpan public_key,
+                                        const VrfSignData& data, Completion<VrfSignature> done);
+    virtual bool sign_typed_async(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                                  ByteSpan payload, Completion<SignedPayload> done);
 
     /// has_key (author_hasKey): one key of a type, any scheme.
     bool has_key(ByteSpan public_key, const KeyTypeId& key_type) {

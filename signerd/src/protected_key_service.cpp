@@ -68,12 +68,17 @@ void set_audit_context(const std::string& client, const std::string& method) {
 ProtectedKeyService::ProtectedKeyService(KeyService& inner, ProtectionDb& db, Metrics* metrics)
     : inner_(inner), db_(db), metrics_(metrics) {}
 
-bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) {
+std::optional<bool> ProtectedKeyService::holds_cached(ByteSpan public_key,
+                                                      const KeyTypeId& key_type) {
     std::pair<Bytes, KeyTypeId> key{Bytes(public_key.begin(), public_key.end()), key_type};
-    {
-        std::lock_guard lock(held_mu_);
-        if (auto it = held_.find(key); it != held_.end()) return it->second;
-    }
+    std::lock_guard lock(held_mu_);
+    if (auto it = held_.find(key); it != held_.end()) return it->second;
+    return std::nullopt;
+}
+
+bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) {
+    if (auto known = holds_cached(public_key, key_type)) return *known;
+    std::pair<Bytes, KeyTypeId> key{Bytes(public_key.begin(), public_key.end()), key_type};
     const bool held = inner_.has_keys({key});
     std::lock_guard lock(held_mu_);
     if (held_.size() > 4096) held_.clear();  // bounded: a client may probe many keys
@@ -81,12 +86,16 @@ bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) 
     return held;
 }
 
-void ProtectedKeyService::audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
+ProtectedKeyService::Caller ProtectedKeyService::caller(const char* method) {
+    return {t_client.empty() ? "local" : t_client, t_method.empty() ? method : t_method};
+}
+
+void ProtectedKeyService::audit(const Caller& who, const KeyTypeId& key_type, ByteSpan public_key,
                                 const prot::Signable* s, const std::string& outcome,
                                 const std::string& code) {
     AuditEntry e;
-    e.client = t_client.empty() ? "local" : t_client;
-    e.method = t_method.empty() ? method : t_method;
+    e.client = who.client;
+    e.method = who.method;
     e.key_type = key_type_string(key_type);
     e.public_key = core::to_hex(public_key, false);
     e.rule = prot::rule_name(s ? s->rule : prot::Rule::none);
@@ -141,6 +150,15 @@ void ProtectedKeyService::guard(const KeyTypeId& key_type, ByteSpan public_key,
     throw error;
 }
 
+void ProtectedKeyService::audit_failure(const Caller& who, const KeyTypeId& key_type,
+                                        ByteSpan public_key, const prot::Signable* s,
+                                        const ServiceError& e) {
+    const bool refused =
+        e.code() == rpc_error::kSlashingRefused || e.code() == rpc_error::kPolicyRefused;
+    audit(who, key_type, public_key, s, refused ? "refused" : "error",
+          e.rule().empty() ? std::to_string(e.code()) : e.rule());
+}
+
 template <class F>
 auto ProtectedKeyService::signed_by_inner(const char* method, const KeyTypeId& key_type,
                                           ByteSpan public_key, const prot::Signable* s, F&& call) {
@@ -149,12 +167,29 @@ auto ProtectedKeyService::signed_by_inner(const char* method, const KeyTypeId& k
         audit(method, key_type, public_key, s, "signed", "");
         return result;
     } catch (const ServiceError& e) {
-        const bool refused =
-            e.code() == rpc_error::kSlashingRefused || e.code() == rpc_error::kPolicyRefused;
-        audit(method, key_type, public_key, s, refused ? "refused" : "error",
-              e.rule().empty() ? std::to_string(e.code()) : e.rule());
+        audit_failure(caller(method), key_type, public_key, s, e);
         throw;
     }
+}
+
+template <class T, class Start>
+bool ProtectedKeyService::audited_async(const char* method, const KeyTypeId& key_type,
+                                        ByteSpan public_key, Completion<T> done, Start&& start) {
+    return start([this, who = caller(method), key_type,
+                  public_key = Bytes(public_key.begin(), public_key.end()),
+                  done = std::move(done)](Outcome<T> outcome) {
+        if (!outcome.error) {
+            audit(who, key_type, public_key, nullptr, "signed", "");
+        } else {
+            try {
+                std::rethrow_exception(outcome.error);
+            } catch (const ServiceError& e) {
+                audit_failure(who, key_type, public_key, nullptr, e);
+            } catch (...) {  // not audited, as in signed_by_inner
+            }
+        }
+        done(std::move(outcome));
+    });
 }
 
 Bytes ProtectedKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
@@ -180,6 +215,34 @@ Bytes ProtectedKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteS
     return signed_by_inner("keystore_ecdsaSignPrehashed", key_type, public_key, nullptr, [&] {
         return inner_.ecdsa_sign_prehashed(key_type, public_key, prehash);
     });
+}
+
+bool ProtectedKeyService::sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                                     ByteSpan message, Completion<Bytes> done) {
+    std::vector<prot::KeyTypeId> types{key_type};
+    for (const auto& t : {prot::kGrandpaKeyType, prot::kParaKeyType}) {
+        if (t == key_type) continue;
+        const std::optional<bool> held = holds_cached(public_key, t);
+        if (!held) return false;  // asking the TEE blocks: sign() on a worker learns it
+        if (*held) types.push_back(t);
+    }
+    if (prot::classify_message(types, message).cls == prot::MessageClass::protected_payload)
+        return false;  // the database decides first, and that blocks
+    return audited_async(
+        "keystore_sign", key_type, public_key, std::move(done), [&](Completion<Bytes> audited) {
+            return inner_.sign_async(key_type, scheme, public_key, message, std::move(audited));
+        });
+}
+
+bool ProtectedKeyService::sign_typed_async(TypedPayload kind, const KeyTypeId& key_type,
+                                           ByteSpan public_key, ByteSpan payload,
+                                           Completion<SignedPayload> done) {
+    if (typed_signable(kind, payload)) return false;  // the database decides first
+    return audited_async(typed_method(kind), key_type, public_key, std::move(done),
+                         [&](Completion<SignedPayload> audited) {
+                             return inner_.sign_typed_async(kind, key_type, public_key, payload,
+                                                            std::move(audited));
+                         });
 }
 
 SignedPayload ProtectedKeyService::sign_typed(TypedPayload kind, const KeyTypeId& key_type,

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "key_service.hpp"
@@ -67,6 +68,18 @@ class ProtectedKeyService final : public KeyService {
 
     SignedPayload sign_typed(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
                              ByteSpan payload) override;
+    /// Asynchronous only where the database has no say (opaque bytes, VRFs,
+    /// typed payloads without a protected position) and the key types a key
+    /// is held under are known: a database check blocks, so those return
+    /// false and the RPC layer runs the blocking method on a worker.
+    bool sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key, ByteSpan message,
+                    Completion<Bytes> done) override;
+    bool sr25519_vrf_sign_async(const KeyTypeId& key_type, ByteSpan public_key,
+                                const VrfSignData& data, Completion<VrfSignature> done) override {
+        return inner_.sr25519_vrf_sign_async(key_type, public_key, data, std::move(done));
+    }
+    bool sign_typed_async(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                          ByteSpan payload, Completion<SignedPayload> done) override;
     /// The TA's history merged with the database's (conservatively, through a
     /// core Protector), paged by whole items.
     ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes) override;
@@ -85,14 +98,35 @@ class ProtectedKeyService final : public KeyService {
     void guard(const KeyTypeId& key_type, ByteSpan public_key, const core::protection::Signable& s,
                const char* method);
     bool holds(ByteSpan public_key, const KeyTypeId& key_type);
+    /// holds() from the cache only: nullopt when the TEE would have to be asked.
+    std::optional<bool> holds_cached(ByteSpan public_key, const KeyTypeId& key_type);
     /// A key may have been added under another type: ask the TEE again.
     void forget_key_types() {
         std::lock_guard lock(held_mu_);
         held_.clear();
     }
+    /// Who is calling, for audit rows: the thread's audit context
+    /// (set_audit_context), captured before an asynchronous call moves on.
+    struct Caller {
+        std::string client;
+        std::string method;
+    };
+    static Caller caller(const char* method);
     void audit(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
                const core::protection::Signable* s, const std::string& outcome,
+               const std::string& code) {
+        audit(caller(method), key_type, public_key, s, outcome, code);
+    }
+    void audit(const Caller& who, const KeyTypeId& key_type, ByteSpan public_key,
+               const core::protection::Signable* s, const std::string& outcome,
                const std::string& code);
+    /// Audit the outcome of a signing call's ServiceError as signed_by_inner does.
+    void audit_failure(const Caller& who, const KeyTypeId& key_type, ByteSpan public_key,
+                       const core::protection::Signable* s, const ServiceError& e);
+    /// Start the inner asynchronous call `start(completion)`, auditing its outcome.
+    template <class T, class Start>
+    bool audited_async(const char* method, const KeyTypeId& key_type, ByteSpan public_key,
+                       Completion<T> done, Start&& start);
     /// Run the inner signing call, auditing its outcome.
     template <class F>
     auto signed_by_inner(const char* method, const KeyTypeId& key_type, ByteSpan public_key,

@@ -49,6 +49,55 @@ Handler wrap(Metrics& metrics, F body) {
     };
 }
 
+// The completion of an asynchronous signing call: the value through `to_json`,
+// or the error answered exactly as wrap() answers the blocking call's.
+template <class T, class ToJson>
+Completion<T> answer(Metrics& metrics, HandlerDone done, ToJson to_json) {
+    return [&metrics, done = std::move(done), to_json](Outcome<T> outcome) {
+        if (!outcome.error) {
+            done(HandlerResult::ok(to_json(outcome.value)));
+            return;
+        }
+        try {
+            std::rethrow_exception(outcome.error);
+        } catch (const ServiceError& e) {
+            if (!e.rule().empty()) metrics.refusal(e.rule());
+            done(HandlerResult::fail(e.code(), e.what(), e.data()));
+        } catch (const std::exception& e) {
+            done(HandlerResult::fail(rpc_error::kInternalError,
+                                     std::string("internal error: ") + e.what()));
+        } catch (...) {
+            done(HandlerResult::fail(rpc_error::kInternalError, "internal error"));
+        }
+    };
+}
+
+// A signing method in both forms from one definition: `parse(params)` builds
+// the request (a ServiceError for bad params), `sign(request)` is the blocking
+// call, `sign_async(request, completion)` the non-blocking one (false: not
+// possible, run the blocking one on a worker), and `to_json` the result.
+template <class T, class Parse, class Sign, class SignAsync, class ToJson>
+void add_signing_method(RpcDispatcher& d, Metrics& metrics, const std::string& method, Parse parse,
+                        Sign sign, SignAsync sign_async, ToJson to_json) {
+    d.add(method,
+          wrap(metrics,
+               [parse, sign, to_json](const json& params, const ClientContext&) -> json {
+                   return to_json(sign(parse(params)));
+               }),
+          [&metrics, parse, sign_async, to_json](const json& params, const ClientContext&,
+                                                 HandlerDone done) -> bool {
+              std::optional<decltype(parse(params))> request;
+              try {
+                  request.emplace(parse(params));
+              } catch (const ServiceError& e) {
+                  if (!e.rule().empty()) metrics.refusal(e.rule());
+                  done(HandlerResult::fail(e.code(), e.what(), e.data()));
+                  return true;
+              }
+              return sign_async(*request, answer<T>(metrics, std::move(done), to_json));
+          });
+}
+
 VrfTranscriptData parse_transcript(const json& value, const std::string& name) {
     if (!value.is_object()) invalid(name + ": expected an object {label, items}");
     for (const auto& [key, v] : value.items()) {
@@ -202,6 +251,18 @@ namespace {
 }
 }  // namespace
 
+bool KeyService::sign_async(const KeyTypeId&, Scheme, ByteSpan, ByteSpan, Completion<Bytes>) {
+    return false;
+}
+bool KeyService::sr25519_vrf_sign_async(const KeyTypeId&, ByteSpan, const VrfSignData&,
+                                        Completion<VrfSignature>) {
+    return false;
+}
+bool KeyService::sign_typed_async(TypedPayload, const KeyTypeId&, ByteSpan, ByteSpan,
+                                  Completion<SignedPayload>) {
+    return false;
+}
+
 SignedPayload KeyService::sign_typed(TypedPayload, const KeyTypeId&, ByteSpan, ByteSpan) {
     unsupported("typed signing");
 }
@@ -324,35 +385,66 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                    return hex(pk);
                }));
 
-    d.add("keystore_sign",
-          wrap(metrics, [&ks, options](const json& params, const ClientContext&) -> json {
-              Params p(params, {"keyType", "scheme", "public", "message"}, 4);
-              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
-              Scheme scheme = parse_scheme_param(p[1], "scheme");
-              Bytes pk = parse_hex_param(p[2], "public", public_size(scheme));
-              Bytes msg = parse_hex_param(p[3], "message", SIZE_MAX, 0, options.max_message_bytes);
-              return hex(ks.sign(kt, scheme, pk, msg));
-          }));
+    // The signing methods a node calls most also run without blocking an RPC
+    // I/O thread (add_signing_method): no hand-off to a worker and back.
+    struct SignRequest {
+        KeyTypeId key_type;
+        Scheme scheme;
+        Bytes public_key;
+        Bytes message;
+    };
+    add_signing_method<Bytes>(
+        d, metrics, "keystore_sign",
+        [options](const json& params) {
+            Params p(params, {"keyType", "scheme", "public", "message"}, 4);
+            SignRequest r;
+            r.key_type = parse_key_type_param(p[0], "keyType");
+            r.scheme = parse_scheme_param(p[1], "scheme");
+            r.public_key = parse_hex_param(p[2], "public", public_size(r.scheme));
+            r.message = parse_hex_param(p[3], "message", SIZE_MAX, 0, options.max_message_bytes);
+            return r;
+        },
+        [&ks](const SignRequest& r) {
+            return ks.sign(r.key_type, r.scheme, r.public_key, r.message);
+        },
+        [&ks](const SignRequest& r, Completion<Bytes> done) {
+            return ks.sign_async(r.key_type, r.scheme, r.public_key, r.message, std::move(done));
+        },
+        [](const Bytes& signature) -> json { return hex(signature); });
 
-    d.add("keystore_sr25519VrfSign",
-          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
-              Params p(params, {"keyType", "public", "transcript"}, 3);
-              KeyTypeId kt = parse_key_type_param(p[0], "keyType");
-              Bytes pk = parse_hex_param(p[1], "public", 32);
-              VrfSignData data;
-              data.transcript = parse_transcript(p[2], "transcript");
-              if (p[2].contains("extra") && !p[2]["extra"].is_null()) {
-                  if (p[2]["extra"].contains("extra"))
-                      invalid("transcript.extra: an extra transcript cannot nest another");
-                  data.extra = parse_transcript(p[2]["extra"], "transcript.extra");
-              }
-              VrfSignature sig = ks.sr25519_vrf_sign(kt, pk, data);
-              Bytes encoded(sig.pre_output.begin(), sig.pre_output.end());
-              encoded.insert(encoded.end(), sig.proof.begin(), sig.proof.end());
-              return {{"preOutput", hex(sig.pre_output)},
-                      {"proof", hex(sig.proof)},
-                      {"signature", hex(encoded)}};
-          }));
+    struct VrfRequest {
+        KeyTypeId key_type;
+        Bytes public_key;
+        VrfSignData data;
+    };
+    add_signing_method<VrfSignature>(
+        d, metrics, "keystore_sr25519VrfSign",
+        [](const json& params) {
+            Params p(params, {"keyType", "public", "transcript"}, 3);
+            VrfRequest r;
+            r.key_type = parse_key_type_param(p[0], "keyType");
+            r.public_key = parse_hex_param(p[1], "public", 32);
+            r.data.transcript = parse_transcript(p[2], "transcript");
+            if (p[2].contains("extra") && !p[2]["extra"].is_null()) {
+                if (p[2]["extra"].contains("extra"))
+                    invalid("transcript.extra: an extra transcript cannot nest another");
+                r.data.extra = parse_transcript(p[2]["extra"], "transcript.extra");
+            }
+            return r;
+        },
+        [&ks](const VrfRequest& r) {
+            return ks.sr25519_vrf_sign(r.key_type, r.public_key, r.data);
+        },
+        [&ks](const VrfRequest& r, Completion<VrfSignature> done) {
+            return ks.sr25519_vrf_sign_async(r.key_type, r.public_key, r.data, std::move(done));
+        },
+        [](const VrfSignature& sig) -> json {
+            Bytes encoded(sig.pre_output.begin(), sig.pre_output.end());
+            encoded.insert(encoded.end(), sig.proof.begin(), sig.proof.end());
+            return {{"preOutput", hex(sig.pre_output)},
+                    {"proof", hex(sig.proof)},
+                    {"signature", hex(encoded)}};
+        });
 
     d.add("keystore_ecdsaSignPrehashed",
           wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
@@ -395,17 +487,33 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
           Typed{"signer_signBabeHeader", TypedPayload::babe_header, "header", 32},
           Typed{"signer_signBeefyCommitment", TypedPayload::beefy_commitment, "commitment", 33},
           Typed{"signer_signParaStatement", TypedPayload::para_statement, "payload", 32}}) {
-        d.add(t.method,
-              wrap(metrics, [&ks, t, options](const json& params, const ClientContext&) -> json {
-                  Params p(params, {"keyType", "public", t.payload_name}, 3);
-                  KeyTypeId kt = parse_key_type_param(p[0], "keyType");
-                  Bytes pk = parse_hex_param(p[1], "public", t.public_size);
-                  Bytes payload =
-                      parse_hex_param(p[2], t.payload_name, SIZE_MAX, 1, options.max_message_bytes);
-                  SignedPayload signed_payload = ks.sign_typed(t.kind, kt, pk, payload);
-                  return {{"signature", hex(signed_payload.signature)},
-                          {"payloadHash", hex(signed_payload.payload_hash)}};
-              }));
+        struct TypedRequest {
+            KeyTypeId key_type;
+            Bytes public_key;
+            Bytes payload;
+        };
+        add_signing_method<SignedPayload>(
+            d, metrics, t.method,
+            [t, options](const json& params) {
+                Params p(params, {"keyType", "public", t.payload_name}, 3);
+                TypedRequest r;
+                r.key_type = parse_key_type_param(p[0], "keyType");
+                r.public_key = parse_hex_param(p[1], "public", t.public_size);
+                r.payload =
+                    parse_hex_param(p[2], t.payload_name, SIZE_MAX, 1, options.max_message_bytes);
+                return r;
+            },
+            [&ks, t](const TypedRequest& r) {
+                return ks.sign_typed(t.kind, r.key_type, r.public_key, r.payload);
+            },
+            [&ks, t](const TypedRequest& r, Completion<SignedPayload> done) {
+                return ks.sign_typed_async(t.kind, r.key_type, r.public_key, r.payload,
+                                           std::move(done));
+            },
+            [](const SignedPayload& signed_payload) -> json {
+                return {{"signature", hex(signed_payload.signature)},
+                        {"payloadHash", hex(signed_payload.payload_hash)}};
+            });
     }
 
     // ---- Protection history and policy ----------------------------------------------

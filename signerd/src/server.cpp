@@ -374,6 +374,37 @@ std::optional<std::string> rate_limited_answer(const std::string& text, int max_
     return error_for(*parsed).dump();
 }
 
+// Runs one request body and hands the serialized response (nothing for
+// notifications) to `deliver` on `executor`, the connection's strand. A single
+// signing call is answered without leaving the I/O thread when the key
+// service can (RpcDispatcher::handle_without_blocking: the TEE command runs
+// here when the TEE is idle, else the running batch completes it); anything
+// else runs on a worker, because it may block.
+template <class Deliver>
+void run_request(State& state, const net::any_io_executor& executor, std::string body,
+                 ClientContext client, Deliver deliver) {
+    auto to_connection = [executor, deliver](std::optional<std::string> out) {
+        net::post(executor, [deliver, out = std::move(out)]() mutable { deliver(std::move(out)); });
+    };
+    try {
+        if (state.dispatcher.handle_without_blocking(body, client, to_connection)) return;
+    } catch (const std::exception& e) {
+        // Nothing was answered: the envelope is checked before any call starts.
+        spdlog::error("dispatcher failed: {}", e.what());
+    }
+    net::post(*state.workers,
+              [&state, body = std::move(body), client = std::move(client), to_connection]() {
+                  std::optional<std::string> out;
+                  try {
+                      out = state.dispatcher.handle(body, client);
+                  } catch (const std::exception& e) {
+                      spdlog::error("dispatcher failed: {}", e.what());
+                      out = error_body(rpc_error::kInternalError, "internal error").dump();
+                  }
+                  to_connection(std::move(out));
+              });
+}
+
 bool origin_allowed(const State& state, const http::request_header<>& req) {
     auto origin = req.find(http::field::origin);
     if (origin == req.end()) return true;  // not a browser, or same-origin navigation
@@ -469,22 +500,20 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
                          client_.transport);
             limited = rate_limited_message(*state_, client_.identity, retry_after_s);
         }
-        net::post(*state_->workers, [self = this->shared_from_this(), text = std::move(text),
-                                     limited = std::move(limited)]() {
-            std::optional<std::string> out;
-            try {
-                if (limited)
-                    out = rate_limited_answer(text, self->state_->dispatcher.limits().max_depth,
-                                              *limited);
-                else
-                    out = self->state_->dispatcher.handle(text, self->client_);
-            } catch (const std::exception& e) {
-                spdlog::error("dispatcher failed: {}", e.what());
-                out = error_body(rpc_error::kInternalError, "internal error").dump();
-            }
-            net::post(self->executor_,
-                      [self, out = std::move(out)]() mutable { self->on_result(std::move(out)); });
-        });
+        auto deliver = [self = this->shared_from_this()](std::optional<std::string> out) {
+            self->on_result(std::move(out));
+        };
+        if (limited) {
+            net::post(*state_->workers, [state = state_, executor = executor_, deliver,
+                                         text = std::move(text), limited = std::move(limited)]() {
+                std::optional<std::string> out =
+                    rate_limited_answer(text, state->dispatcher.limits().max_depth, *limited);
+                net::post(executor,
+                          [deliver, out = std::move(out)]() mutable { deliver(std::move(out)); });
+            });
+        } else {
+            run_request(*state_, executor_, std::move(text), client_, std::move(deliver));
+        }
         if (inflight_ < state_->options.limits.max_inflight_per_connection) do_read();
     }
 
@@ -733,20 +762,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         client.identity = identity_;
         client.transport = transport_prefix<Stream>() + (kIsTls<Stream> ? "https" : "http");
         client.peer = info_.peer;
-        net::post(*state_->workers, [self = this->shared_from_this(), body = std::move(body),
-                                     client = std::move(client)]() {
-            std::optional<std::string> out;
-            try {
-                out = self->state_->dispatcher.handle(body, client);
-            } catch (const std::exception& e) {
-                spdlog::error("dispatcher failed: {}", e.what());
-                out = error_body(rpc_error::kInternalError, "internal error").dump();
-            }
-            net::post(self->executor_, [self, out = std::move(out)]() {
-                self->respond(http::status::ok, out.value_or(std::string()),
-                              "application/json; charset=utf-8", true);
-            });
-        });
+        run_request(*state_, executor_, std::move(body), std::move(client),
+                    [self = this->shared_from_this()](std::optional<std::string> out) {
+                        self->respond(http::status::ok, out.value_or(std::string()),
+                                      "application/json; charset=utf-8", true);
+                    });
     }
 
     // The health check asks the TEE, which may be busy: run it on a worker.

@@ -279,12 +279,16 @@ struct TeeKeyService::Impl {
     // that arrive while the TA is busy (e.g. waiting for a protection record's
     // fsync) share the next commit instead of queueing one commit each.
     //
-    // Each caller sleeps on its own semaphore and is woken exactly once: when
-    // its answer is in, or to lead the next batch (the finishing leader hands
-    // over to the oldest queued request). Wake-ups happen after qmu is
-    // released, so the woken thread does not block again on qmu. (Waking every
-    // waiter under qmu at the end of each batch cost each queued request extra
-    // futex calls and context switches.)
+    // Two kinds of caller share the queue. A blocking caller (submit) sleeps
+    // on its own semaphore and is woken exactly once: when its answer is in,
+    // or to lead the next batch. Wake-ups happen after qmu is released, so the
+    // woken thread does not block again on qmu. An asynchronous caller
+    // (submit_async, from an RPC I/O thread) never waits: it leads at once when
+    // no batch runs (one TA command on its own thread, no hand-off), and
+    // otherwise leaves its job to the running leader, which calls its
+    // completion after the batch. A leader keeps leading while the next queued
+    // job is asynchronous (nobody to hand over to) and hands over to a blocked
+    // caller otherwise, so no job is ever left in the queue without a leader.
     struct Job {
         uint32_t command = 0;
         Bytes request;
@@ -292,9 +296,12 @@ struct TeeKeyService::Impl {
         std::exception_ptr error;
         bool done = false;  // under qmu
         bool lead = false;  // under qmu: this caller runs the next batch
-        // The caller thread's: it outlives the Job, and the caller consumes
-        // every token given to it before it returns.
+        // A blocking caller's: it outlives the Job, and the caller consumes
+        // every token given to it before it returns. Null for an async job.
         std::binary_semaphore* wake = nullptr;
+        // An async job's completion; the job is owned by the queue and then by
+        // the leader that runs it.
+        std::function<void(Job&)> on_done;
     };
     std::mutex qmu;
     std::deque<Job*> queue;
@@ -311,22 +318,13 @@ struct TeeKeyService::Impl {
         queue.push_back(&job);
         bool lead = !leading;
         leading = true;
-        while (!job.done) {
+        for (;;) {
             if (lead) {
                 lk.unlock();
-                run_one_batch(&job);
+                lead_batches(&job);
                 lk.lock();
-                Job* next = queue.empty() ? nullptr : queue.front();
-                if (next == nullptr)
-                    leading = false;
-                else
-                    next->lead = true;
-                lk.unlock();
-                if (next != nullptr) next->wake->release();
-                lk.lock();
-                lead = false;
-                continue;
             }
+            if (job.done) break;
             lk.unlock();
             wake.acquire();  // one token per event: done, or lead
             lk.lock();
@@ -338,30 +336,74 @@ struct TeeKeyService::Impl {
         return std::move(job.response);
     }
 
-    void run_one_batch(Job* self) {
-        std::lock_guard tee_lock(mu);
-        std::vector<Job*> jobs;
+    void submit_async(uint32_t command, Bytes request, std::function<void(Job&)> on_done) {
+        auto job = std::make_unique<Job>();
+        job->command = command;
+        job->request = std::move(request);
+        job->on_done = std::move(on_done);
+        bool lead = false;
         {
             std::lock_guard lk(qmu);
-            while (!queue.empty() && jobs.size() < TA_SIGNER_BATCH_MAX) {
-                jobs.push_back(queue.front());
-                queue.pop_front();
-            }
+            queue.push_back(job.release());  // adopted again by run_one_batch
+            lead = !leading;
+            leading = true;
         }
-        if (jobs.size() > 1 && batch_supported)
-            run_batch_locked(jobs);
-        else
-            for (Job* job : jobs) run_job_locked(*job);
+        if (lead) lead_batches(nullptr);
+    }
+
+    // Runs batches (leading == true, qmu not held) until the queue is empty or
+    // a blocked caller other than `self` is next in line, which takes over.
+    void lead_batches(Job* self) {
+        for (;;) {
+            run_one_batch(self);
+            Job* next = nullptr;
+            {
+                std::lock_guard lk(qmu);
+                if (queue.empty()) {
+                    leading = false;
+                    return;
+                }
+                next = queue.front();
+                if (next->wake == nullptr || next == self) continue;
+                next->lead = true;
+            }
+            next->wake->release();
+            return;
+        }
+    }
+
+    void run_one_batch(Job* self) {
+        std::vector<Job*> jobs;
+        {
+            std::lock_guard tee_lock(mu);
+            {
+                std::lock_guard lk(qmu);
+                while (!queue.empty() && jobs.size() < TA_SIGNER_BATCH_MAX) {
+                    jobs.push_back(queue.front());
+                    queue.pop_front();
+                }
+            }
+            if (jobs.size() > 1 && batch_supported)
+                run_batch_locked(jobs);
+            else
+                for (Job* job : jobs) run_job_locked(*job);
+        }
         std::vector<std::binary_semaphore*> wakes;
+        std::vector<std::unique_ptr<Job>> finished;  // async jobs, completed below
         wakes.reserve(jobs.size());
         {
             std::lock_guard lk(qmu);
             for (Job* job : jobs) {
                 job->done = true;
-                if (job != self) wakes.push_back(job->wake);
+                if (job->wake == nullptr)
+                    finished.emplace_back(job);  // submit_async released it to the queue
+                else if (job != self)
+                    wakes.push_back(job->wake);
             }
         }
+        // Blocked callers first: they continue on their own threads meanwhile.
         for (std::binary_semaphore* w : wakes) w->release();
+        for (auto& job : finished) job->on_done(*job);
     }
 
     void run_job_locked(Job& job) {
@@ -548,17 +590,25 @@ Bytes TeeKeyService::generate_new(const KeyTypeId& key_type, Scheme scheme,
     return pk;
 }
 
-Bytes TeeKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
-                          ByteSpan message) {
+// ---- Signing: one request encoding and one answer decoding per method, shared
+// by the blocking and the asynchronous form.
+
+namespace {
+
+struct SignCall {
+    uint32_t command = 0;
+    Bytes request;
+};
+
+SignCall sign_call(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                   ByteSpan message) {
     Encoder e;
     e.raw(key_type).u8(scheme_byte(scheme)).bytes(public_key).bytes(message);
     // The checked form reports why a refusal happened.
-    Bytes out = impl_->submit(TA_SIGNER_CMD_SIGN_CHECKED, e.take());
-    return decode_outcome(out, scheme == Scheme::ecdsa ? 65 : 64).signature;
+    return {TA_SIGNER_CMD_SIGN_CHECKED, e.take()};
 }
 
-VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
-                                             const VrfSignData& data) {
+SignCall vrf_sign_call(const KeyTypeId& key_type, ByteSpan public_key, const VrfSignData& data) {
     // Request (key_type, public: [u8; 32], transcript, extra: Option<transcript>)
     // with transcript = (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>);
     // response (pre_output: [u8; 32], proof: [u8; 64]).
@@ -567,12 +617,97 @@ VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan
     encode_transcript(e, data.transcript);
     e.option(data.extra,
              [](Encoder& enc, const VrfTranscriptData& t) { encode_transcript(enc, t); });
-    Bytes out = impl_->submit(TA_SIGNER_CMD_VRF_SIGN, e.take());
+    return {TA_SIGNER_CMD_VRF_SIGN, e.take()};
+}
+
+VrfSignature decode_vrf_signature(const Bytes& out) {
     Decoder d(out);
     auto pre = d.array<32>();
     auto proof = d.array<64>();
     if (!pre || !proof || d.finish() != core::Error::ok) bad_response("vrf signature");
     return VrfSignature{*pre, *proof};
+}
+
+struct TypedCall {
+    SignCall call;
+    size_t signature_size = 64;
+};
+
+TypedCall typed_call(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                     ByteSpan payload) {
+    TypedCall t;
+    switch (kind) {
+        case TypedPayload::grandpa_vote:
+            t.call.command = TA_SIGNER_CMD_SIGN_GRANDPA_VOTE;
+            break;
+        case TypedPayload::babe_header:
+            t.call.command = TA_SIGNER_CMD_SIGN_BABE_HEADER;
+            break;
+        case TypedPayload::beefy_commitment:
+            t.call.command = TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT;
+            t.signature_size = 65;
+            break;
+        case TypedPayload::para_statement:
+            t.call.command = TA_SIGNER_CMD_SIGN_PARA_STATEMENT;
+            break;
+    }
+    Encoder e;
+    e.raw(key_type).raw(public_key).bytes(payload);
+    t.call.request = e.take();
+    return t;
+}
+
+// A job completion that decodes the TA's answer with `decode` and hands the
+// value, or the exception, to `done`.
+template <class T, class Decode>
+std::function<void(TeeKeyService::Impl::Job&)> complete_with(Completion<T> done, Decode decode) {
+    return [done = std::move(done), decode = std::move(decode)](TeeKeyService::Impl::Job& job) {
+        Outcome<T> outcome;
+        if (job.error) {
+            outcome.error = job.error;
+        } else {
+            try {
+                outcome.value = decode(job.response);
+            } catch (...) {
+                outcome.error = std::current_exception();
+            }
+        }
+        done(std::move(outcome));
+    };
+}
+
+}  // namespace
+
+Bytes TeeKeyService::sign(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                          ByteSpan message) {
+    SignCall c = sign_call(key_type, scheme, public_key, message);
+    Bytes out = impl_->submit(c.command, std::move(c.request));
+    return decode_outcome(out, core::signature_size(scheme)).signature;
+}
+
+bool TeeKeyService::sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key,
+                               ByteSpan message, Completion<Bytes> done) {
+    SignCall c = sign_call(key_type, scheme, public_key, message);
+    impl_->submit_async(
+        c.command, std::move(c.request),
+        complete_with(std::move(done), [size = core::signature_size(scheme)](const Bytes& out) {
+            return decode_outcome(out, size).signature;
+        }));
+    return true;
+}
+
+VrfSignature TeeKeyService::sr25519_vrf_sign(const KeyTypeId& key_type, ByteSpan public_key,
+                                             const VrfSignData& data) {
+    SignCall c = vrf_sign_call(key_type, public_key, data);
+    return decode_vrf_signature(impl_->submit(c.command, std::move(c.request)));
+}
+
+bool TeeKeyService::sr25519_vrf_sign_async(const KeyTypeId& key_type, ByteSpan public_key,
+                                           const VrfSignData& data, Completion<VrfSignature> done) {
+    SignCall c = vrf_sign_call(key_type, public_key, data);
+    impl_->submit_async(c.command, std::move(c.request),
+                        complete_with(std::move(done), decode_vrf_signature));
+    return true;
 }
 
 Bytes TeeKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan public_key,
@@ -585,27 +720,20 @@ Bytes TeeKeyService::ecdsa_sign_prehashed(const KeyTypeId& key_type, ByteSpan pu
 
 SignedPayload TeeKeyService::sign_typed(TypedPayload kind, const KeyTypeId& key_type,
                                         ByteSpan public_key, ByteSpan payload) {
-    uint32_t command = 0;
-    size_t sig_size = 64;
-    switch (kind) {
-        case TypedPayload::grandpa_vote:
-            command = TA_SIGNER_CMD_SIGN_GRANDPA_VOTE;
-            break;
-        case TypedPayload::babe_header:
-            command = TA_SIGNER_CMD_SIGN_BABE_HEADER;
-            break;
-        case TypedPayload::beefy_commitment:
-            command = TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT;
-            sig_size = 65;
-            break;
-        case TypedPayload::para_statement:
-            command = TA_SIGNER_CMD_SIGN_PARA_STATEMENT;
-            break;
-    }
-    Encoder e;
-    e.raw(key_type).raw(public_key).bytes(payload);
-    Bytes out = impl_->submit(command, e.take());
-    return decode_outcome(out, sig_size);
+    TypedCall t = typed_call(kind, key_type, public_key, payload);
+    Bytes out = impl_->submit(t.call.command, std::move(t.call.request));
+    return decode_outcome(out, t.signature_size);
+}
+
+bool TeeKeyService::sign_typed_async(TypedPayload kind, const KeyTypeId& key_type,
+                                     ByteSpan public_key, ByteSpan payload,
+                                     Completion<SignedPayload> done) {
+    TypedCall t = typed_call(kind, key_type, public_key, payload);
+    impl_->submit_async(t.call.command, std::move(t.call.request),
+                        complete_with(std::move(done), [size = t.signature_size](const Bytes& out) {
+                            return decode_outcome(out, size);
+                        }));
+    return true;
 }
 
 ProtectionPage TeeKeyService::export_protection(uint64_t cursor, uint32_t max_bytes) {

@@ -50,6 +50,14 @@ class TeeKeyService : public KeyService {
     KeyServiceHealth health() override;
     SignedPayload sign_typed(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
                              ByteSpan payload) override;
+    /// The asynchronous forms join the same group commit as the blocking ones
+    /// (always offered: they never wait for anything but the TEE).
+    bool sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key, ByteSpan message,
+                    Completion<Bytes> done) override;
+    bool sr25519_vrf_sign_async(const KeyTypeId& key_type, ByteSpan public_key,
+                                const VrfSignData& data, Completion<VrfSignature> done) override;
+    bool sign_typed_async(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,
+                          ByteSpan payload, Completion<SignedPayload> done) override;
     ProtectionPage export_protection(uint64_t cursor, uint32_t max_bytes) override;
     ProtectionImport import_protection(ByteSpan document) override;
     std::vector<std::pair<KeyTypeId, bool>> protection_policy() override;
