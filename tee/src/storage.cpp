@@ -155,29 +155,44 @@ std::string file_name(const Name& n) {
     return name;
 }
 
-// Read a whole file below the storage directory. 0 or an errno value.
+// Read everything in an open file, from its start (pread: the file offset is
+// neither used nor moved). 0, EFBIG when it holds more than `max_size` bytes,
+// or an errno value.
+int read_all(int fd, size_t max_size, std::vector<uint8_t>& out) {
+    out.clear();
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = pread(fd, buf, sizeof buf, static_cast<off_t>(out.size()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return 0;
+        if (out.size() + static_cast<size_t>(r) > max_size) return EFBIG;
+        out.insert(out.end(), buf, buf + r);
+    }
+}
+
+// Read a whole file below the storage directory. 0 or an errno value (EFBIG
+// past kMaxFile).
 int read_file(const std::string& name, std::vector<uint8_t>& out) {
     int fd = openat(g_store.dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return errno;
-    out.clear();
-    uint8_t buf[4096];
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            return e;
-        }
-        if (r == 0) break;
-        if (out.size() + static_cast<size_t>(r) > kMaxFile) {
-            close(fd);
-            return EFBIG;
-        }
-        out.insert(out.end(), buf, buf + r);
-    }
+    int e = read_all(fd, kMaxFile, out);
     close(fd);
-    return 0;
+    return e;
+}
+
+// Write `size` bytes at `offset` of an open file (pwrite: the file offset is
+// neither used nor moved), retrying after EINTR and going on after a short
+// write. False when a write fails (errno says why) or writes nothing.
+bool write_all(int fd, const uint8_t* data, size_t size, off_t offset) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t w = pwrite(fd, data + done, size - done, offset + static_cast<off_t>(done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        done += static_cast<size_t>(w);
+    }
+    return true;
 }
 
 // 0, or an errno value (ENOENT when absent).
@@ -248,20 +263,7 @@ bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
     int fd = openat(g_store.dirfd, tmp.c_str(),
                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return false;
-    const uint8_t* p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            close(fd);
-            unlinkat(g_store.dirfd, tmp.c_str(), 0);
-            return false;
-        }
-        p += w;
-        left -= static_cast<size_t>(w);
-    }
-    if (fsync(fd) != 0) {
+    if (!write_all(fd, data, n, 0) || fsync(fd) != 0) {
         close(fd);
         unlinkat(g_store.dirfd, tmp.c_str(), 0);
         return false;
@@ -278,14 +280,7 @@ bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
 bool overwrite_file(const std::string& name, const uint8_t* data, size_t n) {
     int fd = openat(g_store.dirfd, name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return false;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(fd, data + done, n - done, static_cast<off_t>(done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += static_cast<size_t>(w);
-    }
-    bool ok = done == n && ftruncate(fd, static_cast<off_t>(n)) == 0;
+    bool ok = write_all(fd, data, n, 0) && ftruncate(fd, static_cast<off_t>(n)) == 0;
     close(fd);
     return ok;
 }
@@ -442,15 +437,9 @@ TEE_Result journal_append(const std::vector<StagedObject>& objects) {
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         rec.data() + kJournalHeader + kNonce, nullptr, plain.data(), plain.size(), rec.data(),
         kJournalHeader, nullptr, rec.data() + kJournalHeader, object_key());
-    size_t done = 0;
-    while (done < rec.size()) {
-        ssize_t n = pwrite(g_store.journal_fd, rec.data() + done, rec.size() - done,
-                           static_cast<off_t>(g_store.journal_size + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
-    }
-    if (done != rec.size() || fdatasync(g_store.journal_fd) != 0) {
+    if (!write_all(g_store.journal_fd, rec.data(), rec.size(),
+                   static_cast<off_t>(g_store.journal_size)) ||
+        fdatasync(g_store.journal_fd) != 0) {
         child_log("storage: cannot write the journal: %s", strerror(errno));
         // Best effort: cut off what was written, so the next record follows a
         // whole one (replay stops at the first record that does not authenticate).
@@ -525,20 +514,12 @@ TEE_Result journal_open_and_replay(std::string& why) {
         return TEE_SUCCESS;
     }
     std::vector<uint8_t> journal;
-    uint8_t buf[65536];
-    for (;;) {
-        ssize_t r = pread(g_store.journal_fd, buf, sizeof buf, static_cast<off_t>(journal.size()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            why = std::string("cannot read the journal: ") + strerror(errno);
-            return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-        }
-        if (r == 0) break;
-        if (journal.size() + static_cast<size_t>(r) > kJournalMaxRead) {
-            why = "the journal is larger than any the soft TEE writes";
-            return TEE_ERROR_CORRUPT_OBJECT;
-        }
-        journal.insert(journal.end(), buf, buf + r);
+    if (int e = read_all(g_store.journal_fd, kJournalMaxRead, journal); e == EFBIG) {
+        why = "the journal is larger than any the soft TEE writes";
+        return TEE_ERROR_CORRUPT_OBJECT;
+    } else if (e != 0) {
+        why = std::string("cannot read the journal: ") + strerror(e);
+        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
     }
     if (journal.empty()) return TEE_SUCCESS;
     const uint64_t checkpointed = g_store.g;
