@@ -13,45 +13,21 @@
 # the CPU figures, so take them from a run without PERF).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib-signer.sh
 build=${1:-build-bench}
 clients=${2:-16}
 secs=${3:-6}
 [ "$secs" -ge 4 ] || { echo "seconds: at least 4" >&2; exit 2; }
-work=$(mktemp -d /var/tmp/ts-cpu-XXXXXX)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-cat >"$work/signer.toml" <<EOT
-data_dir = "$work/data"
-log_level = "warn"
-[rpc]
-port = 0
-unix_socket = "$work/rpc.sock"
-workers = ${WORKERS:-64}
-io_threads = ${IO_THREADS:-2}
-[limits]
-max_connections = 4096
-max_connections_per_ip = 4096
-max_connections_per_identity = 4096
-rate_limit_per_second = 0
-max_inflight_per_connection = 64
-[softtee]
-ta = "$(realpath "$build/tee/ts-softtee-ta")"
-[protection]
-database = "none"
-EOT
+signer_workdir cpu
+trap signer_cleanup EXIT
+signer_config workers="${WORKERS:-64}" io_threads="${IO_THREADS:-2}" \
+    max_inflight_per_connection=64 database=none ta="$(realpath "$build/tee/ts-softtee-ta")"
 if [ -n "${PERF:-}" ]; then
-    perf record -F 1000 -e cpu-clock --call-graph dwarf,16384 -o "$build/perf-signer.data" -- \
-        "$build/cli/tee-signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
+    signer_start perf record -F 1000 -e cpu-clock --call-graph dwarf,16384 \
+        -o "$build/perf-signer.data" --
 else
-    "$build/cli/tee-signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
+    signer_start
 fi
-pid=$!
-for _ in $(seq 100); do [ -S "$work/rpc.sock" ] && break; sleep 0.1; done
-[ -S "$work/rpc.sock" ] || { cat "$work/signer.log" >&2; exit 1; }
 signer=$pid
 [ -n "${PERF:-}" ] && signer=$(pgrep -P "$pid" -x tee-signer | head -1)
 ta=$(pgrep -P "$signer" | head -1)

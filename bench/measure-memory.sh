@@ -9,42 +9,22 @@
 # KEYS=1000 CONNECTIONS=1000 override the counts; SKIP_BUILD=1 skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib-signer.sh
 build=${1:-build-bench}
 keys=${KEYS:-1000}
 conns=${CONNECTIONS:-1000}
-if [ -z "${SKIP_BUILD:-}" ]; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTS_BUILD_BENCH=ON >/dev/null
-    cmake --build "$build" -j"$(nproc)" --target tee-signer ts-loadgen ts-softtee-ta
-fi
-work=$(mktemp -d /var/tmp/ts-mem-XXXXXX)
-pid=
+signer_build
+signer_workdir mem
 hold=
 cleanup() {
     [ -n "$hold" ] && kill "$hold" 2>/dev/null || true
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    signer_cleanup
     wait 2>/dev/null || true
-    rm -rf "$work"
 }
 trap cleanup EXIT
-cat >"$work/signer.toml" <<EOF
-data_dir = "$work/data"
-log_level = "warn"
-[rpc]
-port = 0
-unix_socket = "$work/rpc.sock"
-[limits]
-max_connections = $((conns + 64))
-max_connections_per_ip = $((conns + 64))
-max_connections_per_identity = $((conns + 64))
-rate_limit_per_second = 0
-[softtee]
-ta = "$build/tee/ts-softtee-ta"
-EOF
+signer_config max_connections=$((conns + 64))
 ulimit -n $((conns * 2 + 256)) 2>/dev/null || ulimit -n 4096
-"$build/cli/tee-signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
-pid=$!
-for _ in $(seq 100); do [ -S "$work/rpc.sock" ] && break; sleep 0.1; done
-[ -S "$work/rpc.sock" ] || { cat "$work/signer.log" >&2; exit 1; }
+signer_start
 
 rss() {  # rss <pid>: "VmRSS / VmHWM"
     awk '/^VmRSS|^VmHWM/ {printf "%s %s %s  ", $1, $2, $3}' "/proc/$1/status"

@@ -19,6 +19,7 @@
 #   STRICT=1             exit 1 when any run reports an error (the ctest smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib-signer.sh
 build=${1:-build-bench}
 secs=${SECONDS_PER_RUN:-10}
 repeat=${REPEAT:-3}
@@ -26,61 +27,12 @@ clients=${CLIENTS:-"1 16 64"}
 db=${PROTECTION_DB:-none}
 workers=${WORKERS:-64}
 
-if [ -z "${SKIP_BUILD:-}" ]; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTS_BUILD_BENCH=ON >/dev/null
-    cmake --build "$build" -j"$(nproc)" --target tee-signer ts-loadgen ts-softtee-ta
-fi
-signer=$build/cli/tee-signer
+signer_build
 loadgen=$build/bench/ts-loadgen
-ta=$build/tee/ts-softtee-ta
 
-work=$(mktemp -d /var/tmp/ts-load-XXXXXX)  # on disk, not tmpfs: fsync must cost what it costs
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat >"$work/signer.toml" <<EOF
-data_dir = "$work/data"
-log_level = "warn"
-[rpc]
-port = 0
-unix_socket = "$work/rpc.sock"
-workers = $workers
-io_threads = 2
-[limits]
-max_connections = 4096
-max_connections_per_ip = 4096
-max_connections_per_identity = 4096
-rate_limit_per_second = 0
-max_inflight_per_connection = 64
-[softtee]
-ta = "$ta"
-[protection]
-database = "$db"
-EOF
-
-start_signer() {
-    rm -rf "$work/data"
-    "$signer" serve --config "$work/signer.toml" 2>"$work/signer.log" &
-    pid=$!
-    for _ in $(seq 100); do
-        [ -S "$work/rpc.sock" ] && return 0
-        sleep 0.1
-    done
-    echo "signer did not start:" >&2
-    cat "$work/signer.log" >&2
-    exit 1
-}
-
-stop_signer() {
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=
-    rm -f "$work/rpc.sock"
-}
+signer_workdir load
+trap signer_cleanup EXIT
+signer_config workers="$workers" io_threads=2 max_inflight_per_connection=64 database="$db"
 
 out=$build/load-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 failed=0
@@ -90,12 +42,12 @@ run() {  # run <label> <loadgen args...>
     shift
     if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return 0; fi
     for i in $(seq "$repeat"); do
-        start_signer
+        signer_start
         line=$("$loadgen" --unix "$work/rpc.sock" --duration "$secs" --json "$@") || {
             echo "$label: loadgen reported errors: $line" >&2
             failed=1
         }
-        stop_signer
+        signer_stop
         echo "{\"label\":\"$label\",\"run\":$i,\"loadavg\":\"$(cut -d' ' -f1 /proc/loadavg)\",\"report\":$line}" >>"$out"
         echo "$label #$i: $(echo "$line" | head -c 400)"
     done
