@@ -9,6 +9,7 @@
 #include <mutex>
 #include <semaphore>
 #include <stdexcept>
+#include <thread>
 
 #include "refusal.hpp"
 #include "signer_ta.h"
@@ -286,9 +287,12 @@ struct TeeKeyService::Impl {
     // (submit_async, from an RPC I/O thread) never waits: it leads at once when
     // no batch runs (one TA command on its own thread, no hand-off), and
     // otherwise leaves its job to the running leader, which calls its
-    // completion after the batch. A leader keeps leading while the next queued
-    // job is asynchronous (nobody to hand over to) and hands over to a blocked
-    // caller otherwise, so no job is ever left in the queue without a leader.
+    // completion after the batch. After a batch the leader hands over to the
+    // next queued job's blocked caller; when that job is asynchronous, a
+    // blocked caller keeps leading and an asynchronous leader hands over to
+    // the batch thread, so an I/O thread runs at most one batch (its
+    // connection waits for the handler to return) and no job is ever left in
+    // the queue without a leader.
     struct Job {
         uint32_t command = 0;
         Bytes request;
@@ -307,6 +311,40 @@ struct TeeKeyService::Impl {
     std::deque<Job*> queue;
     bool leading = false;  // a batch is running or its leader is being woken
     bool batch_supported = true;
+    // The batch thread: leads when an asynchronous leader hands over, i.e.
+    // only while asynchronous requests keep arriving faster than one batch.
+    std::thread batch_thread;
+    std::counting_semaphore<2> batch_go{0};  // a hand-over, and the stop request
+    bool handed_over = false;                // under qmu
+    bool stopping = false;                   // under qmu
+
+    void start_batch_thread() {
+        batch_thread = std::thread([this] {
+            for (;;) {
+                batch_go.acquire();
+                bool lead = false;
+                bool stop = false;
+                {
+                    std::lock_guard lk(qmu);
+                    lead = handed_over;
+                    handed_over = false;
+                    stop = stopping;
+                }
+                if (lead) lead_batches(nullptr);
+                if (stop) return;
+            }
+        });
+    }
+
+    void stop_batch_thread() {
+        if (!batch_thread.joinable()) return;
+        {
+            std::lock_guard lk(qmu);
+            stopping = true;
+        }
+        batch_go.release();
+        batch_thread.join();
+    }
 
     Bytes submit(uint32_t command, Bytes request) {
         static thread_local std::binary_semaphore wake{0};
@@ -352,8 +390,12 @@ struct TeeKeyService::Impl {
     }
 
     // Runs batches (leading == true, qmu not held) until the queue is empty or
-    // a blocked caller other than `self` is next in line, which takes over.
+    // the next queued job belongs to someone else to lead: a blocked caller,
+    // or the batch thread when this leader is an I/O thread (self == null and
+    // not the batch thread).
     void lead_batches(Job* self) {
+        const bool may_continue =
+            self != nullptr || std::this_thread::get_id() == batch_thread.get_id();
         for (;;) {
             run_one_batch(self);
             Job* next = nullptr;
@@ -363,12 +405,22 @@ struct TeeKeyService::Impl {
                     leading = false;
                     return;
                 }
-                next = queue.front();
-                if (next->wake == nullptr || next == self) continue;
-                next->lead = true;
+                Job* front = queue.front();
+                if (front->wake != nullptr && front != self) {
+                    front->lead = true;
+                    next = front;
+                } else if (!may_continue) {
+                    handed_over = true;
+                }
             }
-            next->wake->release();
-            return;
+            if (next != nullptr) {
+                next->wake->release();
+                return;
+            }
+            if (!may_continue) {
+                batch_go.release();
+                return;
+            }
         }
     }
 
@@ -516,11 +568,13 @@ TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
         s.context_open = false;
         throw std::runtime_error(e.what());
     }
+    s.start_batch_thread();
     if (metrics) metrics->set(Metrics::kUp, {}, 1);
 }
 
 TeeKeyService::~TeeKeyService() {
     Impl& s = *impl_;
+    s.stop_batch_thread();
     std::lock_guard lock(s.mu);
     if (s.session_open) TEEC_CloseSession(&s.session);
     if (s.context_open) TEEC_FinalizeContext(&s.context);

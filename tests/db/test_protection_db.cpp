@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -890,7 +891,21 @@ class CountingKeyService : public signerd::testing::FakeKeyService {
         ++sign_calls;
         return FakeKeyService::sign(type, scheme, pk, message);
     }
-    std::atomic<int> typed_calls{0}, sign_calls{0};
+    // The non-blocking form: signs at once, answers when the test says so.
+    bool sign_async(const signerd::KeyTypeId& type, core::Scheme scheme, core::ByteSpan pk,
+                    core::ByteSpan message, signerd::Completion<Bytes> done) override {
+        ++async_calls;
+        signerd::Outcome<Bytes> outcome;
+        try {
+            outcome.value = sign(type, scheme, pk, message);
+        } catch (...) {
+            outcome.error = std::current_exception();
+        }
+        pending.push_back([done, outcome] { done(outcome); });
+        return true;
+    }
+    std::vector<std::function<void()>> pending;
+    std::atomic<int> typed_calls{0}, sign_calls{0}, async_calls{0};
 };
 
 class ProtectedServiceTest : public ::testing::Test {
@@ -1004,6 +1019,62 @@ TEST_F(ProtectedServiceTest, AKeyAddedUnderGrandpaLaterIsProtectedFromThen) {
     EXPECT_NO_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(1, 10)));
     EXPECT_THROW(service_->sign(test, core::Scheme::ed25519, pk, prevote_bytes(2, 10)),
                  signerd::ServiceError);
+}
+
+// What an RPC I/O thread may run without blocking: only calls the database has
+// no say in, once the key types a key is held under are known. Votes, and
+// anything before that, go to the blocking path, where the database decides
+// first. The audit row names the caller of the call, not of the thread that
+// completed it.
+TEST_F(ProtectedServiceTest, TheNonBlockingPathTakesOnlyWhatTheDatabaseHasNoSayIn) {
+    const std::string pk = core::to_hex(gran_);
+    auto body = [&](const std::string& method, nlohmann::json params) {
+        return nlohmann::json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}
+            .dump();
+    };
+    std::vector<std::optional<std::string>> answers;
+    auto sink = [&](std::optional<std::string> out) { answers.push_back(std::move(out)); };
+    signerd::set_audit_context("tester", "keystore_sign");
+
+    // Whether the key is also a para key is not known yet: the blocking path asks.
+    EXPECT_FALSE(dispatcher_.handle_without_blocking(
+        body("keystore_sign", {"gran", "ed25519", pk, "0x0102"}), {}, sink));
+    ASSERT_TRUE(call("keystore_sign", {"gran", "ed25519", pk, "0x0102"}).contains("result"));
+
+    // Now opaque bytes go without blocking, answered when the inner call completes.
+    signerd::set_audit_context("tester", "keystore_sign");
+    ASSERT_TRUE(dispatcher_.handle_without_blocking(
+        body("keystore_sign", {"gran", "ed25519", pk, "0x0304"}), {}, sink));
+    EXPECT_TRUE(answers.empty());
+    ASSERT_EQ(inner_.pending.size(), 1u);
+    std::thread([&] {
+        signerd::set_audit_context("someone-else", "other_method");
+        inner_.pending[0]();
+    }).join();
+    ASSERT_EQ(answers.size(), 1u);
+    ASSERT_TRUE(answers[0].has_value());
+    EXPECT_TRUE(nlohmann::json::parse(*answers[0]).contains("result")) << *answers[0];
+    auto audit = db_->audit_tail(1);
+    ASSERT_EQ(audit.size(), 1u);
+    EXPECT_EQ(audit[0].client, "tester");
+    EXPECT_EQ(audit[0].method, "keystore_sign");
+    EXPECT_EQ(audit[0].outcome, "signed");
+    EXPECT_EQ(audit[0].rule, "none");
+
+    // A vote, as raw bytes or typed: the database decides, on the blocking path.
+    const Bytes vote = prevote_bytes(1, 88), other = prevote_bytes(2, 88);
+    EXPECT_FALSE(dispatcher_.handle_without_blocking(
+        body("keystore_sign", {"gran", "ed25519", pk, core::to_hex(vote)}), {}, sink));
+    EXPECT_FALSE(dispatcher_.handle_without_blocking(
+        body("signer_signGrandpaVote", {"gran", pk, core::to_hex(vote)}), {}, sink));
+    ASSERT_TRUE(
+        call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(vote)}).contains("result"));
+    EXPECT_FALSE(dispatcher_.handle_without_blocking(
+        body("keystore_sign", {"gran", "ed25519", pk, core::to_hex(other)}), {}, sink));
+    auto r = call("keystore_sign", {"gran", "ed25519", pk, core::to_hex(other)});
+    EXPECT_EQ(r["error"]["code"], -32010) << r.dump();
+    EXPECT_EQ(inner_.async_calls, 1);
+    EXPECT_EQ(answers.size(), 1u);
 }
 
 TEST_F(ProtectedServiceTest, ExportMergesTeeAndDatabaseAndImportFillsBoth) {

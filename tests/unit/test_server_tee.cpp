@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -344,6 +347,122 @@ TEST_F(TeeServiceTest, KilledTaProcessIsRestartedAndCounted) {
         result("keystore_sign", {"gran", "ed25519", pk, to_hex(grandpa_vote(0, 5, 1, 1, 1))})
             .is_string());
     EXPECT_EQ(metrics_.value(Metrics::kTeeRestarts), 2);
+}
+
+// The asynchronous forms (what an RPC I/O thread calls) and the blocking ones
+// share one group commit: every call is answered exactly once, with a valid
+// signature or the refusal the blocking form would give, however they mix.
+TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnsweredOnce) {
+    using teesigner::core::Error;
+    using teesigner::core::Scheme;
+    const KeyTypeId audi_type{'a', 'u', 'd', 'i'}, gran_type{'g', 'r', 'a', 'n'};
+    const Bytes audi = unhex(result("keystore_generateNew", {"audi", "sr25519"}));
+    const Bytes gran = unhex(result("keystore_generateNew", {"gran", "ed25519"}));
+
+    // Idle TEE: the command runs on the calling thread, answered before return.
+    bool answered = false;
+    const Bytes first = {9, 9, 9};
+    ASSERT_TRUE(
+        service_->sign_async(audi_type, Scheme::sr25519, audi, first, [&](Outcome<Bytes> o) {
+            answered = true;
+            ASSERT_FALSE(o.error);
+            EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, o.value, first, audi), Error::ok);
+        }));
+    EXPECT_TRUE(answered);
+
+    constexpr int kThreads = 8, kPerThread = 40;
+    struct Answer {
+        int calls = 0;
+        Outcome<Bytes> outcome;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Answer> answers(kThreads * kPerThread);
+    int async_pending = 0;
+    std::atomic<int> sync_failures{0};
+    auto message = [](int i) {
+        Bytes m = {0xab, static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8)};
+        return m;
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int k = 0; k < kPerThread; ++k) {
+                const int i = t * kPerThread + k;
+                if (k % 3 == 2) {  // a blocking caller in between
+                    Bytes sig = service_->sign(audi_type, Scheme::sr25519, audi, message(i));
+                    if (teesigner::core::verify(Scheme::sr25519, sig, message(i), audi) !=
+                        Error::ok)
+                        ++sync_failures;
+                    std::lock_guard lk(mu);
+                    answers[i].calls = 1;
+                    continue;
+                }
+                {
+                    std::lock_guard lk(mu);
+                    ++async_pending;
+                }
+                const bool taken = service_->sign_async(audi_type, Scheme::sr25519, audi,
+                                                        message(i), [&, i](Outcome<Bytes> o) {
+                                                            std::lock_guard lk(mu);
+                                                            ++answers[i].calls;
+                                                            answers[i].outcome = std::move(o);
+                                                            --async_pending;
+                                                            cv.notify_all();
+                                                        });
+                EXPECT_TRUE(taken);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    {
+        std::unique_lock lk(mu);
+        ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(30), [&] { return async_pending == 0; }))
+            << async_pending << " asynchronous calls never answered";
+    }
+    EXPECT_EQ(sync_failures, 0);
+    for (size_t i = 0; i < answers.size(); ++i) {
+        ASSERT_EQ(answers[i].calls, 1) << "call " << i;
+        if (i % kPerThread % 3 == 2) continue;
+        ASSERT_FALSE(answers[i].outcome.error) << "call " << i;
+        EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, answers[i].outcome.value,
+                                          message(static_cast<int>(i)), audi),
+                  Error::ok)
+            << "call " << i;
+    }
+
+    // Refusals and errors come back through the completion, as ServiceErrors.
+    auto typed = [&](const Bytes& vote) {
+        Outcome<SignedPayload> out;
+        bool done = false;
+        EXPECT_TRUE(service_->sign_typed_async(TypedPayload::grandpa_vote, gran_type, gran, vote,
+                                               [&](Outcome<SignedPayload> o) {
+                                                   out = std::move(o);
+                                                   done = true;
+                                               }));
+        EXPECT_TRUE(done) << "idle TEE: answered on this thread";
+        return out;
+    };
+    auto code_of = [](const std::exception_ptr& e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const ServiceError& err) {
+            return err.code();
+        } catch (...) {
+        }
+        return 0;
+    };
+    const Bytes vote = grandpa_vote(0, 0xaa, 100, 7, 3);
+    auto ok = typed(vote);
+    ASSERT_FALSE(ok.error);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, ok.value.signature, vote, gran), Error::ok);
+    auto refused = typed(grandpa_vote(0, 0xbb, 101, 7, 3));
+    ASSERT_TRUE(refused.error);
+    EXPECT_EQ(code_of(refused.error), rpc_error::kSlashingRefused);
+    Outcome<Bytes> missing;
+    ASSERT_TRUE(service_->sign_async(audi_type, Scheme::sr25519, Bytes(32, 7), first,
+                                     [&](Outcome<Bytes> o) { missing = std::move(o); }));
+    EXPECT_EQ(code_of(missing.error), rpc_error::kKeyNotFound);
 }
 
 TEST(TeeContextName, SoftTeeConfigurationString) {
