@@ -383,8 +383,12 @@ std::optional<std::string> rate_limited_answer(const std::string& text, int max_
 template <class Deliver>
 void run_request(State& state, const net::any_io_executor& executor, std::string body,
                  ClientContext client, Deliver deliver) {
+    // dispatch, not post: when the TEE was idle the answer is ready while this
+    // connection's handler still runs on this thread, and goes out at once
+    // (a post would wake the other I/O thread to write it).
     auto to_connection = [executor, deliver](std::optional<std::string> out) {
-        net::post(executor, [deliver, out = std::move(out)]() mutable { deliver(std::move(out)); });
+        net::dispatch(executor,
+                      [deliver, out = std::move(out)]() mutable { deliver(std::move(out)); });
     };
     try {
         if (state.dispatcher.handle_without_blocking(body, client, to_connection)) return;
