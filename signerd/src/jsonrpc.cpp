@@ -7,6 +7,11 @@ namespace {
 
 struct DepthExceeded {};
 
+std::optional<std::string> serialized(const std::optional<json>& response) {
+    if (!response) return std::nullopt;
+    return response->dump();
+}
+
 bool valid_id(const json& id) {
     // The spec allows string, number or null; fractional numbers are discouraged
     // and we refuse them, as jsonrpsee does.
@@ -97,9 +102,7 @@ std::optional<std::string> RpcDispatcher::handle(std::string_view body,
         if (responses.empty()) return std::nullopt;  // all notifications
         return responses.dump();
     }
-    auto response = handle_single(*parsed, client);
-    if (!response) return std::nullopt;
-    return response->dump();
+    return serialized(handle_single(*parsed, client));
 }
 
 bool RpcDispatcher::handle_without_blocking(std::string_view body, const ClientContext& client,
@@ -122,25 +125,22 @@ bool RpcDispatcher::handle_without_blocking(std::string_view body, const ClientC
     HandlerResult refusal;
     const Methods* methods = find_allowed(call.method, client, refusal);
     if (methods == nullptr) {
-        auto response = finish(call, std::move(refusal), true, client, start);
-        respond(response ? std::optional<std::string>(response->dump()) : std::nullopt);
+        respond(serialized(finish(call, std::move(refusal), true, client, start)));
         return true;
     }
     const json* params = call.params;
     call.params = nullptr;  // the completion outlives the request document
     HandlerDone done = [this, call, client, start, respond](HandlerResult result) {
-        auto response = finish(call, std::move(result), true, client, start);
-        respond(response ? std::optional<std::string>(response->dump()) : std::nullopt);
+        respond(serialized(finish(call, std::move(result), true, client, start)));
     };
     try {
         return methods->async(*params, client, std::move(done));
     } catch (const std::exception& e) {
         // Async handlers report through `done`; a throw is a bug, answered as one.
-        auto response = finish(call,
-                               HandlerResult::fail(rpc_error::kInternalError,
-                                                   std::string("internal error: ") + e.what()),
-                               true, client, start);
-        respond(response ? std::optional<std::string>(response->dump()) : std::nullopt);
+        respond(serialized(finish(call,
+                                  HandlerResult::fail(rpc_error::kInternalError,
+                                                      std::string("internal error: ") + e.what()),
+                                  true, client, start)));
         return true;
     }
 }

@@ -76,6 +76,9 @@ struct ServerOptions {
     bool require_auth_local = false;           // loopback and Unix socket need auth too
     bool metrics_require_auth = false;         // /metrics needs the same auth as RPC
     std::vector<std::string> allowed_origins;  // browser Origins accepted ("*" = any)
+    // Signing calls the key service can take without blocking run on the I/O
+    // threads (RpcDispatcher::handle_without_blocking); everything else,
+    // including protected calls with a host database, on the workers.
     int io_threads = 2;
     int rpc_workers = 4;
     ServerLimits limits;
