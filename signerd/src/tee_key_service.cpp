@@ -274,32 +274,32 @@ struct TeeKeyService::Impl {
     }
 
     // ---- Group commit ---------------------------------------------------------
-    // Signing requests queue here and go to the TA in batches: whoever finds
-    // no batch running leads one (takes the TA, then every queued request up
-    // to TA_SIGNER_BATCH_MAX, sent as one SIGN_BATCH), so requests that arrive
-    // while the TA is busy (e.g. waiting for a protection record's fsync)
-    // share the next commit instead of queueing one commit each.
+    // Signing requests queue here. Whichever caller finds no batch running
+    // becomes the leader: it takes the TA (mu), then every queued request (up
+    // to TA_SIGNER_BATCH_MAX) and sends them as one SIGN_BATCH, so requests
+    // that arrive while the TA is busy (e.g. waiting for a protection record's
+    // fsync) share the next commit instead of queueing one commit each.
     //
-    // A blocking caller (submit) or an asynchronous one (submit_async, from an
-    // RPC I/O thread) that finds the TA idle runs its command on its own
-    // thread: no hand-off, which is what a lone request's latency needs. Any
-    // later batch is led by one of the batch threads: a leader that finds more
-    // requests queued when the TA answers hands the next batch over to them
-    // before it completes its own, so the TA signs the next batch while this
-    // one's answers are decoded and serialized. An I/O thread thus runs at most
-    // one batch (its connection waits for that handler to return), and no job
-    // is ever left in the queue without a leader.
-    //
-    // Blocking callers sleep on their own semaphore and are woken exactly
-    // once, when their answer is in, after qmu is released (so the woken
-    // thread does not block again on qmu). Asynchronous jobs get their
-    // completion called by the leader of their batch.
+    // Two kinds of caller share the queue. A blocking caller (submit) sleeps
+    // on its own semaphore and is woken exactly once: when its answer is in,
+    // or to lead the next batch. Wake-ups happen after qmu is released, so the
+    // woken thread does not block again on qmu. An asynchronous caller
+    // (submit_async, from an RPC I/O thread) never waits: it leads at once when
+    // no batch runs (one TA command on its own thread, no hand-off), and
+    // otherwise leaves its job to the running leader, which calls its
+    // completion after the batch. After a batch the leader hands over to the
+    // next queued job's blocked caller; when that job is asynchronous, a
+    // blocked caller keeps leading and an asynchronous leader hands over to
+    // the batch thread, so an I/O thread runs at most one batch (its
+    // connection waits for the handler to return) and no job is ever left in
+    // the queue without a leader.
     struct Job {
         uint32_t command = 0;
         Bytes request;
         Bytes response;
         std::exception_ptr error;
         bool done = false;  // under qmu
+        bool lead = false;  // under qmu: this caller runs the next batch
         // A blocking caller's: it outlives the Job, and the caller consumes
         // every token given to it before it returns. Null for an async job.
         std::binary_semaphore* wake = nullptr;
@@ -309,50 +309,41 @@ struct TeeKeyService::Impl {
     };
     std::mutex qmu;
     std::deque<Job*> queue;
-    bool leading = false;  // under qmu: a batch runs or is handed over
+    bool leading = false;  // a batch is running or its leader is being woken
     bool batch_supported = true;
+    // The batch thread: leads when an asynchronous leader hands over, i.e.
+    // only while asynchronous requests keep arriving faster than one batch.
+    std::thread batch_thread;
+    std::counting_semaphore<2> batch_go{0};  // a hand-over, and the stop request
+    bool handed_over = false;                // under qmu
+    bool stopping = false;                   // under qmu
 
-    static constexpr int kBatchThreads = 2;
-    std::vector<std::thread> batch_threads;
-    // One token per hand-over (at most one is ever pending) and one per
-    // thread to stop.
-    std::counting_semaphore<kBatchThreads + 1> batch_go{0};
-    int handovers = 0;      // under qmu
-    bool stopping = false;  // under qmu
-
-    void start_batch_threads() {
-        for (int i = 0; i < kBatchThreads; ++i) {
-            batch_threads.emplace_back([this] {
-                for (;;) {
-                    batch_go.acquire();
-                    bool lead = false;
-                    bool stop = false;
-                    {
-                        std::lock_guard lk(qmu);
-                        if (handovers > 0) {
-                            --handovers;
-                            lead = true;
-                        }
-                        stop = stopping;
-                    }
-                    if (lead) {
-                        run_one_batch(nullptr);
-                        continue;  // a stop token, if any, is still there
-                    }
-                    if (stop) return;
+    void start_batch_thread() {
+        batch_thread = std::thread([this] {
+            for (;;) {
+                batch_go.acquire();
+                bool lead = false;
+                bool stop = false;
+                {
+                    std::lock_guard lk(qmu);
+                    lead = handed_over;
+                    handed_over = false;
+                    stop = stopping;
                 }
-            });
-        }
+                if (lead) lead_batches(nullptr);
+                if (stop) return;
+            }
+        });
     }
 
-    void stop_batch_threads() {
+    void stop_batch_thread() {
+        if (!batch_thread.joinable()) return;
         {
             std::lock_guard lk(qmu);
             stopping = true;
         }
-        for (size_t i = 0; i < batch_threads.size(); ++i) batch_go.release();
-        for (auto& t : batch_threads) t.join();
-        batch_threads.clear();
+        batch_go.release();
+        batch_thread.join();
     }
 
     Bytes submit(uint32_t command, Bytes request) {
@@ -361,19 +352,22 @@ struct TeeKeyService::Impl {
         job.command = command;
         job.request = std::move(request);
         job.wake = &wake;
-        bool lead = false;
-        {
-            std::lock_guard lk(qmu);
-            queue.push_back(&job);
-            lead = !leading;  // then the queue held nothing else: this job is in the batch
-            leading = true;
-        }
-        if (lead) run_one_batch(&job);
         std::unique_lock lk(qmu);
-        while (!job.done) {
+        queue.push_back(&job);
+        bool lead = !leading;
+        leading = true;
+        for (;;) {
+            if (lead) {
+                lk.unlock();
+                lead_batches(&job);
+                lk.lock();
+            }
+            if (job.done) break;
             lk.unlock();
-            wake.acquire();  // one token: the answer is in
+            wake.acquire();  // one token per event: done, or lead
             lk.lock();
+            lead = job.lead;
+            job.lead = false;
         }
         lk.unlock();
         if (job.error) std::rethrow_exception(job.error);
@@ -392,11 +386,44 @@ struct TeeKeyService::Impl {
             lead = !leading;
             leading = true;
         }
-        if (lead) run_one_batch(nullptr);
+        if (lead) lead_batches(nullptr);
     }
 
-    // Runs one batch (leading == true, qmu not held), hands the next one over
-    // to the batch threads when requests are waiting, then answers this one.
+    // Runs batches (leading == true, qmu not held) until the queue is empty or
+    // the next queued job belongs to someone else to lead: a blocked caller,
+    // or the batch thread when this leader is an I/O thread (self == null and
+    // not the batch thread).
+    void lead_batches(Job* self) {
+        const bool may_continue =
+            self != nullptr || std::this_thread::get_id() == batch_thread.get_id();
+        for (;;) {
+            run_one_batch(self);
+            Job* next = nullptr;
+            {
+                std::lock_guard lk(qmu);
+                if (queue.empty()) {
+                    leading = false;
+                    return;
+                }
+                Job* front = queue.front();
+                if (front->wake != nullptr && front != self) {
+                    front->lead = true;
+                    next = front;
+                } else if (!may_continue) {
+                    handed_over = true;
+                }
+            }
+            if (next != nullptr) {
+                next->wake->release();
+                return;
+            }
+            if (!may_continue) {
+                batch_go.release();
+                return;
+            }
+        }
+    }
+
     void run_one_batch(Job* self) {
         std::vector<Job*> jobs;
         {
@@ -416,15 +443,8 @@ struct TeeKeyService::Impl {
         std::vector<std::binary_semaphore*> wakes;
         std::vector<std::unique_ptr<Job>> finished;  // async jobs, completed below
         wakes.reserve(jobs.size());
-        bool hand_over = false;
         {
             std::lock_guard lk(qmu);
-            if (queue.empty()) {
-                leading = false;
-            } else {
-                ++handovers;
-                hand_over = true;
-            }
             for (Job* job : jobs) {
                 job->done = true;
                 if (job->wake == nullptr)
@@ -433,7 +453,6 @@ struct TeeKeyService::Impl {
                     wakes.push_back(job->wake);
             }
         }
-        if (hand_over) batch_go.release();
         // Blocked callers first: they continue on their own threads meanwhile.
         for (std::binary_semaphore* w : wakes) w->release();
         for (auto& job : finished) job->on_done(*job);
@@ -549,13 +568,13 @@ TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
         s.context_open = false;
         throw std::runtime_error(e.what());
     }
-    s.start_batch_threads();
+    s.start_batch_thread();
     if (metrics) metrics->set(Metrics::kUp, {}, 1);
 }
 
 TeeKeyService::~TeeKeyService() {
     Impl& s = *impl_;
-    s.stop_batch_threads();
+    s.stop_batch_thread();
     std::lock_guard lock(s.mu);
     if (s.session_open) TEEC_CloseSession(&s.session);
     if (s.context_open) TEEC_FinalizeContext(&s.context);
