@@ -1,7 +1,12 @@
 // JSON-RPC request handling: any byte string must produce either no response
-// (notifications only) or a well-formed JSON-RPC response, never a crash.
+// (notifications only) or a well-formed JSON-RPC response, never a crash. The
+// non-blocking path an I/O thread takes (handle_without_blocking) must answer
+// exactly once when it takes a body, never when it leaves it to handle(), and
+// then exactly as handle() does.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "jsonrpc.hpp"
@@ -20,10 +25,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         d.add("fail", [](const json&, const ClientContext&) {
             return HandlerResult::fail(rpc_error::kInvalidParams, "no");
         });
+        // Both forms, answering alike: the async one completes at once.
+        d.add(
+            "echo_async",
+            [](const json& params, const ClientContext&) { return HandlerResult::ok(params); },
+            [](const json& params, const ClientContext&, HandlerDone done) {
+                done(HandlerResult::ok(params));
+                return true;
+            });
+        d.add(
+            "fail_async",
+            [](const json&, const ClientContext&) {
+                return HandlerResult::fail(rpc_error::kInvalidParams, "no");
+            },
+            [](const json&, const ClientContext&, HandlerDone done) {
+                done(HandlerResult::fail(rpc_error::kInvalidParams, "no"));
+                return true;
+            });
+        // Declines every call: handle() must run the blocking form.
+        d.add(
+            "declines", [](const json&, const ClientContext&) { return HandlerResult::ok(1); },
+            [](const json&, const ClientContext&, HandlerDone) { return false; });
         return d;
     }();
-    auto response =
-        dispatcher.handle(std::string_view(reinterpret_cast<const char*>(data), size), {});
+    const std::string_view body(reinterpret_cast<const char*>(data), size);
+    auto response = dispatcher.handle(body, {});
     if (response) {
         json parsed = json::parse(*response);  // our own output must always parse
         auto check = [](const json& r) {
@@ -36,5 +62,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check(parsed);
         }
     }
+
+    int answers = 0;
+    std::optional<std::string> answered;
+    const bool taken =
+        dispatcher.handle_without_blocking(body, {}, [&](std::optional<std::string> out) {
+            ++answers;
+            answered = std::move(out);
+        });
+    if (answers != (taken ? 1 : 0)) abort();
+    if (taken && answered != response) abort();
     return 0;
 }
