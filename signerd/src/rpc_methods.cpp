@@ -34,6 +34,12 @@ std::string hex(ByteSpan data) {
     return core::to_hex(data);
 }
 
+// A ServiceError as the JSON-RPC error to answer, its refusal counted by rule.
+HandlerResult service_error_result(Metrics& metrics, const ServiceError& e) {
+    if (!e.rule().empty()) metrics.refusal(e.rule());
+    return HandlerResult::fail(e.code(), e.what(), e.data());
+}
+
 // Runs a handler body, turning ServiceError into the JSON-RPC error and
 // counting refusals by rule.
 template <class F>
@@ -43,8 +49,7 @@ Handler wrap(Metrics& metrics, F body) {
         try {
             return HandlerResult::ok(body(params, client));
         } catch (const ServiceError& e) {
-            if (!e.rule().empty()) metrics.refusal(e.rule());
-            return HandlerResult::fail(e.code(), e.what(), e.data());
+            return service_error_result(metrics, e);
         }
     };
 }
@@ -61,8 +66,7 @@ Completion<T> answer(Metrics& metrics, HandlerDone done, ToJson to_json) {
         try {
             std::rethrow_exception(outcome.error);
         } catch (const ServiceError& e) {
-            if (!e.rule().empty()) metrics.refusal(e.rule());
-            done(HandlerResult::fail(e.code(), e.what(), e.data()));
+            done(service_error_result(metrics, e));
         } catch (const std::exception& e) {
             done(HandlerResult::fail(rpc_error::kInternalError,
                                      std::string("internal error: ") + e.what()));
@@ -90,8 +94,7 @@ void add_signing_method(RpcDispatcher& d, Metrics& metrics, const std::string& m
               try {
                   request.emplace(parse(params));
               } catch (const ServiceError& e) {
-                  if (!e.rule().empty()) metrics.refusal(e.rule());
-                  done(HandlerResult::fail(e.code(), e.what(), e.data()));
+                  done(service_error_result(metrics, e));
                   return true;
               }
               return sign_async(*request, answer<T>(metrics, std::move(done), to_json));
