@@ -135,8 +135,12 @@ const std::vector<std::vector<uint8_t>>& journals() {
 // with an empty journal, as after an orderly stop); the journal as it was just
 // before is kept in journals(): authentic records, seeds for the journal mode.
 static void snapshot() {
-    for (const auto& [name, data] : take_snapshot(g.dir))
-        if (name == "journal" && !data.empty()) g.journals.push_back(data);
+    for (auto [name, data] : take_snapshot(g.dir)) {
+        if (name != "journal" || data.size() < 4 || memcmp(data.data(), "TSJR", 4) != 0) continue;
+        // The file is reserved with zeros: keep the records, not the zeros.
+        while (!data.empty() && data.back() == 0) data.pop_back();
+        g.journals.push_back(std::move(data));
+    }
     softtee::storage_close();
     g.history.push_back(take_snapshot(g.dir));
 }

@@ -10,15 +10,23 @@
 //                  (name hash, latest version) for every object
 //   journal        writes since the last checkpoint: records "TSJR" | u32 format |
 //                  u64 last version | u32 length | nonce | sealed list of
-//                  (name hash, version, object file)
+//                  (name hash, version, object file), from offset 0; after
+//                  them, older records (at or below the counter's G) or zeros
 //
 // Every write takes the next version G+1. A commit (one object, or all objects
-// of a TS_ transaction) appends one journal record and syncs it: one fdatasync
+// of a TS_ transaction) writes one journal record and syncs it: one fdatasync
 // for any number of objects. Then the object files are put in place without
 // syncing them. A checkpoint (journal past kJournalLimit, an object deleted, an
-// orderly stop) syncs those files, rewrites the counter atomically and empties
-// the journal. After a crash, start-up replays the records newer than the
-// counter, rewriting their object files durably, and checkpoints.
+// orderly stop) syncs those files, rewrites the counter atomically and starts
+// the journal again at offset 0. After a crash, start-up replays the records
+// newer than the counter, rewriting their object files durably, and
+// checkpoints.
+//
+// The journal file keeps its size: it grows in zero-filled steps, and records
+// overwrite it in place. Appending would change the file's size with every
+// commit, and fdatasync would then also write the inode (a second, dependent
+// disk write); emptying it with ftruncate at each checkpoint frees its blocks
+// (a discard on SSDs mounted with it) only to allocate them again.
 // Opening an object refuses a file whose version is below the recorded one
 // (rollback, TEE_ERROR_SECURITY), a file that fails authentication
 // (TEE_ERROR_CORRUPT_OBJECT) and a missing file the counter says exists
@@ -30,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -61,8 +70,13 @@ constexpr const char* kCounterFile = "counter";
 constexpr const char* kLockFile = ".lock";
 constexpr const char* kJournalFile = "journal";
 // A checkpoint (about 3 + K syncs for K objects written since the last one)
-// empties the journal once it is this large.
+// starts the journal again once its records take this many bytes.
 constexpr size_t kJournalLimit = 4 * 1024 * 1024;
+// The journal file grows in zero-filled steps (doubling from kJournalStep) up
+// to this size, so that nearly every commit overwrites allocated blocks; a
+// record that goes past it extends the file.
+constexpr size_t kJournalReserve = kJournalLimit + 1024 * 1024;
+constexpr size_t kJournalStep = 64 * 1024;
 // Start-up refuses a journal larger than this (it cannot come from us: one
 // record holds at most a transaction's objects, each at most kMaxFile).
 constexpr size_t kJournalMaxRead = 256 * 1024 * 1024;
@@ -103,8 +117,9 @@ struct Store {
     std::map<Name, CachedFile> files;
     size_t cached_bytes = 0;
     int journal_fd = -1;
-    size_t journal_size = 0;  // bytes of records since the last checkpoint
-    std::set<Name> dirty;     // object files put in place since then, not synced
+    size_t journal_end = 0;       // bytes of records since the last checkpoint, from offset 0
+    size_t journal_reserved = 0;  // the journal file's size
+    std::set<Name> dirty;         // object files put in place since then, not synced
 };
 Store g_store;
 
@@ -397,21 +412,44 @@ TEE_Result checkpoint() {
     }
     g_store.dirty.clear();
     if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
-    // Emptying needs no sync of its own: a stale record left behind is at or
-    // below G, and the next append's fdatasync also persists the new length.
-    if (g_store.journal_fd >= 0 && g_store.journal_size > 0) {
-        if (ftruncate(g_store.journal_fd, 0) != 0) {
-            child_log("storage: cannot empty the journal: %s", strerror(errno));
+    // The records stay on disk, all at or below G now, and the next ones are
+    // written from offset 0. Clearing the first record's magic (no sync needed:
+    // until it lands, replay skips those records as at or below G) makes replay
+    // stop at once, as it did when the file was emptied: a counter put back
+    // alone cannot then pull a few of those records forward over it.
+    if (g_store.journal_fd >= 0 && g_store.journal_end > 0) {
+        static constexpr uint8_t kNoRecord[4] = {0, 0, 0, 0};
+        if (!write_all(g_store.journal_fd, kNoRecord, sizeof kNoRecord, 0)) {
+            child_log("storage: cannot clear the journal: %s", strerror(errno));
             return TEE_ERROR_STORAGE_NO_SPACE;
         }
-        g_store.journal_size = 0;
     }
+    g_store.journal_end = 0;
     return TEE_SUCCESS;
 }
 
-// Append one record holding `objects` to the journal and sync it. On failure
-// the record may or may not be on disk, so start-up may still apply it: the
-// caller releases nothing either way, and a replayed record only adds history.
+// Grow the journal file with zeros so that `need` bytes fit, a step ahead:
+// the record then overwrites allocated blocks, and only this rare growth
+// changes the file's size. Real zeros rather than fallocate: an unwritten
+// extent would be converted, a metadata write, by the first record to reach
+// it. No sync here: the next record's fdatasync persists the zeros and size.
+bool journal_reserve(size_t need) {
+    size_t target =
+        std::max({need, kJournalStep, std::min(kJournalReserve, 2 * g_store.journal_reserved)});
+    static const std::vector<uint8_t> zeros(kJournalStep, 0);
+    for (size_t off = g_store.journal_reserved; off < target;) {
+        const size_t n = std::min(zeros.size(), target - off);
+        if (!write_all(g_store.journal_fd, zeros.data(), n, static_cast<off_t>(off))) return false;
+        off += n;
+        g_store.journal_reserved = off;
+    }
+    return true;
+}
+
+// Write one record holding `objects` after the journal's last one and sync it.
+// On failure the record may or may not be on disk, so start-up may still apply
+// it: the caller releases nothing either way, and a replayed record only adds
+// history. The next record is written at the same offset.
 TEE_Result journal_append(const std::vector<StagedObject>& objects) {
     if (g_store.journal_fd < 0) return TEE_ERROR_STORAGE_NOT_AVAILABLE;
     size_t plain_len = 4;
@@ -437,17 +475,15 @@ TEE_Result journal_append(const std::vector<StagedObject>& objects) {
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         rec.data() + kJournalHeader + kNonce, nullptr, plain.data(), plain.size(), rec.data(),
         kJournalHeader, nullptr, rec.data() + kJournalHeader, object_key());
-    if (!write_all(g_store.journal_fd, rec.data(), rec.size(),
-                   static_cast<off_t>(g_store.journal_size)) ||
+    const size_t need = g_store.journal_end + rec.size();
+    if ((need > g_store.journal_reserved && !journal_reserve(need)) ||
+        !write_all(g_store.journal_fd, rec.data(), rec.size(),
+                   static_cast<off_t>(g_store.journal_end)) ||
         fdatasync(g_store.journal_fd) != 0) {
         child_log("storage: cannot write the journal: %s", strerror(errno));
-        // Best effort: cut off what was written, so the next record follows a
-        // whole one (replay stops at the first record that does not authenticate).
-        if (ftruncate(g_store.journal_fd, static_cast<off_t>(g_store.journal_size)) != 0)
-            child_log("storage: cannot cut the journal back: %s", strerror(errno));
         return TEE_ERROR_STORAGE_NO_SPACE;
     }
-    g_store.journal_size += rec.size();
+    g_store.journal_end += rec.size();
     return TEE_SUCCESS;
 }
 
@@ -489,10 +525,11 @@ bool decode_journal_record(const uint8_t* data, size_t size, size_t& used, uint6
 
 // Open the journal and apply every record newer than the counter: the objects
 // of transactions committed after the last checkpoint, whose files may not have
-// reached the disk. Then checkpoint, so the journal starts empty.
+// reached the disk. Then checkpoint, so the journal starts again at offset 0.
 TEE_Result journal_open_and_replay(std::string& why) {
     if (g_store.journal_fd >= 0) close(g_store.journal_fd);
-    g_store.journal_size = 0;
+    g_store.journal_end = 0;
+    g_store.journal_reserved = 0;
     g_store.dirty.clear();
     bool created = false;
     g_store.journal_fd = openat(g_store.dirfd, kJournalFile, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -521,18 +558,26 @@ TEE_Result journal_open_and_replay(std::string& why) {
         why = std::string("cannot read the journal: ") + strerror(e);
         return TEE_ERROR_STORAGE_NOT_AVAILABLE;
     }
-    if (journal.empty()) return TEE_SUCCESS;
+    g_store.journal_reserved = journal.size();
     const uint64_t checkpointed = g_store.g;
     size_t off = 0, applied = 0;
     uint64_t previous = 0;
+    bool torn = false;
     std::vector<StagedObject> objects;
+    // The records end at the first one that does not authenticate (zeros, the
+    // middle of an older record, a torn write) or whose versions do not grow
+    // (an older record, checkpointed before).
     while (off < journal.size()) {
         size_t used = 0;
         uint64_t last = 0;
         if (!decode_journal_record(journal.data() + off, journal.size() - off, used, last,
-                                   objects) ||
-            last <= previous)
+                                   objects)) {
+            // A record header whose record does not authenticate: a commit cut
+            // short (a later record would have overwritten it from its start).
+            torn = journal.size() - off >= 4 && memcmp(journal.data() + off, "TSJR", 4) == 0;
             break;
+        }
+        if (last <= previous) break;
         previous = last;
         off += used;
         for (StagedObject& o : objects) {
@@ -558,14 +603,18 @@ TEE_Result journal_open_and_replay(std::string& why) {
             ++applied;
         }
     }
-    if (off < journal.size())
-        child_log("storage: ignoring the last %zu journal bytes (a commit cut short)",
-                  journal.size() - off);
+    if (torn)
+        child_log(
+            "storage: ignoring a journal record cut short at byte %zu (a commit that "
+            "never returned)",
+            off);
     if (applied > 0) child_log("storage: restored %zu object writes from the journal", applied);
-    g_store.journal_size = journal.size();  // so that the checkpoint empties it
-    if (TEE_Result rc = checkpoint(); rc != TEE_SUCCESS) {
-        why = "cannot checkpoint the journal";
-        return rc;
+    if (previous > checkpointed) {
+        g_store.journal_end = off;  // so that the checkpoint clears these records
+        if (TEE_Result rc = checkpoint(); rc != TEE_SUCCESS) {
+            why = "cannot checkpoint the journal";
+            return rc;
+        }
     }
     return TEE_SUCCESS;
 }
@@ -680,7 +729,7 @@ TEE_Result storage_load(std::string& why) {
 }
 
 void storage_close() {
-    if (g_store.journal_size > 0 || !g_store.dirty.empty()) checkpoint();
+    if (g_store.journal_end > 0 || !g_store.dirty.empty()) checkpoint();
 }
 
 }  // namespace teesigner::softtee
@@ -767,7 +816,7 @@ TEE_Result commit_objects(std::vector<StagedObject>& writes) {
         if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == w.file.size())
             remember_file(w.name, written, w.file.data(), w.file.size());
     }
-    if (rc == TEE_SUCCESS && g_store.journal_size > kJournalLimit) rc = checkpoint();
+    if (rc == TEE_SUCCESS && g_store.journal_end > kJournalLimit) rc = checkpoint();
     return rc;
 }
 

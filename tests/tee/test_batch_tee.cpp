@@ -179,8 +179,11 @@ TEST(BatchTee, NothingIsRecordedForABatchThatCannotBeAnswered) {
 // object files in place without syncing them. A crash may lose those files'
 // new content: here, while the TA is dead, every object file is put back as it
 // was before the commit, or removed if it is new. The next start restores them
-// from the journal, so the records still refuse conflicts. Then: a torn
-// journal tail is ignored, and an orderly stop leaves the journal empty.
+// from the journal, so the records still refuse conflicts. The journal file is
+// reserved once and reused in place: the records after an orderly stop's
+// checkpoint overwrite older ones, which replay must skip. Then: a torn
+// record after the last whole one is ignored, and an orderly stop leaves
+// nothing to replay.
 TEST(BatchTee, JournalRestoresRecordsWhoseFilesDidNotReachTheDisk) {
     TempDir dir;
     Tee tee(dir, TS_SOFTTEE_TEST_TA);
@@ -192,7 +195,16 @@ TEST(BatchTee, JournalRestoresRecordsWhoseFilesDidNotReachTheDisk) {
                                            typed_request("gran", a, vote(1, 1))))
                     .signed_);
     const fs::path journal = dir.storage() / "journal";
-    ASSERT_GT(fs::file_size(journal), 0u);  // round 1's record, not checkpointed yet
+    const auto reserved = fs::file_size(journal);
+    ASSERT_GE(reserved, 64u * 1024u);  // the first zero-filled step; these records fit in it
+    // Checkpoint (orderly stop) with round 1's record left in the file, then
+    // write round 10's record over it.
+    tee.finalize();
+    EXPECT_EQ(fs::file_size(journal), reserved);
+    tee.start();
+    ASSERT_TRUE(decode_outcome(tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE,
+                                           typed_request("gran", a, vote(1, 10))))
+                    .signed_);
     std::vector<std::pair<fs::path, Bytes>> before;
     for (const auto& entry : fs::directory_iterator(dir.storage()))
         if (entry.path().filename().string()[0] == 'o')
@@ -233,14 +245,21 @@ TEST(BatchTee, JournalRestoresRecordsWhoseFilesDidNotReachTheDisk) {
                     slurp(dir.log()).size());
     EXPECT_NE(log.find("object writes from the journal"), std::string::npos) << log;
 
-    // A torn tail (half a record after the last whole one) is ignored.
+    // A torn record (the first half of one) after the last whole one is ignored.
     ASSERT_EQ(tee.call(TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST, {}, out), TEEC_SUCCESS);
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(1, 3)), out),
               TEEC_ERROR_TARGET_DEAD);
     Bytes bytes = slurp(journal);
-    ASSERT_FALSE(bytes.empty());
-    const Bytes half(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2));
-    bytes.insert(bytes.end(), half.begin(), half.end());
+    EXPECT_EQ(bytes.size(), reserved);
+    // The record at offset 0: "TSJR", u32 format, u64 last version, u32 sealed
+    // length, then a 24-byte nonce and the sealed list with its 16-byte tag.
+    ASSERT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "TSJR");
+    const size_t record =
+        20 + 24 + 16 +
+        (bytes[16] | bytes[17] << 8 | bytes[18] << 16 | static_cast<size_t>(bytes[19]) << 24);
+    ASSERT_LT(2 * record, bytes.size());
+    std::copy(bytes.begin(), bytes.begin() + static_cast<long>(record / 2),
+              bytes.begin() + static_cast<long>(record));
     spit(journal, bytes);
     tee.finalize();
     tee.start();
@@ -248,12 +267,23 @@ TEST(BatchTee, JournalRestoresRecordsWhoseFilesDidNotReachTheDisk) {
         tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", a, vote(2, 3))),
         vote(1, 3));
     log.assign(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
-    EXPECT_NE(log.find("ignoring the last"), std::string::npos) << log;
+    EXPECT_NE(log.find("ignoring a journal record cut short at byte " + std::to_string(record)),
+              std::string::npos)
+        << log;
 
     // An orderly stop checkpoints: nothing is left to replay, and nothing lost.
+    auto count = [](const std::string& text, const std::string& what) {
+        size_t n = 0;
+        for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    const size_t restores = count(log, "object writes from the journal");
     tee.finalize();
-    EXPECT_EQ(fs::file_size(journal), 0u);
+    EXPECT_EQ(fs::file_size(journal), reserved);
     tee.start();
+    log.assign(reinterpret_cast<const char*>(slurp(dir.log()).data()), slurp(dir.log()).size());
+    EXPECT_EQ(count(log, "object writes from the journal"), restores) << log;
     expect_conflict(
         tee.call_ok(TA_SIGNER_CMD_SIGN_GRANDPA_VOTE, typed_request("gran", b, vote(2, 2))),
         vote(1, 2));
