@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# CPU per request of an unprotected-signature load, by process (docs/PERFORMANCE.md,
+# CPU per request of a signing load (unprotected by default), by process (docs/PERFORMANCE.md,
 # "Profile of an unprotected signature"). Starts `tee-signer serve` (soft TEE,
-# fresh storage, database "none") and ts-loadgen, and reads utime+stime and the
+# fresh storage, database "none" unless PROTECTION_DB says otherwise) and ts-loadgen, and reads utime+stime and the
 # voluntary context switches of the signer, its TA process and the load
 # generator from /proc over a window in the middle of the run. CPU time is far
 # less disturbed by other jobs on the machine than latency is.
 #
 #   bash bench/cpu-per-request.sh [build-dir] [clients] [seconds]   (default build-bench 16 6)
-# Environment: WORKERS=64, IO_THREADS=2, TRANSPORT=ws, PERF=1 (record the signer and, through
+# Environment: WORKERS=64, IO_THREADS=2, TRANSPORT=ws, MIX=unprotected (or protected,
+# realistic), RATE=N (open loop at N requests/s), PROTECTION_DB=none (or sqlite),
+# PERF=1 (record the signer and, through
 # inheritance, its TA process with `perf record -e cpu-clock --call-graph dwarf`
 # into <build>/perf-signer.data; see bench/perf-stages.py; recording inflates
 # the CPU figures, so take them from a run without PERF).
@@ -21,7 +23,7 @@ secs=${3:-6}
 signer_workdir cpu
 trap signer_cleanup EXIT
 signer_config workers="${WORKERS:-64}" io_threads="${IO_THREADS:-2}" \
-    max_inflight_per_connection=64 database=none ta="$(realpath "$build/tee/ts-softtee-ta")"
+    max_inflight_per_connection=64 database="${PROTECTION_DB:-none}" ta="$(realpath "$build/tee/ts-softtee-ta")"
 if [ -n "${PERF:-}" ]; then
     signer_start perf record -F 1000 -e cpu-clock --call-graph dwarf,16384 \
         -o "$build/perf-signer.data" --
@@ -32,7 +34,7 @@ signer=$pid
 [ -n "${PERF:-}" ] && signer=$(pgrep -P "$pid" -x tee-signer | head -1)
 ta=$(pgrep -P "$signer" | head -1)
 "$build/bench/ts-loadgen" --unix "$work/rpc.sock" --duration "$secs" --warmup 1 --json \
-    --transport "${TRANSPORT:-ws}" --clients "$clients" --mix unprotected >"$work/out.json" &
+    --transport "${TRANSPORT:-ws}" --clients "$clients" --mix "${MIX:-unprotected}" ${RATE:+--rate "$RATE"} >"$work/out.json" &
 lg=$!
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
