@@ -2,7 +2,8 @@
 // (notifications only) or a well-formed JSON-RPC response, never a crash. The
 // non-blocking path an I/O thread takes (handle_without_blocking) must answer
 // exactly once when it takes a body, never when it leaves it to handle(), and
-// then exactly as handle() does.
+// then exactly as handle() does. A body its fixed-shape scanner recognizes
+// must mean exactly what json::parse makes of it.
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -72,5 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         });
     if (answers != (taken ? 1 : 0)) abort();
     if (taken && answered != response) abort();
+
+    FixedShapeCall call;
+    if (scan_fixed_shape_call(body, call)) {
+        const json parsed = json::parse(body);  // throws (a crash) if the scanner was wrong
+        if (!parsed.is_object() || parsed.size() != 4 || parsed["jsonrpc"] != "2.0") abort();
+        const json& id = parsed["id"];
+        if (id.type() != call.id.type() || id.dump() != call.id.dump()) abort();
+        if (parsed["method"] != call.method) abort();
+        if (!call.params.is_array() || parsed["params"].dump() != call.params.dump()) abort();
+    }
     return 0;
 }

@@ -142,6 +142,17 @@ class RpcDispatcher {
     std::optional<json> finish(const Call& call, HandlerResult result, bool known_method,
                                const ClientContext& client,
                                std::chrono::steady_clock::time_point start) const;
+    /// finish(), serialized: a success is written without a response object,
+    /// byte for byte what that object's dump() would give.
+    std::optional<std::string> finish_serialized(const Call& call, HandlerResult result,
+                                                 const ClientContext& client,
+                                                 std::chrono::steady_clock::time_point start) const;
+    /// Tells the observer about a finished call.
+    void observe(const Call& call, int error_code, bool known_method, const ClientContext& client,
+                 std::chrono::steady_clock::time_point start) const;
+    /// handle_without_blocking() once the envelope of `call` is known to be valid.
+    bool start_without_blocking(Call call, const ClientContext& client,
+                                const ResponseSink& respond) const;
     std::optional<json> handle_single(const json& request, const ClientContext& client) const;
 
     RpcLimits limits_;
@@ -149,6 +160,24 @@ class RpcDispatcher {
     AccessPolicy access_;
     CallObserver observer_;
 };
+
+/// The one shape of request handle_without_blocking() reads without a JSON
+/// parse: a single object whose members are exactly "jsonrpc":"2.0", "id" (an
+/// integer that fits 64 bits, or a plain string), "method" (a plain string)
+/// and "params" (an array of plain strings), in any order, with JSON
+/// whitespace between tokens and nothing but whitespace after the object.
+/// "Plain" strings hold printable ASCII (0x20-0x7f) without a backslash, so
+/// they mean exactly their bytes. Anything else (escapes, other values,
+/// duplicate or extra members, a notification) is not recognized and goes
+/// through the generic parse; so, for a recognized body, `call` holds exactly
+/// what json::parse would have given (the id an unsigned integer when
+/// non-negative, a signed one when negative).
+struct FixedShapeCall {
+    json id;
+    std::string method;
+    json params;  // an array of strings
+};
+bool scan_fixed_shape_call(std::string_view body, FixedShapeCall& call);
 
 /// Parse JSON with a nesting-depth limit. Returns nullopt on any parse error
 /// or when the limit is exceeded (`too_deep` tells which).

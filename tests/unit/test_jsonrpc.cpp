@@ -329,3 +329,305 @@ TEST(JsonRpcAsync, NotificationsAndRefusedCallersGetWhatTheBlockingPathGives) {
     EXPECT_EQ(error_code(json::parse(*refused.answers[0])), rpc_error::kUnauthorized);
     EXPECT_EQ(f.async_calls, 1) << "a refused caller's call never starts";
 }
+
+// ---- The fixed-shape fast path (scan_fixed_shape_call) -------------------------------
+
+namespace {
+
+// Methods in both forms answering alike, the async form at once (as the
+// signing methods do when the TEE is idle), plus a blocking-only method, one
+// that declines, one that throws and one the access policy refuses.
+RpcDispatcher make_differential_dispatcher(RpcLimits limits,
+                                           std::vector<std::pair<std::string, int>>& observed) {
+    RpcDispatcher d(limits);
+    auto both = [&d](const std::string& name, std::function<HandlerResult(const json&)> f) {
+        d.add(
+            name, [f](const json& params, const ClientContext&) { return f(params); },
+            [f](const json& params, const ClientContext&, HandlerDone done) {
+                done(f(params));
+                return true;
+            });
+    };
+    both("echo", [](const json& params) { return HandlerResult::ok(params); });
+    both("sign", [](const json& params) {
+        return HandlerResult::ok(
+            {{"signature", "0x" + std::to_string(params.size())}, {"payloadHash", "0x00"}});
+    });
+    both("quote", [](const json&) { return HandlerResult::ok("a\"b\\c\n\x7f\x01"); });
+    both("nothing", [](const json&) { return HandlerResult::ok(nullptr); });
+    both("fail", [](const json& params) {
+        return HandlerResult::fail(rpc_error::kSlashingRefused, "refused",
+                                   json{{"params", params}});
+    });
+    both("throws", [](const json&) -> HandlerResult { throw std::runtime_error("boom"); });
+    both("secret", [](const json& params) { return HandlerResult::ok(params); });
+    d.add("blocking", [](const json&, const ClientContext&) { return HandlerResult::ok(1); });
+    d.add(
+        "declines", [](const json&, const ClientContext&) { return HandlerResult::ok(2); },
+        [](const json&, const ClientContext&, HandlerDone) { return false; });
+    d.set_access_policy(
+        [](const std::string& method, const ClientContext&) { return method != "secret"; });
+    d.set_observer([&observed](const std::string& method, const ClientContext&, int code, double) {
+        observed.emplace_back(method, code);
+    });
+    return d;
+}
+
+std::string request(const std::string& members) {
+    return "{" + members + "}";
+}
+
+// Request bodies of every shape: the fast path's own and all its near misses.
+std::vector<std::string> differential_bodies() {
+    const std::string v = R"("jsonrpc":"2.0")";
+    const std::string m = R"("method":"echo")";
+    const std::string p = R"("params":["babe","0x0102"])";
+    std::vector<std::string> bodies = {
+        // The common shape, in every member order.
+        request(v + "," + m + "," + p + R"(,"id":1)"),
+        request(R"("id":1,)" + v + "," + m + "," + p),
+        request(p + R"(,"id":"x",)" + m + "," + v),
+        request(m + "," + p + "," + v + R"(,"id":2)"),
+        // JSON whitespace everywhere it may be, and where it may not.
+        " \t\r\n{ \"jsonrpc\" :\t\"2.0\" ,\n\"id\" : 7 , \"method\"\r:\"echo\", \"params\" : [ "
+        "\"a\" ,\n\"b\" ] } \n\t\r",
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"echo\",\"params\":[\"a\"]}\f",
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"echo\",\"params\":[\"a\"]}\v",
+        "\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"echo\",\"params\":[\"a\"]}",
+        // Empty and long params.
+        request(v + "," + m + R"(,"params":[],"id":1)"),
+        request(v + "," + m + R"(,"params":[ ],"id":1)"),
+        request(v + "," + m + R"(,"params":[""],"id":1)"),
+        request(v + "," + m + R"(,"params":["0x)" + std::string(600, 'a') + R"("],"id":1)"),
+        // Other methods: results of other shapes, errors, refusals, blocking ones.
+        request(v + R"(,"method":"sign",)" + p + R"(,"id":"s1")"),
+        request(v + R"(,"method":"quote",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"nothing",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"fail",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"throws",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"secret",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"blocking",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"declines",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"nope",)" + p + R"(,"id":3)"),
+        request(v + R"(,"method":"",)" + p + R"(,"id":3)"),
+        // Notifications and other envelopes.
+        request(v + "," + m + "," + p),
+        request(v + R"(,"method":"fail",)" + p),
+        request(v + "," + m + R"(,"id":1)"),
+        request(v + "," + p + R"(,"id":1)"),
+        request(m + "," + p + R"(,"id":1)"),
+        request(v + "," + m + "," + p + R"(,"id":null)"),
+        request(v + "," + m + "," + p + R"(,"id":true)"),
+        request(v + "," + m + "," + p + R"(,"id":[1])"),
+        request(v + R"(,"method":1,)" + p + R"(,"id":1)"),
+        request(v + R"(,"method":null,)" + p + R"(,"id":1)"),
+        // Ids: strings, and integers at and past the 64-bit limits.
+        request(v + "," + m + "," + p + R"(,"id":"")"),
+        request(v + "," + m + "," + p + R"(,"id":"a b/c\x7f")"),
+        request(v + "," + m + "," + p + R"(,"id":"a\"b")"),
+        request(v + "," + m + "," + p + R"(,"id":"\u0041")"),
+        request(v + "," + m + "," + p + "," + "\"id\":\"\xC3\xA9\""),
+        request(v + "," + m + "," + p + "," + "\"id\":\"\xFF\""),
+        request(v + "," + m + "," + p + "," + "\"id\":\"a\tb\""),
+    };
+    for (const char* id : {"0",
+                           "-0",
+                           "-1",
+                           "42",
+                           "9223372036854775807",
+                           "9223372036854775808",
+                           "-9223372036854775808",
+                           "-9223372036854775809",
+                           "18446744073709551615",
+                           "18446744073709551616",
+                           "99999999999999999999999",
+                           "00",
+                           "01",
+                           "-01",
+                           "-",
+                           "+1",
+                           "1.5",
+                           "1.0",
+                           "1e3",
+                           "1E3",
+                           "-1e-3",
+                           "0x10",
+                           "1 2",
+                           "Infinity",
+                           "NaN"}) {
+        bodies.push_back(request(v + "," + m + "," + p + ",\"id\":" + id));
+        bodies.push_back(request("\"id\":" + std::string(id) + "," + v + "," + m + "," + p));
+    }
+    const std::vector<std::string> near_misses = {
+        // Escapes in keys and values.
+        request(v + "," + m + R"(,"params":["a\u0041"],"id":1)"),
+        request(v + "," + m + R"(,"params":["a\"b"],"id":1)"),
+        request(v + "," + m + R"(,"params":["a\\b"],"id":1)"),
+        request(v + "," + m + R"(,"params":["a\/b"],"id":1)"),
+        request(v + R"(,"method":"ec\u0068o",)" + p + R"(,"id":1)"),
+        request(R"("json\u0072pc":"2.0",)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":"2\u002e0",)" + m + "," + p + R"(,"id":1)"),
+        request(v + "," + m + "," + p + R"(,"\u0069d":1)"),
+        // Values of other types in params, and params not an array.
+        request(v + "," + m + R"(,"params":["a",1],"id":1)"),
+        request(v + "," + m + R"(,"params":[null],"id":1)"),
+        request(v + "," + m + R"(,"params":[true,false],"id":1)"),
+        request(v + "," + m + R"(,"params":[["a"]],"id":1)"),
+        request(v + "," + m + R"(,"params":[{"a":"b"}],"id":1)"),
+        request(v + "," + m + R"(,"params":{"a":"b"},"id":1)"),
+        request(v + "," + m + R"(,"params":{},"id":1)"),
+        request(v + "," + m + R"(,"params":"a","id":1)"),
+        request(v + "," + m + R"(,"params":null,"id":1)"),
+        request(v + "," + m + R"(,"params":["a",],"id":1)"),
+        request(v + "," + m + R"(,"params":[,"a"],"id":1)"),
+        request(v + "," + m + R"(,"params":["a" "b"],"id":1)"),
+        request(v + "," + m + "," + "\"params\":[\"\xC3\xA9\"],\"id\":1"),
+        request(v + "," + m + "," + "\"params\":[\"\xC3\"],\"id\":1"),
+        request(v + "," + m + "," + "\"params\":[\"a\nb\"],\"id\":1"),
+        request(v + "," + m + "," + std::string("\"params\":[\"a\0b\"],\"id\":1", 22)),
+        // Duplicate and extra members.
+        request(v + "," + m + "," + p + R"(,"id":1,"id":2)"),
+        request(v + "," + m + "," + p + R"(,"id":1,"id":"x")"),
+        request(v + "," + m + "," + p + R"(,"params":[],"id":1)"),
+        request(v + "," + m + R"(,"method":"sign",)" + p + R"(,"id":1)"),
+        request(v + R"(,"jsonrpc":"1.0",)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":"1.0",)" + v + "," + m + "," + p + R"(,"id":1)"),
+        request(v + "," + m + "," + p + R"(,"id":1,"x":0)"),
+        request(v + "," + m + "," + p + R"(,"id":1,"":0)"),
+        // Wrong versions.
+        request(R"("jsonrpc":"1.0",)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":"2.00",)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":"2",)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":2.0,)" + m + "," + p + R"(,"id":1)"),
+        request(R"("jsonrpc":null,)" + m + "," + p + R"(,"id":1)"),
+        // Trailing bytes, truncation and broken structure.
+        request(v + "," + m + "," + p + R"(,"id":1)") + " x",
+        request(v + "," + m + "," + p + R"(,"id":1)") + "}",
+        request(v + "," + m + "," + p + R"(,"id":1)") + ",",
+        request(v + "," + m + "," + p + R"(,"id":1)") + std::string(1, '\0'),
+        request(v + "," + m + "," + p + R"(,"id":1)") + "/**/",
+        request(v + "," + m + "," + p + R"(,"id":1,)"),
+        request("," + v + "," + m + "," + p + R"(,"id":1)"),
+        request(v + ",," + m + "," + p + R"(,"id":1)"),
+        "{" + v + "," + m + "," + p + R"(,"id":1)",
+        "{" + v + "," + m + "," + p + R"(,"id":)",
+        "{" + v + "," + m + R"(,"params":["a)",
+        R"({"jsonrpc""2.0","method":"echo","params":[],"id":1})",
+        R"({"jsonrpc":"2.0" "method":"echo","params":[],"id":1})",
+        R"({'jsonrpc':'2.0','method':'echo','params':[],'id':1})",
+        // Not an object: batches and scalars.
+        "[" + request(v + "," + m + "," + p + R"(,"id":1)") + "]",
+        "[]",
+        "{}",
+        "\"x\"",
+        "1",
+        "null",
+        "",
+        "   ",
+        "{",
+    };
+    bodies.insert(bodies.end(), near_misses.begin(), near_misses.end());
+    return bodies;
+}
+
+}  // namespace
+
+TEST(JsonRpcFastPath, AnswersByteForByteAsTheGenericPath) {
+    RpcLimits tight;
+    tight.max_body_bytes = 80;  // some bodies above fit, some are one byte over
+    RpcLimits depth1;
+    depth1.max_depth = 1;  // the params array is too deep
+    RpcLimits depth2;
+    depth2.max_depth = 2;
+    RpcLimits depth0;
+    depth0.max_depth = 0;
+    std::vector<std::string> bodies = differential_bodies();
+    bodies.push_back(request(R"("jsonrpc":"2.0","method":"echo","params":["x"],"id":")" +
+                             std::string(80 - 53, 'a') + "\""));  // exactly 80 bytes
+    bodies.push_back(request(R"("jsonrpc":"2.0","method":"echo","params":["x"],"id":")" +
+                             std::string(81 - 53, 'a') + "\""));  // 81
+    int fast = 0, taken_count = 0;
+    for (const RpcLimits& limits : {RpcLimits{}, tight, depth0, depth1, depth2}) {
+        std::vector<std::pair<std::string, int>> observed;
+        RpcDispatcher d = make_differential_dispatcher(limits, observed);
+        for (const std::string& body : bodies) {
+            SCOPED_TRACE("max_body_bytes " + std::to_string(limits.max_body_bytes) + " max_depth " +
+                         std::to_string(limits.max_depth) + ": " + body);
+            FixedShapeCall scanned;
+            if (scan_fixed_shape_call(body, scanned)) ++fast;
+            observed.clear();
+            int answers = 0;
+            std::optional<std::string> answered;
+            const bool taken =
+                d.handle_without_blocking(body, {}, [&](std::optional<std::string> out) {
+                    ++answers;
+                    answered = std::move(out);
+                });
+            const auto observed_without_blocking = observed;
+            observed.clear();
+            const std::optional<std::string> generic = d.handle(body, {});
+            ASSERT_EQ(answers, taken ? 1 : 0);
+            if (!taken) {
+                EXPECT_TRUE(observed_without_blocking.empty()) << "left to handle(), not counted";
+                continue;
+            }
+            ++taken_count;
+            EXPECT_EQ(answered, generic);
+            EXPECT_EQ(observed_without_blocking, observed);
+        }
+    }
+    EXPECT_GT(fast, 100) << "the fast path was exercised";
+    EXPECT_GT(taken_count, 200);
+}
+
+TEST(JsonRpcFastPath, RecognizesExactlyTheFixedShape) {
+    // Every recognized body means what json::parse makes of it, id type included.
+    size_t recognized = 0;
+    for (const std::string& body : differential_bodies()) {
+        FixedShapeCall call;
+        if (!scan_fixed_shape_call(body, call)) continue;
+        ++recognized;
+        SCOPED_TRACE(body);
+        const json parsed = json::parse(body);
+        ASSERT_TRUE(parsed.is_object());
+        EXPECT_EQ(parsed.size(), 4u);
+        EXPECT_EQ(parsed["jsonrpc"], "2.0");
+        EXPECT_EQ(parsed["id"].type(), call.id.type());
+        EXPECT_EQ(parsed["id"].dump(), call.id.dump());
+        EXPECT_EQ(parsed["method"], call.method);
+        EXPECT_EQ(parsed["params"].dump(), call.params.dump());
+        ASSERT_TRUE(call.params.is_array());
+    }
+    EXPECT_GT(recognized, 30u);
+
+    const auto recognizes = [](const std::string& body) {
+        FixedShapeCall call;
+        return scan_fixed_shape_call(body, call);
+    };
+    EXPECT_TRUE(
+        recognizes(R"({"jsonrpc":"2.0","id":-9223372036854775808,"method":"m","params":[]})"));
+    EXPECT_TRUE(
+        recognizes(R"({"jsonrpc":"2.0","id":18446744073709551615,"method":"m","params":[]})"));
+    EXPECT_TRUE(recognizes(
+        " {\"params\":[\"a\",\"b\"],\"method\":\"m\",\"id\":\"x\",\"jsonrpc\":\"2.0\"}\n"));
+    for (const char* body : {
+             R"({"jsonrpc":"2.0","id":-9223372036854775809,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":18446744073709551616,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":1.0,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":01,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":null,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m"})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m","params":["\u0041"]})",
+             R"({"jsonrpc":"2.0","id":"\n","method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m","params":[1]})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m","params":{}})",
+             R"({"jsonrpc":"2.0","id":1,"id":1,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m","params":[],"x":1})",
+             R"({"jsonrpc":"1.0","id":1,"method":"m","params":[]})",
+             R"({"jsonrpc":"2.0","id":1,"method":"m","params":[]} x)",
+             R"([{"jsonrpc":"2.0","id":1,"method":"m","params":[]}])",
+         }) {
+        EXPECT_FALSE(recognizes(body)) << body;
+    }
+}
