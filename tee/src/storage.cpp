@@ -72,11 +72,12 @@ constexpr const char* kJournalFile = "journal";
 // A checkpoint (about 3 + K syncs for K objects written since the last one)
 // starts the journal again once its records take this many bytes.
 constexpr size_t kJournalLimit = 4 * 1024 * 1024;
-// The journal file grows in zero-filled steps (doubling from kJournalStep) up
+// The journal file grows in zero-filled steps of kJournalStep (small enough
+// that the commit which syncs one stays short) up
 // to this size, so that nearly every commit overwrites allocated blocks; a
 // record that goes past it extends the file.
 constexpr size_t kJournalReserve = kJournalLimit + 1024 * 1024;
-constexpr size_t kJournalStep = 64 * 1024;
+constexpr size_t kJournalStep = 256 * 1024;
 // Start-up refuses a journal larger than this (it cannot come from us: one
 // record holds at most a transaction's objects, each at most kMaxFile).
 constexpr size_t kJournalMaxRead = 256 * 1024 * 1024;
@@ -434,8 +435,8 @@ TEE_Result checkpoint() {
 // extent would be converted, a metadata write, by the first record to reach
 // it. No sync here: the next record's fdatasync persists the zeros and size.
 bool journal_reserve(size_t need) {
-    size_t target =
-        std::max({need, kJournalStep, std::min(kJournalReserve, 2 * g_store.journal_reserved)});
+    const size_t target =
+        std::max(need, std::min(kJournalReserve, g_store.journal_reserved + kJournalStep));
     static const std::vector<uint8_t> zeros(kJournalStep, 0);
     for (size_t off = g_store.journal_reserved; off < target;) {
         const size_t n = std::min(zeros.size(), target - off);
