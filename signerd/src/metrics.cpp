@@ -116,33 +116,68 @@ void Metrics::declare(const std::string& name, Type type, const std::string& hel
 
 void Metrics::inc(const std::string& name, const Labels& labels, double value) {
     std::lock_guard lock(mu_);
-    family(name).values[labels] += value;
+    family(name).values[labels].fetch_add(value);
+}
+
+Metrics::CounterHandle Metrics::inc_handle(const std::string& name, const Labels& labels,
+                                           double value) {
+    std::lock_guard lock(mu_);
+    std::atomic<double>& cell = family(name).values[labels];
+    cell.fetch_add(value);
+    return CounterHandle(&cell);
 }
 
 void Metrics::set(const std::string& name, const Labels& labels, double value) {
     std::lock_guard lock(mu_);
-    family(name).values[labels] = value;
+    family(name).values[labels].store(value);
 }
 
 void Metrics::add(const std::string& name, const Labels& labels, double delta) {
     std::lock_guard lock(mu_);
-    family(name).values[labels] += delta;
+    family(name).values[labels].fetch_add(delta);
+}
+
+Metrics::Histogram& Metrics::histogram(const std::string& name, const Labels& labels, Family*& f) {
+    f = &family(name);
+    if (f->buckets.empty()) f->buckets = default_buckets();
+    Histogram& h = f->histograms[labels];
+    // Written once per sample (a handle may read them without the lock); an
+    // undeclared family's buckets can still change, and then its counts restart.
+    if (h.counts.size() != f->buckets.size())
+        h.counts = std::vector<std::atomic<uint64_t>>(f->buckets.size());
+    if (h.buckets == nullptr) h.buckets = &f->buckets;
+    return h;
+}
+
+void Metrics::Histogram::record(double value) {
+    count.fetch_add(1);
+    sum.fetch_add(value);
+    for (size_t i = 0; i < buckets->size(); ++i) {
+        if (value <= (*buckets)[i]) {
+            counts[i].fetch_add(1);
+            break;
+        }
+    }
+}
+
+void Metrics::HistogramHandle::observe(double value) const {
+    histogram_->record(value);
 }
 
 void Metrics::observe(const std::string& name, const Labels& labels, double value) {
     std::lock_guard lock(mu_);
-    Family& f = family(name);
-    if (f.buckets.empty()) f.buckets = default_buckets();
-    Histogram& h = f.histograms[labels];
-    if (h.counts.size() != f.buckets.size()) h.counts.assign(f.buckets.size(), 0);
-    for (size_t i = 0; i < f.buckets.size(); ++i) {
-        if (value <= f.buckets[i]) {
-            ++h.counts[i];
-            break;
-        }
-    }
-    ++h.count;
-    h.sum += value;
+    Family* f = nullptr;
+    histogram(name, labels, f).record(value);
+}
+
+Metrics::HistogramHandle Metrics::observe_handle(const std::string& name, const Labels& labels,
+                                                 double value) {
+    std::lock_guard lock(mu_);
+    Family* f = nullptr;
+    Histogram& h = histogram(name, labels, f);
+    h.record(value);
+    if (!f->declared || f->type != Type::histogram) return {};
+    return HistogramHandle(&h);
 }
 
 double Metrics::value(const std::string& name, const Labels& labels) const {
@@ -150,7 +185,7 @@ double Metrics::value(const std::string& name, const Labels& labels) const {
     auto f = families_.find(name);
     if (f == families_.end()) return 0;
     auto v = f->second.values.find(labels);
-    return v == f->second.values.end() ? 0 : v->second;
+    return v == f->second.values.end() ? 0 : v->second.load();
 }
 
 std::string Metrics::render() const {
@@ -165,22 +200,24 @@ std::string Metrics::render() const {
         }
         if (f.type == Type::histogram) {
             for (const auto& [labels, h] : f.histograms) {
+                // The buckets before the count (see Histogram::record).
                 uint64_t cumulative = 0;
                 for (size_t i = 0; i < f.buckets.size(); ++i) {
-                    cumulative += i < h.counts.size() ? h.counts[i] : 0;
+                    cumulative += i < h.counts.size() ? h.counts[i].load() : 0;
                     out << name << "_bucket"
                         << render_labels(labels, "le", format_value(f.buckets[i])) << ' '
                         << cumulative << '\n';
                 }
-                out << name << "_bucket" << render_labels(labels, "le", "+Inf") << ' ' << h.count
+                const uint64_t count = h.count.load();
+                out << name << "_bucket" << render_labels(labels, "le", "+Inf") << ' ' << count
                     << '\n';
-                out << name << "_sum" << render_labels(labels) << ' ' << format_value(h.sum)
+                out << name << "_sum" << render_labels(labels) << ' ' << format_value(h.sum.load())
                     << '\n';
-                out << name << "_count" << render_labels(labels) << ' ' << h.count << '\n';
+                out << name << "_count" << render_labels(labels) << ' ' << count << '\n';
             }
         } else {
             for (const auto& [labels, v] : f.values)
-                out << name << render_labels(labels) << ' ' << format_value(v) << '\n';
+                out << name << render_labels(labels) << ' ' << format_value(v.load()) << '\n';
         }
     }
     return out.str();

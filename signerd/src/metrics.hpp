@@ -4,6 +4,7 @@
 // a metric; /metrics renders the lot.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -18,8 +19,37 @@ namespace teesigner::signerd {
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Metrics {
+    struct Histogram;
+
   public:
     enum class Type { counter, gauge, histogram };
+
+    /// One counter sample, resolved once (inc_handle): inc() is one atomic
+    /// add, without the registry's lock or a label lookup. For the hot path
+    /// of every RPC call. Trivially copyable, so it can sit in a std::atomic.
+    class CounterHandle {
+      public:
+        CounterHandle() = default;
+        explicit operator bool() const { return cell_ != nullptr; }
+        void inc(double value = 1.0) const { cell_->fetch_add(value); }
+
+      private:
+        friend class Metrics;
+        explicit CounterHandle(std::atomic<double>* cell) : cell_(cell) {}
+        std::atomic<double>* cell_ = nullptr;
+    };
+    /// One histogram sample, resolved once (observe_handle), likewise.
+    class HistogramHandle {
+      public:
+        HistogramHandle() = default;
+        explicit operator bool() const { return histogram_ != nullptr; }
+        void observe(double value) const;
+
+      private:
+        friend class Metrics;
+        explicit HistogramHandle(Histogram* histogram) : histogram_(histogram) {}
+        Histogram* histogram_ = nullptr;
+    };
 
     /// Default latency buckets in seconds (Prometheus client defaults, plus
     /// finer ones at the low end where TEE calls live).
@@ -41,6 +71,13 @@ class Metrics {
     void add(const std::string& name, const Labels& labels, double delta);
     /// histogram observation
     void observe(const std::string& name, const Labels& labels, double value);
+
+    /// inc(), also returning the sample's handle for the next increments. As
+    /// with inc(), the sample exists (and is rendered) from this first one on.
+    CounterHandle inc_handle(const std::string& name, const Labels& labels, double value = 1.0);
+    /// observe(), also returning the sample's handle; an empty handle unless
+    /// the family was declared a histogram (whose buckets then never change).
+    HistogramHandle observe_handle(const std::string& name, const Labels& labels, double value);
 
     /// Current value of a counter/gauge sample (0 when absent); for tests.
     double value(const std::string& name, const Labels& labels = {}) const;
@@ -68,20 +105,28 @@ class Metrics {
     }
 
   private:
+    // Samples are atomics: the registry's lock guards the maps (samples are
+    // never removed, so their addresses are stable), handles update samples
+    // without it.
     struct Histogram {
-        std::vector<uint64_t> counts;  // per bucket (not cumulative)
-        uint64_t count = 0;
-        double sum = 0;
+        std::vector<std::atomic<uint64_t>> counts;  // per bucket (not cumulative)
+        std::atomic<uint64_t> count{0};
+        std::atomic<double> sum{0};
+        const std::vector<double>* buckets = nullptr;  // the family's
+        // count first, the bucket after: a render that sees the bucket's
+        // increment sees the count's, so the buckets stay cumulative.
+        void record(double value);
     };
     struct Family {
         Type type = Type::counter;
         bool declared = false;
         std::string help;
         std::vector<double> buckets;
-        std::map<Labels, double> values;
+        std::map<Labels, std::atomic<double>> values;
         std::map<Labels, Histogram> histograms;
     };
     Family& family(const std::string& name);
+    Histogram& histogram(const std::string& name, const Labels& labels, Family*& f);
 
     mutable std::mutex mu_;
     std::map<std::string, Family> families_;

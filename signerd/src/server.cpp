@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -25,6 +26,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 
 namespace teesigner::signerd {
 
@@ -1030,11 +1032,84 @@ void validate_server_security(const ServerOptions& o, const TokenStore& tokens) 
         throw std::runtime_error("io_threads must be 1..64 and rpc_workers 1..256");
 }
 
+namespace {
+
+// The call observer's samples (kRequests by method and code, kLatency by
+// method), resolved per method at its first call with each outcome and then
+// updated with an atomic add each: no label set built, no lock taken. A sample
+// still appears in /metrics only once counted, exactly as through the label
+// forms, which also serve methods added after the observer and unusual codes.
+class CallMetrics {
+  public:
+    CallMetrics(Metrics& metrics, const std::vector<std::string>& methods) : metrics_(metrics) {
+        for (const auto& method : methods)
+            by_method_.emplace(method, std::make_unique<PerMethod>());
+        by_method_.emplace("<unknown>", std::make_unique<PerMethod>());
+    }
+
+    void count(const std::string& method, int code, double seconds) {
+        auto it = by_method_.find(method);  // the map never changes: no lock
+        const int slot = code_slot(code);
+        if (it == by_method_.end() || slot < 0) {
+            metrics_.inc(Metrics::kRequests, {{"method", method}, {"code", std::to_string(code)}});
+            metrics_.observe(Metrics::kLatency, {{"method", method}}, seconds);
+            return;
+        }
+        PerMethod& m = *it->second;
+        if (const auto requests = m.requests[static_cast<size_t>(slot)].load()) {
+            requests.inc();
+        } else {
+            m.requests[static_cast<size_t>(slot)].store(metrics_.inc_handle(
+                Metrics::kRequests, {{"method", method}, {"code", std::to_string(code)}}));
+        }
+        if (const auto latency = m.latency.load()) {
+            latency.observe(seconds);
+        } else {
+            m.latency.store(
+                metrics_.observe_handle(Metrics::kLatency, {{"method", method}}, seconds));
+        }
+    }
+
+  private:
+    // The codes calls end with: success and the JSON-RPC errors we answer.
+    static constexpr int kCodes[] = {0,
+                                     rpc_error::kParseError,
+                                     rpc_error::kInvalidRequest,
+                                     rpc_error::kMethodNotFound,
+                                     rpc_error::kInvalidParams,
+                                     rpc_error::kInternalError,
+                                     rpc_error::kUnauthorized,
+                                     rpc_error::kRequestTooLarge,
+                                     rpc_error::kKeyNotFound,
+                                     rpc_error::kTeeUnavailable,
+                                     rpc_error::kNotSupported,
+                                     rpc_error::kKeyLimit,
+                                     rpc_error::kSlashingRefused,
+                                     rpc_error::kPolicyRefused};
+    static constexpr size_t kSlots = sizeof kCodes / sizeof kCodes[0];
+    static int code_slot(int code) {
+        for (size_t i = 0; i < kSlots; ++i)
+            if (kCodes[i] == code) return static_cast<int>(i);
+        return -1;
+    }
+    // Resolved on first use; two threads racing to resolve one both count
+    // through the registry and store the same handle.
+    struct PerMethod {
+        std::array<std::atomic<Metrics::CounterHandle>, kSlots> requests{};
+        std::atomic<Metrics::HistogramHandle> latency{};
+    };
+
+    Metrics& metrics_;
+    std::unordered_map<std::string, std::unique_ptr<PerMethod>> by_method_;
+};
+
+}  // namespace
+
 void install_call_observer(RpcDispatcher& dispatcher, Metrics& metrics) {
-    dispatcher.set_observer([&metrics](const std::string& method, const ClientContext& client,
-                                       int code, double seconds) {
-        metrics.inc(Metrics::kRequests, {{"method", method}, {"code", std::to_string(code)}});
-        metrics.observe(Metrics::kLatency, {{"method", method}}, seconds);
+    auto call_metrics = std::make_shared<CallMetrics>(metrics, dispatcher.methods());
+    dispatcher.set_observer([call_metrics](const std::string& method, const ClientContext& client,
+                                           int code, double seconds) {
+        call_metrics->count(method, code, seconds);
         if (code == 0)
             spdlog::debug("rpc {} by {} via {} ok in {:.3f} ms", method, client.identity,
                           client.transport, seconds * 1e3);

@@ -8,12 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
+#include <vector>
 
 #include "auth.hpp"
 #include "config.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "serve.hpp"
+#include "server.hpp"
 
 using namespace teesigner::signerd;
 
@@ -389,6 +392,94 @@ TEST(MetricsTest, PrometheusTextFormat) {
         }
         pos = nl + 1;
     }
+}
+
+TEST(MetricsTest, HandlesCountExactlyAsTheLabelForms) {
+    Metrics by_labels, by_handles;
+    const Labels ok = {{"method", "keystore_sign"}, {"code", "0"}};
+    const Labels refused = {{"method", "keystore_sign"}, {"code", "-32010"}};
+    const Labels latency = {{"method", "keystore_sign"}};
+    const double seconds[] = {0.0001, 0.003, 0.003, 0.7, 20, 0.0005};
+    for (double s : seconds) {
+        by_labels.inc(Metrics::kRequests, ok);
+        by_labels.observe(Metrics::kLatency, latency, s);
+    }
+    by_labels.inc(Metrics::kRequests, refused, 2);
+
+    auto requests = by_handles.inc_handle(Metrics::kRequests, ok);
+    auto histogram = by_handles.observe_handle(Metrics::kLatency, latency, seconds[0]);
+    ASSERT_TRUE(requests);
+    ASSERT_TRUE(histogram);
+    for (size_t i = 1; i < std::size(seconds); ++i) {
+        requests.inc();
+        histogram.observe(seconds[i]);
+    }
+    by_handles.inc_handle(Metrics::kRequests, refused, 2);
+    EXPECT_EQ(by_handles.render(), by_labels.render());
+    EXPECT_EQ(by_handles.value(Metrics::kRequests, ok), 6);
+    // The label forms and a handle update the same sample.
+    by_handles.inc(Metrics::kRequests, ok);
+    requests.inc();
+    EXPECT_EQ(by_handles.value(Metrics::kRequests, ok), 8);
+    // Only a declared histogram family hands out handles (its buckets are fixed).
+    EXPECT_FALSE(by_handles.observe_handle("undeclared_seconds", {}, 1));
+    EXPECT_FALSE(by_handles.observe_handle(Metrics::kRequests, ok, 1));
+}
+
+TEST(MetricsTest, CallObserverCountsEachMethodAndOutcome) {
+    RpcDispatcher d;
+    d.add("ok_call", [](const json&, const ClientContext&) { return HandlerResult::ok(1); });
+    d.add("bad_params", [](const json&, const ClientContext&) {
+        return HandlerResult::fail(rpc_error::kInvalidParams, "no");
+    });
+    d.add("odd_code",  // a code outside the usual ones: counted through labels
+          [](const json&, const ClientContext&) { return HandlerResult::fail(7, "odd"); });
+    Metrics m;
+    install_call_observer(d, m);
+    // Added after the observer: counted through labels too.
+    d.add("late", [](const json&, const ClientContext&) { return HandlerResult::ok(2); });
+    const auto body = [](const std::string& method) {
+        return R"({"jsonrpc":"2.0","method":")" + method + R"(","params":[],"id":1})";
+    };
+    EXPECT_EQ(m.render().find("ok_call"), std::string::npos) << "no sample before a call";
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 250; ++i) {
+                (void)d.handle(body("ok_call"), {});
+                (void)d.handle(body("late"), {});
+                if (i % 50 == 0) {
+                    (void)d.handle(body("bad_params"), {});
+                    (void)d.handle(body("odd_code"), {});
+                    (void)d.handle(body("nope"), {});
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    const auto requests = [&](const std::string& method, const std::string& code) {
+        return m.value(Metrics::kRequests, {{"method", method}, {"code", code}});
+    };
+    EXPECT_EQ(requests("ok_call", "0"), 1000);
+    EXPECT_EQ(requests("late", "0"), 1000);
+    EXPECT_EQ(requests("bad_params", "-32602"), 20);
+    EXPECT_EQ(requests("odd_code", "7"), 20);
+    EXPECT_EQ(requests("<unknown>", "-32601"), 20);
+    EXPECT_EQ(requests("ok_call", "-32602"), 0);
+    const std::string text = m.render();
+    for (const auto& [method, n] : std::vector<std::pair<std::string, int>>{
+             {"ok_call", 1000}, {"late", 1000}, {"bad_params", 20}, {"<unknown>", 20}}) {
+        const std::string count = "teesigner_rpc_request_duration_seconds_count{method=\"" +
+                                  method + "\"} " + std::to_string(n) + "\n";
+        const std::string inf = "teesigner_rpc_request_duration_seconds_bucket{method=\"" + method +
+                                "\",le=\"+Inf\"} " + std::to_string(n) + "\n";
+        EXPECT_NE(text.find(count), std::string::npos) << count << text;
+        EXPECT_NE(text.find(inf), std::string::npos) << inf << text;
+    }
+    EXPECT_NE(text.find("teesigner_rpc_requests_total{method=\"ok_call\",code=\"0\"} 1000\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("{method=\"ok_call\",code=\"-32602\"}"), std::string::npos) << text;
 }
 
 TEST(Logging, JsonEscape) {
