@@ -75,6 +75,12 @@ const std::vector<double>& Metrics::default_buckets() {
     return buckets;
 }
 
+const std::vector<double>& Metrics::stage_buckets() {
+    static const std::vector<double> buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                0.01,   0.025,   0.05,   0.1,   0.25,   1};
+    return buckets;
+}
+
 Metrics::Metrics() {
     declare(
         kRequests, Type::counter,
@@ -91,6 +97,15 @@ Metrics::Metrics() {
             "Connections refused or closed by a limit, by reason.");
     declare(kAuthFailures, Type::counter, "Requests refused by authentication, by reason.");
     declare(kUp, Type::gauge, "1 while the service runs and the TEE answered its last call.");
+    declare(kTeeQueueWait, Type::histogram,
+            "Seconds a signing request waited in the group-commit queue for its TA command.",
+            stage_buckets());
+    declare(kTeeCommand, Type::histogram,
+            "Seconds of each TA signing command (one request or a batch), including the "
+            "durable commit of its protection records.",
+            stage_buckets());
+    declare(kTeeBatchSize, Type::histogram, "Signing requests per TA signing command.",
+            {1, 2, 4, 8, 16, 32, 64});
     // Label-less series exist from the start so that rate() and alerts see them.
     inc(kTeeRestarts, {}, 0);
 }

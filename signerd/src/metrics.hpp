@@ -96,6 +96,14 @@ class Metrics {
     static constexpr const char* kConnectionsRejected = "teesigner_connections_rejected_total";
     static constexpr const char* kAuthFailures = "teesigner_auth_failures_total";
     static constexpr const char* kUp = "teesigner_up";
+    // Where a signature's time goes below the RPC layer (the group commit).
+    static constexpr const char* kTeeQueueWait = "teesigner_tee_queue_wait_seconds";
+    static constexpr const char* kTeeCommand = "teesigner_tee_command_duration_seconds";
+    static constexpr const char* kTeeBatchSize = "teesigner_tee_batch_requests";
+
+    /// Buckets for the group-commit stages: from 100 µs (an unprotected
+    /// signature's TA call) to a second.
+    static const std::vector<double>& stage_buckets();
 
     /// Convenience for the families above.
     void refusal(const std::string& rule) { inc(kRefusals, {{"rule", rule}}); }

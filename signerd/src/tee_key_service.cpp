@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -306,7 +307,22 @@ struct TeeKeyService::Impl {
         // An async job's completion; the job is owned by the queue and then by
         // the leader that runs it.
         std::function<void(Job&)> on_done;
+        std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
     };
+    // Group-commit stage metrics (Metrics::kTee*), resolved at their first
+    // observation; used under mu only.
+    Metrics::HistogramHandle queue_wait_metric, command_metric, batch_size_metric;
+
+    void observe_stage(Metrics::HistogramHandle& handle, const char* name, double value) {
+        if (metrics == nullptr) return;
+        if (handle)
+            handle.observe(value);
+        else
+            handle = metrics->observe_handle(name, {}, value);
+    }
+    static double seconds_since(std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
     std::mutex qmu;
     std::deque<Job*> queue;
     bool leading = false;  // a batch is running or its leader is being woken
@@ -435,10 +451,23 @@ struct TeeKeyService::Impl {
                     queue.pop_front();
                 }
             }
-            if (jobs.size() > 1 && batch_supported)
+            for (const Job* job : jobs)
+                observe_stage(queue_wait_metric, Metrics::kTeeQueueWait,
+                              seconds_since(job->queued));
+            if (jobs.size() > 1 && batch_supported) {
+                const auto started = std::chrono::steady_clock::now();
                 run_batch_locked(jobs);
-            else
-                for (Job* job : jobs) run_job_locked(*job);
+                observe_stage(command_metric, Metrics::kTeeCommand, seconds_since(started));
+                observe_stage(batch_size_metric, Metrics::kTeeBatchSize,
+                              static_cast<double>(jobs.size()));
+            } else {
+                for (Job* job : jobs) {
+                    const auto started = std::chrono::steady_clock::now();
+                    run_job_locked(*job);
+                    observe_stage(command_metric, Metrics::kTeeCommand, seconds_since(started));
+                    observe_stage(batch_size_metric, Metrics::kTeeBatchSize, 1);
+                }
+            }
         }
         std::vector<std::binary_semaphore*> wakes;
         std::vector<std::unique_ptr<Job>> finished;  // async jobs, completed below

@@ -421,6 +421,21 @@ TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnswe
             << async_pending << " asynchronous calls never answered";
     }
     EXPECT_EQ(sync_failures, 0);
+    // The group-commit stage metrics saw each of the 321 signatures once: one
+    // queue wait each, and batch sizes that add up to them.
+    const std::string text = metrics_.render();
+    auto sample = [&](const std::string& name) {
+        const size_t at = text.find("\n" + name + " ");
+        EXPECT_NE(at, std::string::npos) << name << " missing from\n" << text;
+        return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+    };
+    EXPECT_EQ(sample("teesigner_tee_queue_wait_seconds_count"), 1 + kThreads * kPerThread);
+    EXPECT_EQ(sample("teesigner_tee_batch_requests_sum"), 1 + kThreads * kPerThread);
+    const double commands = sample("teesigner_tee_command_duration_seconds_count");
+    EXPECT_EQ(sample("teesigner_tee_batch_requests_count"), commands);
+    EXPECT_GE(commands, 1);
+    EXPECT_LE(commands, 1 + kThreads * kPerThread);
+    EXPECT_GT(sample("teesigner_tee_command_duration_seconds_sum"), 0);
     for (size_t i = 0; i < answers.size(); ++i) {
         ASSERT_EQ(answers[i].calls, 1) << "call " << i;
         if (i % kPerThread % 3 == 2) continue;
