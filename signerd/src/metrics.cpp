@@ -106,6 +106,10 @@ Metrics::Metrics() {
             stage_buckets());
     declare(kTeeBatchSize, Type::histogram, "Signing requests per TA signing command.",
             {1, 2, 4, 8, 16, 32, 64});
+    declare(kProtectionDbCheck, Type::histogram,
+            "Seconds a protected signing request spent in the host protection database's "
+            "check and record (its group commit included), before the TEE.",
+            stage_buckets());
     // Label-less series exist from the start so that rate() and alerts see them.
     inc(kTeeRestarts, {}, 0);
 }

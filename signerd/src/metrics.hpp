@@ -100,6 +100,7 @@ class Metrics {
     static constexpr const char* kTeeQueueWait = "teesigner_tee_queue_wait_seconds";
     static constexpr const char* kTeeCommand = "teesigner_tee_command_duration_seconds";
     static constexpr const char* kTeeBatchSize = "teesigner_tee_batch_requests";
+    static constexpr const char* kProtectionDbCheck = "teesigner_protection_db_check_seconds";
 
     /// Buckets for the group-commit stages: from 100 µs (an unprotected
     /// signature's TA call) to a second.

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "refusal.hpp"
 #include "teesigner/core/payloads.hpp"
 
@@ -120,6 +122,16 @@ void ProtectedKeyService::audit(const Caller& who, const KeyTypeId& key_type, By
 void ProtectedKeyService::guard(const KeyTypeId& key_type, ByteSpan public_key,
                                 const prot::Signable& s, const char* method) {
     prot::Decision d;
+    // Timed whatever the outcome: a database that is slow to fail matters too.
+    struct Timed {
+        Metrics* metrics;
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        ~Timed() {
+            if (metrics == nullptr) return;
+            const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+            metrics->observe(Metrics::kProtectionDbCheck, {}, spent.count());
+        }
+    } timed{metrics_};
     try {
         d = db_.check_and_record(public_key, s);
     } catch (const ProtectionDbRequestError& e) {

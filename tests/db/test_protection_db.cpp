@@ -959,6 +959,11 @@ TEST_F(ProtectedServiceTest, KeystoreSignOfAConflictingVoteIsRefusedBeforeTheTee
     EXPECT_EQ(inner_.sign_calls, 2) << "a refused vote must never reach the TEE";
     EXPECT_EQ(
         metrics_.value(signerd::Metrics::kRefusals, {{"rule", "grandpa_prevote_equivocation"}}), 1);
+    // Each of the three votes spent time in the database's check, refusal included.
+    const std::string text = metrics_.render();
+    const std::string count = "\nteesigner_protection_db_check_seconds_count ";
+    ASSERT_NE(text.find(count), std::string::npos) << text;
+    EXPECT_EQ(std::stod(text.substr(text.find(count) + count.size())), 3);
 
     // Opaque bytes (not a vote) are the TEE's policy's business: passed through.
     r = call("keystore_sign", {"gran", "ed25519", pk, "0x0102"});
