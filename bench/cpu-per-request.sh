@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# CPU per request of a signing load (unprotected by default), by process (docs/PERFORMANCE.md,
-# "Profile of an unprotected signature"). Starts `tee-signer serve` (soft TEE,
-# fresh storage, database "none" unless PROTECTION_DB says otherwise) and ts-loadgen, and reads utime+stime and the
+# CPU per request of a signing load (unprotected by default), by process
+# (docs/PERFORMANCE.md, "Profile of an unprotected signature"). Starts
+# `tee-signer serve` (soft TEE, fresh storage, database "none" unless
+# PROTECTION_DB says otherwise) and ts-loadgen, and reads utime+stime and the
 # voluntary context switches of the signer, its TA process and the load
 # generator from /proc over a window in the middle of the run. CPU time is far
 # less disturbed by other jobs on the machine than latency is.
 #
 #   bash bench/cpu-per-request.sh [build-dir] [clients] [seconds]   (default build-bench 16 6)
-# Environment: WORKERS=64, IO_THREADS=2, TRANSPORT=ws, MIX=unprotected (or protected,
-# realistic), RATE=N (open loop at N requests/s), PROTECTION_DB=none (or sqlite),
-# PERF=1 (record the signer and, through
-# inheritance, its TA process with `perf record -e cpu-clock --call-graph dwarf`
-# into <build>/perf-signer.data; see bench/perf-stages.py; recording inflates
-# the CPU figures, so take them from a run without PERF).
+# Environment: WORKERS=64, IO_THREADS=2, TRANSPORT=ws, MIX=unprotected (or
+# protected, realistic), RATE=N (open loop at N requests/s), PROTECTION_DB=none
+# (or sqlite), PERF=1 (record the signer and, through inheritance, its TA
+# process with `perf record -e cpu-clock --call-graph dwarf` into
+# <build>/perf-signer.data; see bench/perf-stages.py; recording inflates the CPU
+# figures, so take them from a run without PERF).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib-signer.sh

@@ -73,9 +73,9 @@ constexpr const char* kJournalFile = "journal";
 // starts the journal again once its records take this many bytes.
 constexpr size_t kJournalLimit = 4 * 1024 * 1024;
 // The journal file grows in zero-filled steps of kJournalStep (small enough
-// that the commit which syncs one stays short) up
-// to this size, so that nearly every commit overwrites allocated blocks; a
-// record that goes past it extends the file.
+// that the commit which syncs one stays short) up to this size, so that nearly
+// every commit overwrites allocated blocks; a record that goes past it extends
+// the file.
 constexpr size_t kJournalReserve = kJournalLimit + 1024 * 1024;
 constexpr size_t kJournalStep = 256 * 1024;
 // Start-up refuses a journal larger than this (it cannot come from us: one
