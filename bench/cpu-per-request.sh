@@ -24,7 +24,7 @@ secs=${3:-6}
 signer_workdir cpu
 trap signer_cleanup EXIT
 signer_config workers="${WORKERS:-64}" io_threads="${IO_THREADS:-2}" \
-    max_inflight_per_connection=64 database="${PROTECTION_DB:-none}" ta="$(realpath "$build/tee/ts-softtee-ta")"
+    max_inflight_per_connection=64 database="${PROTECTION_DB:-none}" ta="$(realpath "${TA:-$build/tee/ts-softtee-ta}")"
 if [ -n "${PERF:-}" ]; then
     signer_start perf record -F 1000 -e cpu-clock --call-graph dwarf,16384 \
         -o "$build/perf-signer.data" --

@@ -77,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     limits.beefy_positions = 1 + ((l >> 4) & 3);
     limits.para_sessions = 1 + ((l >> 6) & 1);
     limits.para_bucket_records = 1 + ((l >> 7) & 1) * 3;
+    limits.positions_per_page = 1 + ((l >> 1) & 1);  // histories over several pages
 
     auto store = std::make_unique<MemoryBlobStore>();
     auto prot = std::make_unique<Protector>(*store, limits);
@@ -180,15 +181,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 static const char* kNames[] = {"prot/index", "prot/policy"};
                 Bytes name;
                 uint8_t which = in.u8();
-                if (which % 3 < 2) {
-                    const char* n = kNames[which % 3];
+                if (which % 4 < 2) {
+                    const char* n = kNames[which % 4];
                     name.assign(n, n + std::strlen(n));
-                } else {
-                    const char* n = "prot/m";
+                } else {  // a main object, or a history page (slot 0-3)
+                    const char* n = which % 4 == 2 ? "prot/m" : "prot/p";
                     name.assign(n, n + 6);
                     name.push_back(static_cast<uint8_t>(1 + in.u8() % 4));
                     Bytes pk = public_key(in.u8());
                     name.insert(name.end(), pk.begin(), pk.end());
+                    if (which % 4 == 3) {
+                        name.push_back(static_cast<uint8_t>(in.u8() % 4));
+                        name.insert(name.end(), 3, 0);
+                    }
                 }
                 auto blob = in.take(in.u8());
                 // Planted state is outside the model: stop checking from here on,

@@ -56,6 +56,8 @@ using scale::Decoder;
 using scale::Encoder;
 
 constexpr uint8_t kFormat = 1;
+// Main objects with a page table (format 1 mains are still read).
+constexpr uint8_t kMainFormat = 2;
 constexpr uint8_t kDocumentVersion = 1;
 constexpr ByteArray<4> kDocumentMagic = {'T', 'S', 'P', 'X'};
 constexpr size_t kRecordSize = 8 + 8 + 1 + 1 + 32 + 4 + 32;
@@ -76,6 +78,14 @@ Bytes main_name(Rule rule, ByteSpan pk) {
     Bytes n = name_bytes("prot/m");
     n.push_back(static_cast<uint8_t>(rule));
     n.insert(n.end(), pk.begin(), pk.end());
+    return n;
+}
+
+Bytes page_name(Rule rule, ByteSpan pk, uint32_t slot) {
+    Bytes n = name_bytes("prot/p");
+    n.push_back(static_cast<uint8_t>(rule));
+    n.insert(n.end(), pk.begin(), pk.end());
+    for (int i = 0; i < 4; ++i) n.push_back(static_cast<uint8_t>(slot >> (8 * i)));
     return n;
 }
 
@@ -174,22 +184,6 @@ Record* find_vote(Rule rule, std::vector<Record>& records, const Record& probe) 
     return nullptr;
 }
 
-// Keep the newest `limit` distinct positions of sorted `records`; returns the
-// resulting watermark (never below `watermark`) after dropping what is under it.
-Position prune_positions(std::vector<Record>& records, Position watermark, uint32_t limit) {
-    std::vector<Position> distinct;
-    for (const Record& r : records)
-        if (distinct.empty() || distinct.back() != r.position) distinct.push_back(r.position);
-    if (limit > 0 && distinct.size() > limit) {
-        Position cut = distinct[distinct.size() - limit];
-        if (cut > watermark) watermark = cut;
-    }
-    records.erase(std::remove_if(records.begin(), records.end(),
-                                 [&](const Record& r) { return r.position < watermark; }),
-                  records.end());
-    return watermark;
-}
-
 // Keep the newest `limit` sessions; move what is dropped to `removed`.
 Position prune_sessions(std::vector<uint32_t>& sessions, Position watermark, uint32_t limit,
                         std::vector<uint32_t>& removed) {
@@ -205,10 +199,23 @@ Position prune_sessions(std::vector<uint32_t>& sessions, Position watermark, uin
     return watermark;
 }
 
+// One page of a positional rule's history (see PagedHistory).
+struct PageRef {
+    uint32_t slot = 0;
+    /// The page holds positions from here up to the next page's `from`; the
+    /// oldest page also holds anything older that is still above the watermark.
+    Position from;
+    /// Distinct positions at or above the watermark in the page.
+    uint32_t positions = 0;
+};
+
 struct MainState {
     Position watermark;
+    /// Format 1: the key's whole grandpa/babe/beefy history. Format 2 keeps
+    /// what is left of it (never a new position) until the watermark passes it.
     std::vector<Record> records;
     std::vector<uint32_t> sessions;  // para only, sorted
+    std::vector<PageRef> pages;      // format 2, grandpa/babe/beefy: oldest first
 };
 
 struct IndexEntry {
@@ -247,15 +254,36 @@ class State {
         auto stored_pk = d.bytes_view();
         auto wm_major = d.u64();
         auto wm_minor = d.u64();
-        if (!format || *format != kFormat || !stored_rule || *stored_rule != uint8_t(rule) ||
-            !stored_pk || !std::equal(stored_pk->begin(), stored_pk->end(), pk.begin(), pk.end()) ||
-            !wm_major || !wm_minor)
+        if (!format || (*format != kFormat && *format != kMainFormat) || !stored_rule ||
+            *stored_rule != uint8_t(rule) || !stored_pk ||
+            !std::equal(stored_pk->begin(), stored_pk->end(), pk.begin(), pk.end()) || !wm_major ||
+            !wm_minor)
             return Error::invalid_encoding;
         auto records = decode_records(d, rule);
         if (!records) return records.error();
         auto sessions = d.vec<uint32_t>([](Decoder& dec) { return dec.u32(); }, 4);
         if (!sessions) return sessions.error();
+        if (*format == kMainFormat) {
+            auto pages = d.vec<PageRef>(
+                [](Decoder& dec) -> Result<PageRef> {
+                    auto slot = dec.u32();
+                    auto major = dec.u64();
+                    auto minor = dec.u64();
+                    auto positions = dec.u32();
+                    if (!slot || !major || !minor || !positions) return Error::invalid_encoding;
+                    return PageRef{*slot, {*major, *minor}, *positions};
+                },
+                4 + 16 + 4);
+            if (!pages) return pages.error();
+            m.pages = std::move(pages).value();
+        }
         TS_TRY(d.finish());
+        for (size_t i = 0; i < m.pages.size(); ++i) {
+            if (rule == Rule::para) return Error::invalid_encoding;
+            for (size_t j = 0; j < i; ++j)
+                if (m.pages[j].slot == m.pages[i].slot) return Error::invalid_encoding;
+            if (i > 0 && !(m.pages[i - 1].from < m.pages[i].from)) return Error::invalid_encoding;
+        }
         m.watermark = {*wm_major, *wm_minor};
         m.records = std::move(records).value();
         m.sessions = std::move(sessions).value();
@@ -264,11 +292,46 @@ class State {
 
     Error write_main(Rule rule, ByteSpan pk, const MainState& m) {
         Encoder e;
-        e.u8(kFormat).u8(static_cast<uint8_t>(rule)).bytes(pk);
+        e.u8(kMainFormat).u8(static_cast<uint8_t>(rule)).bytes(pk);
         e.u64(m.watermark.major).u64(m.watermark.minor);
         encode_records(e, m.records);
         e.vec(m.sessions, [](Encoder& enc, uint32_t s) { enc.u32(s); });
+        e.vec(m.pages, [](Encoder& enc, const PageRef& page) {
+            enc.u32(page.slot).u64(page.from.major).u64(page.from.minor).u32(page.positions);
+        });
         return store_.write(main_name(rule, pk), e.bytes());
+    }
+
+    // A page's records, sorted (empty when the object is absent: a page the
+    // main object lists before a crash let its first write land).
+    Result<std::vector<Record>> load_page(Rule rule, ByteSpan pk, uint32_t slot) {
+        Bytes raw;
+        bool found = false;
+        TS_TRY(store_.read(page_name(rule, pk, slot), raw, found));
+        if (!found) return std::vector<Record>{};
+        Decoder d(raw);
+        auto format = d.u8();
+        auto stored_rule = d.u8();
+        auto stored_pk = d.bytes_view();
+        auto stored_slot = d.u32();
+        if (!format || *format != kFormat || !stored_rule || *stored_rule != uint8_t(rule) ||
+            !stored_pk || !std::equal(stored_pk->begin(), stored_pk->end(), pk.begin(), pk.end()) ||
+            !stored_slot || *stored_slot != slot)
+            return Error::invalid_encoding;
+        auto records = decode_records(d, rule);
+        if (!records) return records.error();
+        TS_TRY(d.finish());
+        for (size_t i = 1; i < records->size(); ++i)
+            if (!record_less(rule, (*records)[i - 1], (*records)[i]))
+                return Error::invalid_encoding;
+        return records;
+    }
+
+    Error write_page(Rule rule, ByteSpan pk, uint32_t slot, const std::vector<Record>& records) {
+        Encoder e;
+        e.u8(kFormat).u8(static_cast<uint8_t>(rule)).bytes(pk).u32(slot);
+        encode_records(e, records);
+        return store_.write(page_name(rule, pk, slot), e.bytes());
     }
 
     Result<std::vector<Record>> load_bucket(ByteSpan pk, uint32_t session, uint8_t bucket) {
@@ -353,6 +416,228 @@ class State {
   private:
     BlobStore& store_;
 };
+
+// Distinct positions at or above `watermark` of sorted `records`.
+std::vector<Position> live_positions(const std::vector<Record>& records, Position watermark) {
+    std::vector<Position> out;
+    for (const Record& r : records)
+        if (!(r.position < watermark) && (out.empty() || out.back() != r.position))
+            out.push_back(r.position);
+    return out;
+}
+
+// A grandpa, babe or beefy history of one key, as pages: the main object holds
+// the watermark and the page table (slot, first position, live positions), and
+// each page object ("prot/p" ++ rule ++ public ++ slot u32le) a run of
+// consecutive positions. A new record rewrites the main object and one page of
+// `per_page` positions, not the whole history; pruning only drops whole pages
+// from the table (their slots are reused later), so a page object is never
+// rewritten with fewer records than it had. What a page keeps below the
+// watermark is ignored and goes when its slot is reused.
+//
+// write() puts the main object first, then the pages. Stored one by one (the
+// TA's storage without transactions commits a batch in first-write order, and
+// every write here writes the main object before its pages), any prefix is
+// safe: a main object ahead of its pages lists a page whose new records are
+// missing (those signatures were never released), and counts that disagree
+// with a page are recounted when it is read. Dropping a page raises the
+// watermark in the same main object write.
+class PagedHistory {
+  public:
+    PagedHistory(State& state, Rule rule, ByteSpan pk, MainState& main, uint32_t per_page)
+        : state_(state),
+          rule_(rule),
+          pk_(pk),
+          m_(main),
+          per_page_(std::max<uint32_t>(per_page, 1)) {}
+
+    Position watermark() const { return m_.watermark; }
+
+    // The record of the same vote as `probe` (at or above the watermark), if any.
+    Result<std::optional<Record>> find(const Record& probe) {
+        if (Record* r = find_vote(rule_, m_.records, probe)) return std::optional<Record>(*r);
+        if (m_.pages.empty()) return std::optional<Record>();
+        auto at = load(m_.pages[covering(probe.position)].slot);
+        if (!at) return at.error();
+        if (Record* r = find_vote(rule_, loaded_[*at].records, probe))
+            return std::optional<Record>(*r);
+        return std::optional<Record>();
+    }
+
+    // Add `r` (no record of its vote yet, at or above the watermark).
+    Error insert(const Record& r) {
+        auto same_position = [&](const Record& x) { return x.position == r.position; };
+        if (std::any_of(m_.records.begin(), m_.records.end(), same_position)) {
+            m_.records.push_back(r);  // a position the format-1 records already hold
+            sort_records(rule_, m_.records);
+            main_changed_ = true;
+            return Error::ok;
+        }
+        if (m_.pages.empty()) return open_page(r);
+        const size_t index = covering(r.position);
+        auto at = load(m_.pages[index].slot);
+        if (!at) return at.error();
+        std::vector<Record>& records = loaded_[*at].records;
+        const bool new_position = std::none_of(records.begin(), records.end(), same_position);
+        const bool newest = index + 1 == m_.pages.size() &&
+                            (records.empty() || records.back().position < r.position) &&
+                            (m_.records.empty() || m_.records.back().position < r.position);
+        if (new_position && newest && m_.pages[index].positions >= per_page_) return open_page(r);
+        records.push_back(r);
+        sort_records(rule_, records);
+        loaded_[*at].changed = true;
+        if (new_position) ++m_.pages[index].positions;
+        main_changed_ = true;
+        return Error::ok;
+    }
+
+    // Keep the newest `limit` positions (none: no limit): the watermark rises
+    // to the oldest position kept.
+    Error prune(uint32_t limit) {
+        if (limit == 0) return Error::ok;
+        if (!m_.pages.empty()) {
+            auto at = load(m_.pages[0].slot);  // counted afresh: it is the one pruned
+            if (!at) return at.error();
+        }
+        uint64_t total = live_positions(m_.records, m_.watermark).size();
+        for (const PageRef& page : m_.pages) total += page.positions;
+        if (total <= limit) return Error::ok;
+        uint64_t skip = total - limit;
+        // Oldest first: the format-1 records and the first page, then each page.
+        for (size_t index = 0; index < m_.pages.size() || (index == 0 && !m_.records.empty());
+             ++index) {
+            std::vector<Position> seg;
+            if (index < m_.pages.size()) {
+                auto at = load(m_.pages[index].slot);
+                if (!at) return at.error();
+                seg = live_positions(loaded_[*at].records, m_.watermark);
+            }
+            if (index == 0) {
+                std::vector<Position> old = live_positions(m_.records, m_.watermark);
+                seg.insert(seg.end(), old.begin(), old.end());
+                std::sort(seg.begin(), seg.end());
+                seg.erase(std::unique(seg.begin(), seg.end()), seg.end());
+            }
+            if (skip < seg.size()) return raise_watermark(seg[static_cast<size_t>(skip)]);
+            skip -= seg.size();
+        }
+        return Error::ok;  // counts above what the pages hold (after a crash): keep them all
+    }
+
+    // Raise the watermark to `to` (if higher): older records are forgotten and
+    // pages left with none are dropped from the table.
+    Error raise_watermark(Position to) {
+        if (!(m_.watermark < to)) return Error::ok;
+        m_.watermark = to;
+        main_changed_ = true;
+        m_.records.erase(std::remove_if(m_.records.begin(), m_.records.end(),
+                                        [&](const Record& r) { return r.position < to; }),
+                         m_.records.end());
+        while (!m_.pages.empty()) {
+            auto at = load(m_.pages[0].slot);  // recounts under the new watermark
+            if (!at) return at.error();
+            if (m_.pages[0].positions > 0) break;  // later pages are newer still
+            loaded_.erase(loaded_.begin() + static_cast<std::ptrdiff_t>(*at));
+            m_.pages.erase(m_.pages.begin());
+        }
+        return Error::ok;
+    }
+
+    // Store what changed: the index entry, the main object, then the pages.
+    Error write() {
+        if (!main_changed_) return Error::ok;
+        TS_TRY(state_.ensure_indexed(rule_, pk_));
+        TS_TRY(state_.write_main(rule_, pk_, m_));
+        for (const Loaded& page : loaded_)
+            if (page.changed) TS_TRY(state_.write_page(rule_, pk_, page.slot, page.records));
+        return Error::ok;
+    }
+
+    // Every record at or above the watermark, sorted.
+    Result<std::vector<Record>> records() {
+        std::vector<Record> out = m_.records;
+        for (size_t i = 0; i < m_.pages.size(); ++i) {
+            auto at = load(m_.pages[i].slot);
+            if (!at) return at.error();
+            for (const Record& r : loaded_[*at].records)
+                if (!(r.position < m_.watermark)) out.push_back(r);
+        }
+        sort_records(rule_, out);
+        return out;
+    }
+
+  private:
+    struct Loaded {
+        uint32_t slot = 0;
+        std::vector<Record> records;
+        bool changed = false;
+    };
+
+    // The page that holds (or would hold) position `p`; the table is not empty.
+    size_t covering(Position p) const {
+        size_t index = 0;
+        while (index + 1 < m_.pages.size() && !(p < m_.pages[index + 1].from)) ++index;
+        return index;
+    }
+
+    PageRef* ref(uint32_t slot) {
+        for (PageRef& page : m_.pages)
+            if (page.slot == slot) return &page;
+        return nullptr;
+    }
+
+    // Index into loaded_ of the page in `slot`, read once; its count in the
+    // table is set to what it really holds.
+    Result<size_t> load(uint32_t slot) {
+        for (size_t i = 0; i < loaded_.size(); ++i)
+            if (loaded_[i].slot == slot) {
+                recount(loaded_[i]);
+                return i;
+            }
+        auto records = state_.load_page(rule_, pk_, slot);
+        if (!records) return records.error();
+        loaded_.push_back(Loaded{slot, std::move(records).value(), false});
+        recount(loaded_.back());
+        return loaded_.size() - 1;
+    }
+
+    void recount(const Loaded& page) {
+        PageRef* r = ref(page.slot);
+        if (r == nullptr) return;
+        const auto live = static_cast<uint32_t>(live_positions(page.records, m_.watermark).size());
+        if (r->positions != live) {
+            r->positions = live;
+            main_changed_ = true;
+        }
+    }
+
+    // A new newest page holding `r`, in the lowest slot the table does not use
+    // (whatever that object held is below the watermark: it is overwritten).
+    Error open_page(const Record& r) {
+        uint32_t slot = 0;
+        while (ref(slot) != nullptr) ++slot;
+        loaded_.erase(std::remove_if(loaded_.begin(), loaded_.end(),
+                                     [&](const Loaded& page) { return page.slot == slot; }),
+                      loaded_.end());
+        loaded_.push_back(Loaded{slot, {r}, true});
+        m_.pages.push_back(PageRef{slot, r.position, 1});
+        main_changed_ = true;
+        return Error::ok;
+    }
+
+    State& state_;
+    Rule rule_;
+    ByteSpan pk_;
+    MainState& m_;
+    uint32_t per_page_;
+    std::vector<Loaded> loaded_;
+    bool main_changed_ = false;
+};
+
+uint32_t positions_per_page(const Limits& l, Rule rule) {
+    if (l.positions_per_page != 0) return l.positions_per_page;
+    return std::max<uint32_t>(4, (position_limit(l, rule) + 15) / 16);
+}
 
 void encode_item(Encoder& e, const History& h) {
     e.u8(static_cast<uint8_t>(h.rule)).bytes(h.public_key);
@@ -607,20 +892,19 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         r.number = s.number;
         r.payload_hash = s.payload_hash;
         if (!valid_record(s.rule, r)) return Error::invalid_encoding;
-        if (Record* earlier = find_vote(s.rule, main->records, r)) {
-            if (earlier->payload_hash == r.payload_hash)
-                return allowed(false);  // identical re-sign
-            return refused(conflict_refusal(s.rule, s.position, *earlier));
+        PagedHistory h(state, s.rule, pk, *main, positions_per_page(limits_, s.rule));
+        auto earlier = h.find(r);
+        if (!earlier) return earlier.error();
+        if (*earlier) {
+            if ((*earlier)->payload_hash == r.payload_hash) return allowed(false);  // identical
+            return refused(conflict_refusal(s.rule, s.position, **earlier));
         }
-        main->records.push_back(r);
-        sort_records(s.rule, main->records);
-        Position wm =
-            prune_positions(main->records, main->watermark, position_limit(limits_, s.rule));
+        TS_TRY(h.insert(r));
+        TS_TRY(h.prune(position_limit(limits_, s.rule)));
         // Older than everything the limit keeps: it could not be remembered.
-        if (r.position < wm) return refused(below_watermark_refusal(s.rule, s.position, wm));
-        main->watermark = wm;
-        TS_TRY(state.ensure_indexed(s.rule, pk));
-        TS_TRY(state.write_main(s.rule, pk, *main));
+        if (r.position < h.watermark())
+            return refused(below_watermark_refusal(s.rule, s.position, h.watermark()));
+        TS_TRY(h.write());
         return allowed(true);
     }
 
@@ -773,6 +1057,13 @@ Result<History> Protector::history(Rule rule, ByteSpan pk) {
     h.rule = rule;
     h.public_key.assign(pk.begin(), pk.end());
     h.watermark = main->watermark;
+    if (rule != Rule::para) {
+        PagedHistory paged(state, rule, pk, *main, positions_per_page(limits_, rule));
+        auto records = paged.records();
+        if (!records) return records.error();
+        h.records = std::move(records).value();
+        return h;
+    }
     h.records = main->records;
     for (uint32_t session : main->sessions)
         for (unsigned b = 0; b < 256; ++b) {
@@ -802,12 +1093,16 @@ Result<ExportPage> Protector::export_page(uint64_t cursor, size_t max_bytes) {
         h.watermark = main->watermark;
         uint64_t next_key = key, next_part = part + 1;
         bool emit = true;
-        if (part == 0) {
+        if (part == 0 && entry.rule != Rule::para) {
+            PagedHistory paged(state, entry.rule, entry.public_key, *main,
+                               positions_per_page(limits_, entry.rule));
+            auto records = paged.records();
+            if (!records) return records.error();
+            h.records = std::move(records).value();
+            next_key = key + 1;
+            next_part = 0;
+        } else if (part == 0) {
             h.records = main->records;
-            if (entry.rule != Rule::para) {
-                next_key = key + 1;
-                next_part = 0;
-            }
         } else {
             uint64_t i = part - 1;
             if (i / 256 >= main->sessions.size()) {
@@ -861,31 +1156,34 @@ Result<ImportReport> Protector::import(ByteSpan document) {
         ByteSpan pk = item.public_key;
         auto main = state.load_main(rule, pk);
         if (!main) return main.error();
+        if (rule != Rule::para) {
+            PagedHistory h(state, rule, pk, *main, positions_per_page(limits_, rule));
+            if (item.watermark > h.watermark()) {
+                TS_TRY(h.raise_watermark(item.watermark));
+                ++report.watermarks_raised;
+            }
+            sort_records(rule, item.records);
+            for (const Record& r : item.records) {
+                if (r.position < h.watermark()) continue;
+                auto local = h.find(r);
+                if (!local) return local.error();
+                if (*local) {
+                    if (!(**local == r)) ++report.records_conflicting;  // keep ours
+                    continue;
+                }
+                TS_TRY(h.insert(r));
+                ++report.records_added;
+            }
+            TS_TRY(h.prune(position_limit(limits_, rule)));
+            TS_TRY(h.write());
+            continue;
+        }
         Position wm = main->watermark;
         bool main_changed = false;
         if (item.watermark > wm) {
             wm = item.watermark;
             ++report.watermarks_raised;
             main_changed = true;
-        }
-        if (rule != Rule::para) {
-            for (const Record& r : item.records) {
-                if (r.position < wm) continue;
-                if (Record* local = find_vote(rule, main->records, r)) {
-                    if (!(*local == r)) ++report.records_conflicting;  // keep ours
-                    continue;
-                }
-                main->records.push_back(r);
-                ++report.records_added;
-                main_changed = true;
-            }
-            sort_records(rule, main->records);
-            main->watermark = prune_positions(main->records, wm, position_limit(limits_, rule));
-            if (main_changed) {
-                TS_TRY(state.ensure_indexed(rule, pk));
-                TS_TRY(state.write_main(rule, pk, *main));
-            }
-            continue;
         }
         // Para: sessions first (main object), then the buckets.
         std::vector<uint32_t> sessions = main->sessions;

@@ -88,6 +88,11 @@ void begin_protection_batch() {
     g_buffering = true;
 }
 
+void abort_protection_batch() {
+    g_buffering = false;
+    g_buffered.clear();
+}
+
 TEE_Result commit_protection_batch() {
     g_buffering = false;
     std::vector<Buffered> ops;

@@ -34,6 +34,10 @@ void protection_store_new_command();
 /// and removals are buffered in memory (reads see them) instead of committed.
 void begin_protection_batch();
 
+/// Drop what was buffered and leave buffering mode (a request that failed
+/// before it could be answered: nothing of it is stored).
+void abort_protection_batch();
+
 /// Commit what was buffered and leave buffering mode: every written object in
 /// the order it was first written, then every removal, each committed
 /// atomically by GP storage (the soft TEE commits the written objects in one

@@ -241,10 +241,10 @@ void encode_refusal(Encoder& e, const prot::Refusal& r) {
 // How the signature of an allowed request is made.
 enum class SignOp : uint8_t { message, prehashed };
 
-// A signing request decided but not yet answered. Alone, a request is answered
-// at once (its record already durable); in a batch, every request is decided
-// against buffered protection writes, the writes are committed once, and only
-// then are the signatures made and released.
+// A signing request decided but not yet answered. Alone, a request's writes
+// are buffered and committed, then it is answered; in a batch, every request
+// is decided against buffered protection writes, the writes are committed
+// once, and only then are the signatures made and released.
 struct Pending {
     bool deferred = false;  // decided; the answer is made by finish()
     Reply mode = Reply::outcome;
@@ -296,8 +296,18 @@ TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash
     if (rc != TEE_SUCCESS) return rc;
     TeeBlobStore store;
     prot::Protector protector(store);
+    // Alone, the request's writes (a history page and its main object, a para
+    // bucket and its session) still commit as one: one storage transaction,
+    // one sync, and still before any signature exists.
+    const bool alone = g_pending == nullptr;
+    if (alone) begin_protection_batch();
     core::Result<prot::Decision> d = decide(protector);
+    if (alone && !d) abort_protection_batch();
     if (!d) return protection_error(store, d.error());
+    if (alone) {
+        if (TEE_Result committed = commit_protection_batch(); committed != TEE_SUCCESS)
+            return committed;
+    }
     p.mode = mode;
     p.op = op;
     p.message.assign(message.begin(), message.end());

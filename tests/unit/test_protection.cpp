@@ -550,7 +550,7 @@ TEST(Protection, DamagedStateFailsClosed) {
         ASSERT_TRUE(name.ok() && data.ok());
         objects.emplace_back(*name, *data);
     }
-    ASSERT_EQ(objects.size(), 4u);  // index, two main objects, one para bucket
+    ASSERT_EQ(objects.size(), 5u);  // index, two main objects, a GRANDPA page, a para bucket
     for (size_t victim = 0; victim < objects.size(); ++victim) {
         const std::string name(objects[victim].first.begin(), objects[victim].first.end());
         for (int damage = 0; damage < 3; ++damage) {
@@ -565,7 +565,7 @@ TEST(Protection, DamagedStateFailsClosed) {
                 ASSERT_EQ(store.write(objects[i].first, data), Error::ok);
             }
             Protector p(store);
-            bool is_main_g = name.rfind("prot/m\x01", 0) == 0;
+            bool is_main_g = name.rfind("prot/m\x01", 0) == 0 || name.rfind("prot/p\x01", 0) == 0;
             bool is_para = name.rfind("prot/m\x04", 0) == 0 || name.rfind("prot/b", 0) == 0;
             auto g = p.authorize(kKey, to_signable({Rule::grandpa, prevote(2, 1)}));
             if (is_main_g) {

@@ -29,9 +29,18 @@
 // Stored objects (names are bytes; every value is SCALE):
 //   "prot/index"                        format u8 = 1, Vec<(rule u8, public Vec<u8>)>
 //   "prot/policy"                       format u8 = 1, Vec<(KeyTypeId, allow_opaque bool)>
-//   "prot/m" ++ rule u8 ++ public       format u8 = 1, rule u8, public Vec<u8>,
+//   "prot/m" ++ rule u8 ++ public       format u8 = 2, rule u8, public Vec<u8>,
 //                                       watermark (u64, u64), records Vec<Record>,
-//                                       sessions Vec<u32> (para: sessions holding records)
+//                                       sessions Vec<u32> (para: sessions holding records),
+//                                       pages Vec<(slot u32, from (u64, u64), positions u32)>
+//                                       (format 1, still read, ends after sessions and
+//                                       holds the whole grandpa/babe/beefy history in
+//                                       records; format 2 adds no new position there)
+//   "prot/p" ++ rule u8 ++ public ++ slot u32le
+//                                       one page of a grandpa/babe/beefy history: the
+//                                       positions from its `from` up to the next page's:
+//                                       format u8 = 1, rule u8, public Vec<u8>, slot u32,
+//                                       records Vec<Record> (sorted)
 //   "prot/b" ++ public ++ session u32le ++ bucket u8
 //                                       para records of one session whose candidate
 //                                       hash starts with `bucket`: format u8 = 1,
@@ -40,8 +49,11 @@
 //   Record = (major u64, minor u64, kind u8, sides u8, subject [u8; 32],
 //             number u32, payload_hash [u8; 32])
 // Objects are written in an order that keeps the state safe after a crash at
-// any point: the index before a key's main object, a para session in the main
-// object before its bucket, a raised watermark before pruned buckets are removed.
+// any point: the index before a key's main object, the main object before its
+// pages, a para session in the main object before its bucket, a raised
+// watermark before pruned buckets are removed. A vote rewrites the main object
+// and one page of about a sixteenth of the history, not the whole of it;
+// pruning drops whole pages from the table and reuses their slots.
 //
 // Binary interchange (export/import; docs/protection-interchange.md gives the
 // JSON form operators use):
@@ -329,6 +341,9 @@ struct Limits {
     uint32_t beefy_positions = 256;       // (set id, block) pairs
     uint32_t para_sessions = 8;           // sessions (disputes reach 6 sessions back)
     uint32_t para_bucket_records = 1024;  // records per (session, first hash byte)
+    /// Positions per stored page of a grandpa/babe/beefy history; 0: a
+    /// sixteenth of the rule's limit, at least 4 (tests set small pages).
+    uint32_t positions_per_page = 0;
 };
 
 /// A key's history under one rule, as export/import and tests see it.
