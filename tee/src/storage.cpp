@@ -15,12 +15,13 @@
 //
 // Every write takes the next version G+1. A commit (one object, or all objects
 // of a TS_ transaction) writes one journal record and syncs it: one fdatasync
-// for any number of objects. Then the object files are put in place without
-// syncing them. A checkpoint (journal past kJournalLimit, an object deleted, an
-// orderly stop) syncs those files, rewrites the counter atomically and starts
-// the journal again at offset 0. After a crash, start-up replays the records
-// newer than the counter, rewriting their object files durably, and
-// checkpoints.
+// for any number of objects, and no other file touched. The committed object
+// files stay in memory (reads are served from there) until a checkpoint
+// (journal past kJournalLimit, an object deleted, an orderly stop) writes and
+// syncs each once, however often it was committed since, rewrites the counter
+// atomically and starts the journal again at offset 0. After a crash, start-up
+// replays the records newer than the counter, rewriting their object files
+// durably, and checkpoints.
 //
 // The journal file keeps its size: it grows in zero-filled steps, and records
 // overwrite it in place. Appending would change the file's size with every
@@ -45,7 +46,6 @@
 #include <map>
 #include <memory>
 #include <new>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -120,7 +120,9 @@ struct Store {
     int journal_fd = -1;
     size_t journal_end = 0;       // bytes of records since the last checkpoint, from offset 0
     size_t journal_reserved = 0;  // the journal file's size
-    std::set<Name> dirty;         // object files put in place since then, not synced
+    // Object files committed (journaled) since then and not yet written to
+    // their files: the latest sealed bytes of each, at most the journal's size.
+    std::map<Name, std::vector<uint8_t>> unwritten;
 };
 Store g_store;
 
@@ -246,6 +248,10 @@ void remember_file(const Name& n, const FileIdentity& id, const uint8_t* data, s
 // An object file's bytes, from the cache when the file is unchanged. 0 or an
 // errno value, as read_file.
 int read_object_file(const Name& n, const std::string& fname, std::vector<uint8_t>& out) {
+    if (auto it = g_store.unwritten.find(n); it != g_store.unwritten.end()) {
+        out = it->second;  // committed; its file is written at the next checkpoint
+        return 0;
+    }
     FileIdentity before;
     int e = identity_of(fname, before);
     if (e != 0) {
@@ -289,14 +295,16 @@ bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
     return fsync(g_store.dirfd) == 0;
 }
 
-// Overwrite (or create) a file in place, unsynced: only for object files whose
-// content the synced journal holds until the next checkpoint, so a torn write
-// is repaired by replay. Cheaper than tmp + rename, which on ext4 flushes the
-// new file's data at the rename and frees (and discards) the old inode.
-bool overwrite_file(const std::string& name, const uint8_t* data, size_t n) {
+// Overwrite (or create) a file in place and sync its data: only for object
+// files whose content the synced journal holds until the counter is rewritten,
+// so a torn write is repaired by replay. Cheaper than tmp + rename, which on
+// ext4 flushes the new file's data at the rename and frees (and discards) the
+// old inode. A new file's directory entry needs the directory synced too.
+bool overwrite_file_synced(const std::string& name, const uint8_t* data, size_t n) {
     int fd = openat(g_store.dirfd, name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return false;
-    bool ok = write_all(fd, data, n, 0) && ftruncate(fd, static_cast<off_t>(n)) == 0;
+    bool ok = write_all(fd, data, n, 0) && ftruncate(fd, static_cast<off_t>(n)) == 0 &&
+              fdatasync(fd) == 0;
     close(fd);
     return ok;
 }
@@ -387,31 +395,29 @@ struct StagedObject {
     std::vector<uint8_t> file;  // the complete sealed object file
 };
 
-// Make everything in memory durable without the journal: sync the object files
-// put in place since the last checkpoint and the directory, rewrite the counter,
-// then empty the journal. Until the counter is rewritten, the journal still
-// covers those objects; after it, the records left are all at or below G and
-// replay skips them, so a crash anywhere in here loses nothing.
+// Make everything in memory durable without the journal: write and sync the
+// object files committed since the last checkpoint and the directory, rewrite
+// the counter, then empty the journal. Until the counter is rewritten, the
+// journal still covers those objects; after it, the records left are all at or
+// below G and replay skips them, so a crash anywhere in here loses nothing. A
+// failure keeps every file in memory for the next checkpoint to write again.
 TEE_Result checkpoint() {
     bool synced = true;
-    for (const Name& n : g_store.dirty) {
-        const std::string fname = file_name(n);
-        int fd = openat(g_store.dirfd, fname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-            if (errno == ENOENT) continue;  // replaced or removed since
-            synced = false;
-            break;
-        }
-        synced = fdatasync(fd) == 0;
-        close(fd);
+    for (const auto& [name, file] : g_store.unwritten) {
+        const std::string fname = file_name(name);
+        forget_file(name);
+        synced = overwrite_file_synced(fname, file.data(), file.size());
         if (!synced) break;
+        FileIdentity written;
+        if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == file.size())
+            remember_file(name, written, file.data(), file.size());
     }
-    if (synced && !g_store.dirty.empty()) synced = fsync(g_store.dirfd) == 0;
+    if (synced && !g_store.unwritten.empty()) synced = fsync(g_store.dirfd) == 0;
     if (!synced) {
-        child_log("storage: checkpoint cannot sync object files: %s", strerror(errno));
+        child_log("storage: checkpoint cannot write object files: %s", strerror(errno));
         return TEE_ERROR_STORAGE_NO_SPACE;
     }
-    g_store.dirty.clear();
+    g_store.unwritten.clear();
     if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
     // The records stay on disk, all at or below G now, and the next ones are
     // written from offset 0. Clearing the first record's magic (no sync needed:
@@ -531,7 +537,7 @@ TEE_Result journal_open_and_replay(std::string& why) {
     if (g_store.journal_fd >= 0) close(g_store.journal_fd);
     g_store.journal_end = 0;
     g_store.journal_reserved = 0;
-    g_store.dirty.clear();
+    g_store.unwritten.clear();
     bool created = false;
     g_store.journal_fd = openat(g_store.dirfd, kJournalFile, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (g_store.journal_fd < 0 && errno == ENOENT) {
@@ -730,7 +736,7 @@ TEE_Result storage_load(std::string& why) {
 }
 
 void storage_close() {
-    if (g_store.journal_end > 0 || !g_store.dirty.empty()) checkpoint();
+    if (g_store.journal_end > 0 || !g_store.unwritten.empty()) checkpoint();
 }
 
 }  // namespace teesigner::softtee
@@ -794,31 +800,18 @@ struct Transaction {
 };
 Transaction g_txn;
 
-// Commit sealed objects: one journal record, synced, then the files put in
-// place unsynced (the journal holds their content until the next checkpoint).
+// Commit sealed objects: one journal record, synced. Their files are written
+// at the next checkpoint; until then reads take them from memory.
 TEE_Result commit_objects(std::vector<StagedObject>& writes) {
     if (TEE_Result rc = journal_append(writes); rc != TEE_SUCCESS) return rc;
-    // Committed. Memory now describes the journal, even if a file below cannot
-    // be put in place (start-up replays the journal and writes it then).
-    TEE_Result rc = TEE_SUCCESS;
     for (StagedObject& w : writes) {
-        const std::string fname = file_name(w.name);
         forget_file(w.name);
         g_store.versions[w.name] = w.version;
         if (w.version > g_store.g) g_store.g = w.version;
-        if (!overwrite_file(fname, w.file.data(), w.file.size())) {
-            child_log("storage: cannot put journaled object %s in place: %s", fname.c_str(),
-                      strerror(errno));
-            rc = TEE_ERROR_STORAGE_NO_SPACE;
-            continue;
-        }
-        g_store.dirty.insert(w.name);
-        FileIdentity written;
-        if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == w.file.size())
-            remember_file(w.name, written, w.file.data(), w.file.size());
+        g_store.unwritten[w.name] = std::move(w.file);
     }
-    if (rc == TEE_SUCCESS && g_store.journal_end > kJournalLimit) rc = checkpoint();
-    return rc;
+    if (g_store.journal_end > kJournalLimit) return checkpoint();
+    return TEE_SUCCESS;
 }
 
 // Seal the object's current data as a new version and commit it (inside a
@@ -982,6 +975,7 @@ TEE_Result TEE_CloseAndDeletePersistentObject1(TEE_ObjectHandle object) {
     // Forget the object in the counter first (G moves past its version, so the
     // file is stale even if the unlink below is cut short), then remove it.
     g_store.versions.erase(object->name);
+    g_store.unwritten.erase(object->name);
     g_store.g += 1;
     TEE_Result rc = checkpoint();
     std::string fname = file_name(object->name);

@@ -398,6 +398,9 @@ TEST(ProtectionTee, NothingIsRecordedForRequestsThatCannotBeAnswered) {
 
 // The soft TEE's per-object rollback detection covers protection objects: a
 // protection record restored to its earlier content is refused, never used.
+// Object files are written at checkpoints (here: orderly stops); between
+// them a running TA reads its committed objects from memory, so files put
+// back then are not even read.
 TEST(ProtectionTee, RolledBackProtectionStateFailsClosed) {
     TempDir dir;
     Tee tee(dir);
@@ -407,14 +410,24 @@ TEST(ProtectionTee, RolledBackProtectionStateFailsClosed) {
     ASSERT_TRUE(decode_outcome(
                     tee.call_ok(TA_SIGNER_CMD_SIGN_BABE_HEADER, typed_request("babe", pk, first)))
                     .signed_);
+    tee.finalize();
+    tee.start();
     // Snapshot every object file, sign another slot, then put the old files back.
     std::vector<std::pair<fs::path, Bytes>> before;
     for (const auto& entry : fs::directory_iterator(dir.storage()))
         if (entry.path().filename().string()[0] == 'o')
             before.emplace_back(entry.path(), slurp(entry.path()));
+    ASSERT_FALSE(before.empty());
     ASSERT_TRUE(decode_outcome(tee.call_ok(TA_SIGNER_CMD_SIGN_BABE_HEADER,
                                            typed_request("babe", pk, babe_header(701, 1))))
                     .signed_);
+    for (const auto& [path, data] : before) spit(path, data);
+    Outcome o = decode_outcome(tee.call_ok(TA_SIGNER_CMD_SIGN_BABE_HEADER,
+                                           typed_request("babe", pk, babe_header(701, 2))));
+    EXPECT_TRUE(o.ok && !o.signed_) << "slot 701 is recorded in memory and the journal";
+    // After a checkpoint the files are the TA's again: put them back now.
+    tee.finalize();
+    tee.start();
     for (const auto& [path, data] : before) spit(path, data);
     Bytes out;
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_BABE_HEADER,

@@ -439,12 +439,21 @@ TEST(SoftTee, FileAccessIsConfinedToTheStorageDirectory) {
     EXPECT_EQ(tee.starts(), 1u);  // refused, not killed
 }
 
+// Committed object files are written at the next checkpoint (an orderly stop
+// is one); until then the journal and the TA's memory hold them. Tests that
+// tamper with object files first let them reach the directory.
+void restart_to_write_object_files(Tee& tee) {
+    tee.finalize();
+    tee.start();
+}
+
 TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
     TempDir dir;
     Tee tee(dir);
     tee.start();
     Bytes good = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
     Bytes bad = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519));
+    restart_to_write_object_files(tee);
     Unsealer u(dir.storage());
     fs::path victim = dir.storage() / u.file_for(Unsealer::key_id("babe", Scheme::sr25519, bad));
     ASSERT_TRUE(fs::exists(victim));
@@ -481,6 +490,7 @@ TEST(SoftTee, FlippedByteAfterUseIsRefusedAtTheNextRequest) {
     Encoder allow;
     allow.compact(1).raw(teesigner::core::as_bytes("audi")).u8(1);
     tee.call_ok(TA_SIGNER_CMD_SET_PROTECTION_POLICY, allow.take());
+    restart_to_write_object_files(tee);
     expect_signs(tee, "audi", Scheme::sr25519, audi);  // key pair and policy now cached
     expect_signs(tee, "audi", Scheme::sr25519, audi);
 
@@ -516,12 +526,14 @@ TEST(SoftTee, RestoringAnOlderStateFileIsDetectedAsRollback) {
     Tee tee(dir);
     tee.start();
     Bytes first = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+    restart_to_write_object_files(tee);
     Unsealer u(dir.storage());
     fs::path index = dir.storage() / u.file_for(Bytes{'i', 'n', 'd', 'e', 'x'});
     ASSERT_TRUE(fs::exists(index));
     Bytes old_index = slurp(index);
     Bytes old_counter = slurp(dir.storage() / "counter");
     Bytes second = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("gran", Scheme::ed25519));
+    restart_to_write_object_files(tee);
 
     spit(index, old_index);  // an attacker restores the index as it was
     Bytes out;
@@ -704,7 +716,6 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
     // Collect every secret: seeds from the sealed objects (read with the device
     // key, which the test may do) and check them against the imports' known seeds.
     std::vector<Bytes> secrets;
-    Unsealer u(dir.storage());
     std::vector<Stored> all = stored;
     for (Scheme scheme : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa})
         for (const char* t : {"test", "gran", "babe", "para", "asgn", "audi", "beef", "gen0"}) {
@@ -713,6 +724,8 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
                 continue;
             for (const Bytes& pk : decode_key_list(raw, scheme)) all.push_back({t, scheme, pk});
         }
+    tee.finalize();  // its checkpoint writes every committed object file
+    Unsealer u(dir.storage());
     for (const Stored& k : all) {
         auto record = u.open(Unsealer::key_id(k.type.c_str(), k.scheme, k.pk));
         ASSERT_TRUE(record.has_value()) << k.type;
@@ -751,7 +764,6 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
     };
     ASSERT_GT(tee.transcript().size(), 5000u);
     scan(tee.transcript(), "TA responses");
-    tee.finalize();
     scan(slurp(dir.log()), "TA log");
 }
 
