@@ -291,6 +291,123 @@ TEST(PagedHistoryFormats, MainObjectsOfTheFirstFormatAreReadAndCarriedOn) {
     }
 }
 
+void put_record(scale::Encoder& x, const Record& r) {
+    x.u64(r.position.major)
+        .u64(r.position.minor)
+        .u8(r.kind)
+        .u8(r.sides)
+        .raw(r.subject)
+        .u32(r.number)
+        .raw(r.payload_hash);
+}
+
+Bytes page_name(Rule rule, const Bytes& pk, uint32_t slot) {
+    Bytes n{'p', 'r', 'o', 't', '/', 'p', static_cast<uint8_t>(rule)};
+    n.insert(n.end(), pk.begin(), pk.end());
+    for (int i = 0; i < 4; ++i) n.push_back(static_cast<uint8_t>(slot >> (8 * i)));
+    return n;
+}
+
+Bytes page_object(Rule rule, const Bytes& pk, uint32_t slot, const std::vector<Record>& records) {
+    scale::Encoder x;
+    x.u8(1).u8(static_cast<uint8_t>(rule)).bytes(pk).u32(slot);
+    x.vec(records, put_record);
+    return x.take();
+}
+
+struct TableEntry {
+    uint32_t slot;
+    Position from;
+    uint32_t positions;
+};
+
+Bytes paged_main(Rule rule, const Bytes& pk, Position watermark,
+                 const std::vector<TableEntry>& pages) {
+    scale::Encoder x;
+    x.u8(2).u8(static_cast<uint8_t>(rule)).bytes(pk).u64(watermark.major).u64(watermark.minor);
+    x.vec(std::vector<Record>{}, put_record);
+    x.vec(std::vector<uint32_t>{}, [](scale::Encoder& e, uint32_t v) { e.u32(v); });
+    x.vec(pages, [](scale::Encoder& e, const TableEntry& t) {
+        e.u32(t.slot).u64(t.from.major).u64(t.from.minor).u32(t.positions);
+    });
+    return x.take();
+}
+
+Record prevote_record(uint64_t round, uint8_t target) {
+    Record r;
+    r.position = {3, round};
+    r.subject = hash_of(target, 1);
+    r.payload_hash = hash_of(target, 2);
+    return r;
+}
+
+Signable prevote_signable(uint64_t round, uint8_t target) {
+    const Record r = prevote_record(round, target);
+    Signable s;
+    s.rule = Rule::grandpa;
+    s.position = r.position;
+    s.subject = r.subject;
+    s.payload_hash = r.payload_hash;
+    return s;
+}
+
+// Hand-made page tables and pages: the well-formed store decides from them;
+// every damaged variant makes a decision that reads it fail (nothing signed).
+TEST(PagedHistoryFormats, DamagedPagesAndTablesFailClosed) {
+    const Bytes pk = key(0);
+    const Rule g = Rule::grandpa;
+    const std::vector<Record> page0 = {prevote_record(1, 1), prevote_record(2, 1)};
+    const std::vector<Record> page1 = {prevote_record(5, 1), prevote_record(6, 1)};
+    struct Variant {
+        const char* what;
+        Bytes main;
+        Bytes page0, page1;
+    };
+    const Bytes good_main = paged_main(g, pk, {3, 1}, {{0, {3, 1}, 2}, {1, {3, 5}, 2}});
+    const Bytes good0 = page_object(g, pk, 0, page0), good1 = page_object(g, pk, 1, page1);
+    const std::vector<Variant> variants = {
+        {"unsorted page", good_main, page_object(g, pk, 0, {page0[1], page0[0]}), good1},
+        {"repeated record", good_main, page_object(g, pk, 0, {page0[0], page0[0]}), good1},
+        {"page of another slot", good_main, page_object(g, pk, 1, page0), good1},
+        {"page of another rule", good_main, page_object(Rule::beefy, pk, 0, page0), good1},
+        {"slot listed twice", paged_main(g, pk, {3, 1}, {{0, {3, 1}, 2}, {0, {3, 5}, 2}}), good0,
+         good1},
+        {"pages out of order", paged_main(g, pk, {3, 1}, {{0, {3, 5}, 2}, {1, {3, 1}, 2}}), good0,
+         good1},
+        {"truncated table", Bytes(good_main.begin(), good_main.end() - 1), good0, good1},
+    };
+    auto store_with = [&](const Bytes& main, const Bytes& p0, const Bytes& p1) {
+        auto store = std::make_unique<MemoryBlobStore>();
+        EXPECT_EQ(store->write(main_name(g, pk), main), Error::ok);
+        EXPECT_EQ(store->write(page_name(g, pk, 0), p0), Error::ok);
+        EXPECT_EQ(store->write(page_name(g, pk, 1), p1), Error::ok);
+        return store;
+    };
+    {  // The control: read as written.
+        auto store = store_with(good_main, good0, good1);
+        Protector p(*store);
+        auto conflict = p.authorize(pk, prevote_signable(2, 9));
+        ASSERT_TRUE(conflict.ok());
+        EXPECT_FALSE(conflict->allowed);
+        EXPECT_EQ(conflict->refusal.reason, Reason::conflict);
+        auto again = p.authorize(pk, prevote_signable(6, 1));
+        ASSERT_TRUE(again.ok());
+        EXPECT_TRUE(again->allowed && !again->recorded);
+        auto below = p.authorize(pk, Signable(prevote_signable(0, 1)));
+        ASSERT_TRUE(below.ok());
+        EXPECT_EQ(below->refusal.reason, Reason::below_watermark);
+        auto h = p.history(g, pk);
+        ASSERT_TRUE(h.ok());
+        EXPECT_EQ(h->records.size(), 4u);
+    }
+    for (const Variant& v : variants) {
+        auto store = store_with(v.main, v.page0, v.page1);
+        Protector p(*store);
+        EXPECT_FALSE(p.authorize(pk, prevote_signable(2, 9)).ok()) << v.what;
+        EXPECT_FALSE(p.history(g, pk).ok()) << v.what;
+    }
+}
+
 // Released votes (allowed and stored in full) must bind every later decision:
 // a different payload for the same vote is never allowed again.
 class ReleasedVotes {
