@@ -241,20 +241,24 @@ TEST_P(PagedHistory, ExportImportCarriesThePages) {
 
 INSTANTIATE_TEST_SUITE_P(PositionsPerPage, PagedHistory, ::testing::Values(1u, 2u, 3u, 0u));
 
+// A record as the stored formats encode it (written here independently of
+// the core's encoder).
+void put_record(scale::Encoder& x, const Record& r) {
+    x.u64(r.position.major)
+        .u64(r.position.minor)
+        .u8(r.kind)
+        .u8(r.sides)
+        .raw(r.subject)
+        .u32(r.number)
+        .raw(r.payload_hash);
+}
+
 // A main object as the earlier format wrote it: the whole history inline.
 Bytes format_one_main(Rule rule, const Bytes& pk, const WholeHistoryModel::Entry& e) {
     scale::Encoder enc;
     enc.u8(1).u8(static_cast<uint8_t>(rule)).bytes(pk);
     enc.u64(e.watermark.major).u64(e.watermark.minor);
-    enc.vec(e.records, [](scale::Encoder& x, const Record& r) {
-        x.u64(r.position.major)
-            .u64(r.position.minor)
-            .u8(r.kind)
-            .u8(r.sides)
-            .raw(r.subject)
-            .u32(r.number)
-            .raw(r.payload_hash);
-    });
+    enc.vec(e.records, put_record);
     enc.vec(std::vector<uint32_t>{}, [](scale::Encoder& x, uint32_t s) { x.u32(s); });
     return enc.take();
 }
@@ -289,16 +293,6 @@ TEST(PagedHistoryFormats, MainObjectsOfTheFirstFormatAreReadAndCarriedOn) {
         expect_same(*got, model.authorize(pk, s), step);
         if (step % 50 == 0) expect_same_histories(p, model, step);
     }
-}
-
-void put_record(scale::Encoder& x, const Record& r) {
-    x.u64(r.position.major)
-        .u64(r.position.minor)
-        .u8(r.kind)
-        .u8(r.sides)
-        .raw(r.subject)
-        .u32(r.number)
-        .raw(r.payload_hash);
 }
 
 Bytes page_name(Rule rule, const Bytes& pk, uint32_t slot) {
