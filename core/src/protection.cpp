@@ -278,8 +278,8 @@ class State {
             m.pages = std::move(pages).value();
         }
         TS_TRY(d.finish());
+        if (rule == Rule::para && !m.pages.empty()) return Error::invalid_encoding;
         for (size_t i = 0; i < m.pages.size(); ++i) {
-            if (rule == Rule::para) return Error::invalid_encoding;
             for (size_t j = 0; j < i; ++j)
                 if (m.pages[j].slot == m.pages[i].slot) return Error::invalid_encoding;
             if (i > 0 && !(m.pages[i - 1].from < m.pages[i].from)) return Error::invalid_encoding;
@@ -417,6 +417,12 @@ class State {
     BlobStore& store_;
 };
 
+// Positions per page under `rule` (never 0).
+uint32_t positions_per_page(const Limits& l, Rule rule) {
+    if (l.positions_per_page != 0) return l.positions_per_page;
+    return std::max<uint32_t>(4, (position_limit(l, rule) + 15) / 16);
+}
+
 // Distinct positions at or above `watermark` of sorted `records`.
 std::vector<Position> live_positions(const std::vector<Record>& records, Position watermark) {
     std::vector<Position> out;
@@ -430,9 +436,9 @@ std::vector<Position> live_positions(const std::vector<Record>& records, Positio
 // the watermark and the page table (slot, first position, live positions), and
 // each page object ("prot/p" ++ rule ++ public ++ slot u32le) a run of
 // consecutive positions. A new record rewrites the main object and one page of
-// `per_page` positions, not the whole history; pruning only drops whole pages
-// from the table (their slots are reused later), so a page object is never
-// rewritten with fewer records than it had. What a page keeps below the
+// positions_per_page() positions, not the whole history; pruning only drops
+// whole pages from the table (their slots are reused later), so a page object
+// is never rewritten with fewer records than it had. What a page keeps below the
 // watermark is ignored and goes when its slot is reused.
 //
 // write() puts the main object first, then the pages. Stored one by one (the
@@ -444,12 +450,13 @@ std::vector<Position> live_positions(const std::vector<Record>& records, Positio
 // watermark in the same main object write.
 class PagedHistory {
   public:
-    PagedHistory(State& state, Rule rule, ByteSpan pk, MainState& main, uint32_t per_page)
+    PagedHistory(State& state, Rule rule, ByteSpan pk, MainState& main, const Limits& limits)
         : state_(state),
           rule_(rule),
           pk_(pk),
           m_(main),
-          per_page_(std::max<uint32_t>(per_page, 1)) {}
+          per_page_(positions_per_page(limits, rule)),
+          limit_(position_limit(limits, rule)) {}
 
     Position watermark() const { return m_.watermark; }
 
@@ -491,18 +498,18 @@ class PagedHistory {
         return Error::ok;
     }
 
-    // Keep the newest `limit` positions (none: no limit): the watermark rises
-    // to the oldest position kept.
-    Error prune(uint32_t limit) {
-        if (limit == 0) return Error::ok;
+    // Keep the rule's newest positions (its limit; 0: no limit): the watermark
+    // rises to the oldest position kept.
+    Error prune() {
+        if (limit_ == 0) return Error::ok;
         if (!m_.pages.empty()) {
             auto at = load(m_.pages[0].slot);  // counted afresh: it is the one pruned
             if (!at) return at.error();
         }
         uint64_t total = live_positions(m_.records, m_.watermark).size();
         for (const PageRef& page : m_.pages) total += page.positions;
-        if (total <= limit) return Error::ok;
-        uint64_t skip = total - limit;
+        if (total <= limit_) return Error::ok;
+        uint64_t skip = total - limit_;
         // Oldest first: the format-1 records and the first page, then each page.
         for (size_t index = 0; index < m_.pages.size() || (index == 0 && !m_.records.empty());
              ++index) {
@@ -630,14 +637,10 @@ class PagedHistory {
     ByteSpan pk_;
     MainState& m_;
     uint32_t per_page_;
+    uint32_t limit_;
     std::vector<Loaded> loaded_;
     bool main_changed_ = false;
 };
-
-uint32_t positions_per_page(const Limits& l, Rule rule) {
-    if (l.positions_per_page != 0) return l.positions_per_page;
-    return std::max<uint32_t>(4, (position_limit(l, rule) + 15) / 16);
-}
 
 void encode_item(Encoder& e, const History& h) {
     e.u8(static_cast<uint8_t>(h.rule)).bytes(h.public_key);
@@ -892,7 +895,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         r.number = s.number;
         r.payload_hash = s.payload_hash;
         if (!valid_record(s.rule, r)) return Error::invalid_encoding;
-        PagedHistory h(state, s.rule, pk, *main, positions_per_page(limits_, s.rule));
+        PagedHistory h(state, s.rule, pk, *main, limits_);
         auto earlier = h.find(r);
         if (!earlier) return earlier.error();
         if (*earlier) {
@@ -900,7 +903,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
             return refused(conflict_refusal(s.rule, s.position, **earlier));
         }
         TS_TRY(h.insert(r));
-        TS_TRY(h.prune(position_limit(limits_, s.rule)));
+        TS_TRY(h.prune());
         // Older than everything the limit keeps: it could not be remembered.
         if (r.position < h.watermark())
             return refused(below_watermark_refusal(s.rule, s.position, h.watermark()));
@@ -1058,7 +1061,7 @@ Result<History> Protector::history(Rule rule, ByteSpan pk) {
     h.public_key.assign(pk.begin(), pk.end());
     h.watermark = main->watermark;
     if (rule != Rule::para) {
-        PagedHistory paged(state, rule, pk, *main, positions_per_page(limits_, rule));
+        PagedHistory paged(state, rule, pk, *main, limits_);
         auto records = paged.records();
         if (!records) return records.error();
         h.records = std::move(records).value();
@@ -1094,8 +1097,7 @@ Result<ExportPage> Protector::export_page(uint64_t cursor, size_t max_bytes) {
         uint64_t next_key = key, next_part = part + 1;
         bool emit = true;
         if (part == 0 && entry.rule != Rule::para) {
-            PagedHistory paged(state, entry.rule, entry.public_key, *main,
-                               positions_per_page(limits_, entry.rule));
+            PagedHistory paged(state, entry.rule, entry.public_key, *main, limits_);
             auto records = paged.records();
             if (!records) return records.error();
             h.records = std::move(records).value();
@@ -1157,7 +1159,7 @@ Result<ImportReport> Protector::import(ByteSpan document) {
         auto main = state.load_main(rule, pk);
         if (!main) return main.error();
         if (rule != Rule::para) {
-            PagedHistory h(state, rule, pk, *main, positions_per_page(limits_, rule));
+            PagedHistory h(state, rule, pk, *main, limits_);
             if (item.watermark > h.watermark()) {
                 TS_TRY(h.raise_watermark(item.watermark));
                 ++report.watermarks_raised;
@@ -1174,7 +1176,7 @@ Result<ImportReport> Protector::import(ByteSpan document) {
                 TS_TRY(h.insert(r));
                 ++report.records_added;
             }
-            TS_TRY(h.prune(position_limit(limits_, rule)));
+            TS_TRY(h.prune());
             TS_TRY(h.write());
             continue;
         }
