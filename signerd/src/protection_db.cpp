@@ -75,6 +75,10 @@ class Session {
     /// (outside a transaction). No-op where transactions already serialize.
     virtual void lock(const std::string& key) { (void)key; }
     virtual void unlock(const std::string& key) noexcept { (void)key; }
+    /// A number that changes whenever another connection commits to the
+    /// database, read inside a transaction; nullopt where the database is
+    /// shared and such a number would be no cheaper than reading the state.
+    virtual std::optional<int64_t> others_commit_version() { return std::nullopt; }
 };
 
 // ---- SQLite -----------------------------------------------------------------------------
@@ -168,6 +172,14 @@ class SqliteSession final : public Session {
     // time spent in BEGIN and COMMIT (profile in docs/PERFORMANCE.md).
     void begin() override { (void)query("BEGIN IMMEDIATE", {}); }
     void commit() override { (void)query("COMMIT", {}); }
+    // Unchanged by this connection's own commits (an operator's sqlite3 shell,
+    // or another process on the same file, moves it).
+    std::optional<int64_t> others_commit_version() override {
+        auto rows = query("PRAGMA data_version", {});
+        if (rows.size() != 1 || rows[0].empty())
+            throw DbError("sqlite: PRAGMA data_version answered no number", false);
+        return std::strtoll(rows[0][0].c_str(), nullptr, 10);
+    }
     void rollback() noexcept override {
         if (!sqlite3_get_autocommit(db_.get()))
             sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -614,6 +626,7 @@ class SqlProtectionDb final : public ProtectionDb {
                     throw ProtectionDbError("document: a position is out of the database's range");
         }
         return transact([&](Session& db) {
+            carried_stale_ = true;  // our own commit does not move SQLite's data_version
             prot::ImportReport report;
             for (const prot::History& h : *decoded) merge(db, h, report);
             return report;
@@ -734,10 +747,15 @@ class SqlProtectionDb final : public ProtectionDb {
         // Sorted: two signers locking overlapping sets of keys cannot deadlock.
         std::sort(locks.begin(), locks.end());
         locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+        BatchState state;
+        std::optional<int64_t> version;  // SQLite: the others' commits, to carry `state` over
         auto decisions = transact(
             [&](Session& db) {
-                // Rebuilt on every attempt: a retried transaction starts from the database.
-                BatchState state;
+                // Rebuilt on every attempt: a retried transaction starts from
+                // the database, or from what the last committed batch left.
+                state.clear();
+                version = db.others_commit_version();
+                if (version) take_carried_state(db, *version, state);
                 std::vector<Decision> out;
                 out.reserve(jobs.size());
                 for (const Job* j : jobs) out.push_back(decide(db, state, j->pk, *j->signable));
@@ -748,7 +766,10 @@ class SqlProtectionDb final : public ProtectionDb {
                 }
                 return out;
             },
-            locks);
+            locks,
+            [&](Session& db) {
+                if (version) carry_state(db, *version, state);
+            });
         std::lock_guard lock(stats_mu_);
         ++stats_.batches;
         stats_.items += jobs.size();
@@ -827,12 +848,47 @@ class SqlProtectionDb final : public ProtectionDb {
         return it->second;
     }
 
+    // SQLite only: the batch state of every key, carried from one committed
+    // batch to the next, so that a batch need not read each key's watermark
+    // and newest positions again (most of a batch's statements when batches
+    // are small). Valid only for the connection and data_version it was
+    // left under: another connection's commit, a failed or rolled-back
+    // transaction of ours, or an import through this handle (which does not
+    // move data_version: our own commit) drops it. Touched only inside
+    // transactions, which the single SQLite connection serializes.
+    struct CarriedState {
+        const Session* session = nullptr;
+        int64_t version = 0;
+        bool valid = false;
+        BatchState keys;
+    };
+    static constexpr size_t kCarriedKeysMax = 256;
+
+    void take_carried_state(const Session& db, int64_t version, BatchState& state) {
+        const bool stale = carried_stale_.exchange(false);
+        if (carried_.valid && !stale && carried_.session == &db && carried_.version == version)
+            state = std::move(carried_.keys);
+        // Until this batch commits and leaves its own.
+        carried_.valid = false;
+        carried_.keys.clear();
+    }
+
+    void carry_state(const Session& db, int64_t version, BatchState& state) {
+        if (state.size() > kCarriedKeysMax) return;  // bounded; the next batch reads afresh
+        for (auto& entry : state) entry.second.pruned = false;  // written by this commit
+        carried_.keys = std::move(state);
+        carried_.session = &db;
+        carried_.version = version;
+        carried_.valid = true;
+    }
+
     // Runs `body` in one transaction, again on retryable failures, holding the
     // (sorted) `lock_keys` around it. A body that only refuses rolls back: a
-    // refusal never writes.
-    template <class F>
-    auto transact(F&& body, const std::vector<std::string>& lock_keys = {})
-        -> decltype(body(std::declval<Session&>())) {
+    // refusal never writes. `committed` runs right after the commit, while the
+    // connection is still held.
+    template <class F, class C = void (*)(Session&)>
+    auto transact(F&& body, const std::vector<std::string>& lock_keys = {},
+                  C&& committed = [](Session&) {}) -> decltype(body(std::declval<Session&>())) {
         std::optional<std::minstd_rand> jitter;  // seeded on the first retry: random_device is slow
         for (int attempt = 1;; ++attempt) {
             try {
@@ -846,10 +902,12 @@ class SqlProtectionDb final : public ProtectionDb {
                     for (; locked < lock_keys.size(); ++locked) (*lease)->lock(lock_keys[locked]);
                     (*lease)->begin();
                     auto result = body(**lease);
-                    if (rolls_back(result))
+                    if (rolls_back(result)) {
                         (*lease)->rollback();
-                    else
+                    } else {
                         (*lease)->commit();
+                        committed(**lease);
+                    }
                     unlock();
                     return result;
                 } catch (const DbError& e) {
@@ -1095,6 +1153,8 @@ class SqlProtectionDb final : public ProtectionDb {
     bool leading_ = false;
     mutable std::mutex stats_mu_;
     ProtectionDbStats stats_;
+    CarriedState carried_;
+    std::atomic<bool> carried_stale_{false};
     std::atomic<uint64_t> audit_appends_{0};
     std::atomic<uint64_t> audit_failures_{0};
     std::mutex audit_mu_;

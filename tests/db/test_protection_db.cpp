@@ -708,6 +708,46 @@ TEST_P(DbTest, BatchesDecideLikeTheCoreProtectorOneByOne) {
     EXPECT_EQ(summary(*mine), summary(*expected_items));
 }
 
+// SQLite carries each key's batch state (watermark, newest positions) from one
+// batch to the next. What did not come through this handle's batches must
+// still be seen by the next one: another connection's commits (another
+// handle, an operator's sqlite3 shell) and an import through this handle.
+// (PostgreSQL carries nothing; the same answers are expected.)
+TEST_P(DbTest, TheNextBatchSeesWritesMadeElsewhere) {
+    limits.grandpa_positions = 4;
+    auto a = open();
+    for (uint64_t round = 1; round <= 3; ++round)
+        ASSERT_TRUE(check(*a, key(1), prevote(1, round)).allowed);
+    {
+        // Rounds 10..15 from another handle: keeping the newest 4 raises the
+        // watermark to round 12.
+        auto b = open();
+        for (uint64_t round = 10; round <= 15; ++round)
+            ASSERT_TRUE(check(*b, key(1), prevote(1, round)).allowed);
+    }
+    Decision d = check(*a, key(1), prevote(2, 11));
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.refusal.reason, Reason::below_watermark);
+    EXPECT_EQ(d.refusal.watermark, (Position{5, 12}));
+    EXPECT_FALSE(check(*a, key(1), prevote(2, 14)).allowed);  // b's vote binds a
+
+    sql(backend(), options().sqlite_path,
+        "UPDATE watermarks SET minor = 30 WHERE rule = 'grandpa'");
+    d = check(*a, key(1), prevote(2, 20));
+    EXPECT_EQ(d.refusal.reason, Reason::below_watermark);
+    EXPECT_EQ(d.refusal.watermark, (Position{5, 30}));
+
+    History raised;
+    raised.rule = Rule::grandpa;
+    raised.public_key = key(1);
+    raised.watermark = {5, 50};
+    a->import_document(encode_document({raised}));
+    d = check(*a, key(1), prevote(2, 40));
+    EXPECT_EQ(d.refusal.reason, Reason::below_watermark);
+    EXPECT_EQ(d.refusal.watermark, (Position{5, 50}));
+    EXPECT_TRUE(check(*a, key(1), prevote(2, 50)).allowed);
+}
+
 // A failure inside a batch (the database rejects one item's insert after
 // earlier items of the same transaction wrote theirs): every caller of that
 // batch gets the error, nothing of it is recorded.
