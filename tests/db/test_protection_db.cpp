@@ -748,6 +748,47 @@ TEST_P(DbTest, TheNextBatchSeesWritesMadeElsewhere) {
     EXPECT_TRUE(check(*a, key(1), prevote(2, 50)).allowed);
 }
 
+// SQLite's WAL is checkpointed by a thread of the signer's own, not inside the
+// signing batches' commits: after enough commits the database file itself
+// holds the records (without anyone asking for a checkpoint), the WAL stays
+// bounded, and a reopened handle sees every record.
+TEST(ProtectionDbSqlite, TheWalIsCheckpointedInTheBackgroundAndStaysBounded) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("ts-db-wal-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    ProtectionDbOptions o;
+    o.backend = "sqlite";
+    o.sqlite_path = (dir / "protection.sqlite").string();
+    o.limits.grandpa_positions = 1'000'000;  // nothing pruned: every record stays
+    const uint64_t kRounds = 3000;
+    {
+        auto db = signerd::open_protection_db(o);
+        const auto initial = std::filesystem::file_size(o.sqlite_path);
+        uintmax_t largest_wal = 0;
+        for (uint64_t round = 1; round <= kRounds; ++round) {
+            ASSERT_TRUE(check(*db, key(1), prevote(1, round)).allowed);
+            largest_wal = std::max(largest_wal, std::filesystem::file_size(o.sqlite_path + "-wal"));
+        }
+        bool checkpointed = false;
+        for (int i = 0; i < 500 && !checkpointed; ++i) {
+            checkpointed = std::filesystem::file_size(o.sqlite_path) > initial + 200 * 1024;
+            if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_TRUE(checkpointed) << "database file still " << std::filesystem::file_size(o.sqlite_path)
+                                  << " bytes, WAL " << largest_wal;
+        EXPECT_LT(largest_wal, uintmax_t{80} << 20);
+    }
+    auto reopened = signerd::open_protection_db(o);
+    auto items = decode_document(reopened->export_document());
+    ASSERT_TRUE(items.ok());
+    size_t records = 0;
+    for (const History& h : *items) records += h.records.size();
+    EXPECT_EQ(records, kRounds);
+    EXPECT_FALSE(check(*reopened, key(1), prevote(2, kRounds)).allowed);
+    reopened.reset();
+    std::filesystem::remove_all(dir);
+}
+
 // A failure inside a batch (the database rejects one item's insert after
 // earlier items of the same transaction wrote theirs): every caller of that
 // batch gets the error, nothing of it is recorded.
