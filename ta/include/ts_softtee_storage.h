@@ -4,9 +4,11 @@
  * TS_CommitTransaction, TEE_CreatePersistentObject / TEE_WriteObjectData /
  * TEE_TruncateObjectData stage their new content instead of committing it, and
  * TS_CommitTransaction commits every staged object as one journal record with
- * one sync (see tee/src/storage.cpp). Until the commit returns
+ * one sync (see tee/src/storage.cpp). TEE_CloseAndDeletePersistentObject1
+ * closes the handle and stages the removal: the commit removes every staged
+ * object after the writes, with one checkpoint. Until the commit returns
  * TEE_SUCCESS nothing staged may be relied on; objects staged in a transaction
- * must not be opened, and deleting an object fails with TEE_ERROR_BAD_STATE.
+ * must not be opened.
  */
 #ifndef TS_SOFTTEE_STORAGE_H
 #define TS_SOFTTEE_STORAGE_H
@@ -18,8 +20,9 @@ extern "C" {
 #endif
 
 void TS_BeginTransaction(void);
-/* Commit every staged object; on failure each object is its old or its new
- * version, as after a crash. */
+/* Commit every staged object, then remove every staged removal; on failure
+ * each object is its old or its new version and the removals are all or none
+ * done, as after a crash. */
 TEE_Result TS_CommitTransaction(void);
 /* Drop every staged object. */
 void TS_AbortTransaction(void);

@@ -102,24 +102,25 @@ TEE_Result commit_protection_batch() {
         return store.last_error() != TEE_SUCCESS ? store.last_error() : TEE_ERROR_STORAGE_NO_SPACE;
     };
 #ifdef TS_SOFTTEE_TRANSACTIONS
-    // The soft TEE commits all written objects together (K + 3 syncs).
+    // The soft TEE commits all written objects as one journal record, then
+    // every removal with one checkpoint (staged in the same transaction).
     TS_BeginTransaction();
-#endif
     for (const Buffered& b : ops) {
-        if (b.removed) continue;
-        if (store.write(b.name, b.data) != core::Error::ok) {
-#ifdef TS_SOFTTEE_TRANSACTIONS
+        const bool ok = b.removed ? store.remove(b.name) == core::Error::ok
+                                  : store.write(b.name, b.data) == core::Error::ok;
+        if (!ok) {
             TS_AbortTransaction();
-#endif
             return failed();
         }
     }
-#ifdef TS_SOFTTEE_TRANSACTIONS
-    if (TEE_Result rc = TS_CommitTransaction(); rc != TEE_SUCCESS) return rc;
-#endif
+    return TS_CommitTransaction();
+#else
+    for (const Buffered& b : ops)
+        if (!b.removed && store.write(b.name, b.data) != core::Error::ok) return failed();
     for (const Buffered& b : ops)  // removals last, after every write is committed
         if (b.removed && store.remove(b.name) != core::Error::ok) return failed();
     return TEE_SUCCESS;
+#endif
 }
 
 core::Error TeeBlobStore::fail(TEE_Result rc) {

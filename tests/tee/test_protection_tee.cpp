@@ -20,7 +20,7 @@ using namespace teesigner::core::payloads;
 using teesigner::core::blake2b_256;
 using teesigner::core::Hash256;
 
-constexpr uint8_t kConflict = 1, kOpaqueRefused = 3;
+constexpr uint8_t kConflict = 1, kBelowWatermark = 2, kOpaqueRefused = 3;
 
 Bytes vote(GrandpaMessageKind kind, uint8_t target, uint64_t round, uint64_t set_id = 2) {
     return encode_grandpa_vote({kind, filled(target, 1), 1234, round, set_id});
@@ -175,6 +175,58 @@ TEST(ProtectionTee, EveryRuleSurvivesRestartCrashAndMigration) {
         expect_conflict(other, tc, pk);
         expect_valid_signature(tc, pk, tc.first, sign(other, tc, pk, tc.first));
     }
+}
+
+// A new parachain session pushes the oldest one out of the kept history
+// (8 sessions): all of its buckets (one object per first byte of the candidate
+// hash) go in one request, removed together with one checkpoint of the soft
+// TEE's storage, not one each (which stopped signing for more than a second
+// at a real session change). The removal holds across a restart.
+TEST(ProtectionTee, APrunedSessionsBucketsAreRemovedTogether) {
+    using K = ParaStatementKind;
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    const Case para{"para", "para", Scheme::sr25519, "//Alice", TA_SIGNER_CMD_SIGN_PARA_STATEMENT,
+                    {}, {}, 4};
+    const Bytes pk = import_suri(tee, "para", Scheme::sr25519, "//Alice");
+    auto object_files = [&] {
+        size_t n = 0;
+        for (const auto& entry : fs::directory_iterator(dir.storage()))
+            n += entry.path().filename().string()[0] == 'o';
+        return n;
+    };
+    constexpr uint8_t kBuckets = 20;
+    for (uint8_t b = 0; b < kBuckets; ++b)
+        expect_valid_signature(para, pk, statement(K::approval, 1, {filled(b, 3)}),
+                               sign(tee, para, pk, statement(K::approval, 1, {filled(b, 3)})));
+    for (uint32_t session = 2; session <= 8; ++session)
+        ASSERT_TRUE(sign(tee, para, pk, statement(K::approval, session, {filled(0xee, 1)})).signed_);
+    tee.finalize();  // every object in its file
+    tee.start();
+    const size_t before = object_files();
+
+    ASSERT_TRUE(sign(tee, para, pk, statement(K::approval, 9, {filled(0xee, 1)})).signed_);
+    // Session 1's buckets are gone; session 9's bucket is new (the removal's
+    // checkpoint wrote its file).
+    EXPECT_EQ(object_files(), before - kBuckets + 1);
+    std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
+                    slurp(dir.log()).size());
+    EXPECT_NE(log.find("removed " + std::to_string(kBuckets) + " objects in one checkpoint"),
+              std::string::npos)
+        << log;
+    for (int restart = 0; restart < 2; ++restart) {
+        Outcome o = sign(tee, para, pk, statement(K::dispute_invalid, 1, {filled(3, 3)}));
+        ASSERT_TRUE(o.ok);
+        EXPECT_FALSE(o.signed_);
+        EXPECT_EQ(o.reason, kBelowWatermark);
+        EXPECT_TRUE(sign(tee, para, pk, statement(K::approval, 9, {filled(0xee, 1)})).signed_);
+        EXPECT_EQ(sign(tee, para, pk, statement(K::dispute_invalid, 2, {filled(0xee, 1)})).reason,
+                  kConflict);
+        tee.finalize();
+        tee.start();
+    }
+    EXPECT_EQ(object_files(), before - kBuckets + 1);
 }
 
 // The TA dies after committing the record and computing the signature, before
