@@ -853,6 +853,9 @@ TEE_Result persist(__TEE_ObjectHandle& h) {
                                                h.data.data(), h.data.size(), ad.data(), ad.size(),
                                                nullptr, file.data() + kHeader, object_key());
     if (g_txn.active) {
+        // A removal staged before this write is undone by it (the later wins).
+        g_txn.removals.erase(std::remove(g_txn.removals.begin(), g_txn.removals.end(), h.name),
+                             g_txn.removals.end());
         for (StagedObject& w : g_txn.writes)
             if (w.name == h.name) {  // written again: the later content replaces it
                 w.version = version;
@@ -998,7 +1001,11 @@ TEE_Result TEE_CloseAndDeletePersistentObject1(TEE_ObjectHandle object) {
     const Name name = object->name;
     delete object;
     if (g_txn.active) {
-        // Staged: removed by TS_CommitTransaction, after the writes.
+        // Staged: removed by TS_CommitTransaction, after the writes; a write
+        // staged before it is dropped (the later wins).
+        g_txn.writes.erase(std::remove_if(g_txn.writes.begin(), g_txn.writes.end(),
+                                          [&](const StagedObject& w) { return w.name == name; }),
+                           g_txn.writes.end());
         if (std::find(g_txn.removals.begin(), g_txn.removals.end(), name) == g_txn.removals.end())
             g_txn.removals.push_back(name);
         return TEE_SUCCESS;
