@@ -115,9 +115,9 @@ class WalCheckpointer {
                                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
         db_.reset(db);
         if (rc != SQLITE_OK)
-            throw ProtectionDbError("cannot open the protection database " + path +
-                                    " for checkpoints: " +
-                                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+            throw ProtectionDbError(
+                "cannot open the protection database " + path +
+                " for checkpoints: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
         // A connection opens the file lazily; until it has, it knows of no WAL
         // and its checkpoints do nothing.
         if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
@@ -172,7 +172,8 @@ class WalCheckpointer {
             int frames = 0, copied = 0;
             const int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                                      &frames, &copied);
-            if (rc == SQLITE_OK && copied >= 0) backfilled_.store(copied, std::memory_order_relaxed);
+            if (rc == SQLITE_OK && copied >= 0)
+                backfilled_.store(copied, std::memory_order_relaxed);
             // BUSY: the writer's own checkpoint (past kInlinePages) is running.
             if (rc != SQLITE_OK && rc != SQLITE_BUSY)
                 spdlog::warn("protection database: WAL checkpoint failed: {}",
@@ -999,8 +1000,9 @@ class SqlProtectionDb final : public ProtectionDb {
     // refusal never writes. `committed` runs right after the commit, while the
     // connection is still held.
     template <class F, class C = void (*)(Session&)>
-    auto transact(F&& body, const std::vector<std::string>& lock_keys = {},
-                  C&& committed = [](Session&) {}) -> decltype(body(std::declval<Session&>())) {
+    auto transact(
+        F&& body, const std::vector<std::string>& lock_keys = {}, C&& committed = [](Session&) {})
+        -> decltype(body(std::declval<Session&>())) {
         std::optional<std::minstd_rand> jitter;  // seeded on the first retry: random_device is slow
         for (int attempt = 1;; ++attempt) {
             try {

@@ -753,8 +753,8 @@ TEST_P(DbTest, TheNextBatchSeesWritesMadeElsewhere) {
 // holds the records (without anyone asking for a checkpoint), the WAL stays
 // bounded, and a reopened handle sees every record.
 TEST(ProtectionDbSqlite, TheWalIsCheckpointedInTheBackgroundAndStaysBounded) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("ts-db-wal-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("ts-db-wal-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     ProtectionDbOptions o;
     o.backend = "sqlite";
@@ -774,8 +774,9 @@ TEST(ProtectionDbSqlite, TheWalIsCheckpointedInTheBackgroundAndStaysBounded) {
             checkpointed = std::filesystem::file_size(o.sqlite_path) > initial + 200 * 1024;
             if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        EXPECT_TRUE(checkpointed) << "database file still " << std::filesystem::file_size(o.sqlite_path)
-                                  << " bytes, WAL " << largest_wal;
+        EXPECT_TRUE(checkpointed) << "database file still "
+                                  << std::filesystem::file_size(o.sqlite_path) << " bytes, WAL "
+                                  << largest_wal;
         EXPECT_LT(largest_wal, uintmax_t{80} << 20);
     }
     auto reopened = signerd::open_protection_db(o);

@@ -187,8 +187,8 @@ TEST(ProtectionTee, APrunedSessionsBucketsAreRemovedTogether) {
     TempDir dir;
     Tee tee(dir);
     tee.start();
-    const Case para{"para", "para", Scheme::sr25519, "//Alice", TA_SIGNER_CMD_SIGN_PARA_STATEMENT,
-                    {}, {}, 4};
+    const Case para{
+        "para", "para", Scheme::sr25519, "//Alice", TA_SIGNER_CMD_SIGN_PARA_STATEMENT, {}, {}, 4};
     const Bytes pk = import_suri(tee, "para", Scheme::sr25519, "//Alice");
     auto object_files = [&] {
         size_t n = 0;
@@ -201,7 +201,8 @@ TEST(ProtectionTee, APrunedSessionsBucketsAreRemovedTogether) {
         expect_valid_signature(para, pk, statement(K::approval, 1, {filled(b, 3)}),
                                sign(tee, para, pk, statement(K::approval, 1, {filled(b, 3)})));
     for (uint32_t session = 2; session <= 8; ++session)
-        ASSERT_TRUE(sign(tee, para, pk, statement(K::approval, session, {filled(0xee, 1)})).signed_);
+        ASSERT_TRUE(
+            sign(tee, para, pk, statement(K::approval, session, {filled(0xee, 1)})).signed_);
     tee.finalize();  // every object in its file
     tee.start();
     const size_t before = object_files();

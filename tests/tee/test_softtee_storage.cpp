@@ -1,0 +1,167 @@
+// The soft TEE's GP persistent-object storage in process (tee/src/storage.cpp
+// without the TA process around it): removals staged in a transaction
+// (TS_BeginTransaction ... TS_CommitTransaction) and how they combine with
+// staged writes, across a reload of the storage (what a TA restart reads).
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "child.hpp"
+#include "tee_internal_api.h"
+#include "ts_softtee_storage.h"
+
+namespace fs = std::filesystem;
+namespace softtee = teesigner::softtee;
+
+// The process runner's log, kept for the tests to read.
+static std::string g_log;
+void teesigner::softtee::child_log(const char* fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    g_log += line;
+    g_log += '\n';
+}
+
+// A misuse of the GP API by the test itself.
+extern "C" void TEE_Panic(TEE_Result code) {
+    std::fprintf(stderr, "TEE_Panic(0x%08x)\n", code);
+    std::abort();
+}
+
+namespace {
+
+constexpr uint32_t kFlags = TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE |
+                            TEE_DATA_FLAG_ACCESS_WRITE_META | TEE_DATA_FLAG_OVERWRITE;
+
+class StorageTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_GE(sodium_init(), 0);
+        dir_ = fs::temp_directory_path() /
+               ("ts-storage-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+        fs::remove_all(dir_);
+        std::string why;
+        ASSERT_EQ(softtee::storage_prepare(dir_.c_str(), why), TEE_SUCCESS) << why;
+        ASSERT_EQ(softtee::storage_load(why), TEE_SUCCESS) << why;
+        g_log.clear();
+    }
+    void TearDown() override {
+        softtee::storage_close();
+        fs::remove_all(dir_);
+    }
+
+    // What a TA restart sees: an orderly stop, then the storage read again.
+    void reload() {
+        softtee::storage_close();
+        std::string why;
+        ASSERT_EQ(softtee::storage_load(why), TEE_SUCCESS) << why;
+    }
+
+    static void write(const std::string& id, const std::string& content) {
+        TEE_ObjectHandle h = TEE_HANDLE_NULL;
+        ASSERT_EQ(TEE_CreatePersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(), kFlags,
+                                             TEE_HANDLE_NULL, content.data(), content.size(), &h),
+                  TEE_SUCCESS);
+        TEE_CloseObject(h);
+    }
+
+    static void remove(const std::string& id) {
+        TEE_ObjectHandle h = TEE_HANDLE_NULL;
+        ASSERT_EQ(TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(), kFlags, &h),
+                  TEE_SUCCESS);
+        ASSERT_EQ(TEE_CloseAndDeletePersistentObject1(h), TEE_SUCCESS);
+    }
+
+    // The object's content, or "(absent)".
+    static std::string read(const std::string& id) {
+        TEE_ObjectHandle h = TEE_HANDLE_NULL;
+        const TEE_Result rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(),
+                                                       TEE_DATA_FLAG_ACCESS_READ, &h);
+        if (rc == TEE_ERROR_ITEM_NOT_FOUND) return "(absent)";
+        EXPECT_EQ(rc, TEE_SUCCESS);
+        if (rc != TEE_SUCCESS) return "(error)";
+        char buf[256];
+        size_t n = 0;
+        EXPECT_EQ(TEE_ReadObjectData(h, buf, sizeof buf, &n), TEE_SUCCESS);
+        TEE_CloseObject(h);
+        return std::string(buf, n);
+    }
+
+    size_t object_files() const {
+        size_t n = 0;
+        for (const auto& entry : fs::directory_iterator(dir_))
+            n += entry.path().filename().string()[0] == 'o';
+        return n;
+    }
+
+    fs::path dir_;
+    static inline int counter_ = 0;
+};
+
+TEST_F(StorageTest, StagedRemovalsGoTogetherAfterTheWrites) {
+    for (const char* id : {"a", "b", "c"}) write(id, std::string("first ") + id);
+    reload();  // every object in its file
+    ASSERT_EQ(object_files(), 3u);
+
+    TS_BeginTransaction();
+    write("d", "new d");
+    write("a", "second a");
+    remove("b");
+    remove("c");
+    // Staged: nothing is removed before the commit.
+    EXPECT_EQ(object_files(), 3u);
+    ASSERT_EQ(TS_CommitTransaction(), TEE_SUCCESS);
+    EXPECT_NE(g_log.find("removed 2 objects in one checkpoint"), std::string::npos) << g_log;
+    EXPECT_EQ(object_files(), 2u);  // a, and d written by the removals' checkpoint
+    for (int restart = 0; restart < 2; ++restart) {
+        EXPECT_EQ(read("a"), "second a");
+        EXPECT_EQ(read("b"), "(absent)");
+        EXPECT_EQ(read("c"), "(absent)");
+        EXPECT_EQ(read("d"), "new d");
+        reload();
+    }
+}
+
+TEST_F(StorageTest, AWriteAfterAStagedRemovalWinsAndAnAbortRemovesNothing) {
+    write("a", "first a");
+    write("b", "first b");
+    TS_BeginTransaction();
+    remove("a");
+    write("a", "second a");
+    remove("b");
+    TS_AbortTransaction();
+    EXPECT_EQ(read("a"), "first a");
+    EXPECT_EQ(read("b"), "first b");
+
+    TS_BeginTransaction();
+    remove("a");
+    write("a", "second a");
+    ASSERT_EQ(TS_CommitTransaction(), TEE_SUCCESS);
+    for (int restart = 0; restart < 2; ++restart) {
+        EXPECT_EQ(read("a"), "second a");
+        EXPECT_EQ(read("b"), "first b");
+        reload();
+    }
+}
+
+TEST_F(StorageTest, ARemovalOutsideATransactionIsImmediate) {
+    write("a", "first a");
+    reload();
+    remove("a");
+    EXPECT_EQ(read("a"), "(absent)");
+    EXPECT_EQ(object_files(), 0u);
+    reload();
+    EXPECT_EQ(read("a"), "(absent)");
+}
+
+}  // namespace
