@@ -86,6 +86,10 @@ class Session {
 struct StmtDeleter {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
+struct SqliteCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using SqliteConnection = std::unique_ptr<sqlite3, SqliteCloser>;
 
 // WAL checkpoints on a thread and connection of their own. SQLite's automatic
 // checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages, and
@@ -114,15 +118,13 @@ class WalCheckpointer {
         const int rc = sqlite3_open_v2(path.c_str(), &db,
                                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
         db_.reset(db);
-        if (rc != SQLITE_OK)
+        // A connection opens the file lazily; until it has, it knows of no WAL
+        // and its checkpoints do nothing.
+        if (rc != SQLITE_OK ||
+            sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
             throw ProtectionDbError(
                 "cannot open the protection database " + path +
                 " for checkpoints: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-        // A connection opens the file lazily; until it has, it knows of no WAL
-        // and its checkpoints do nothing.
-        if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
-            throw ProtectionDbError("cannot open the protection database " + path +
-                                    " for checkpoints: " + sqlite3_errmsg(db));
         thread_ = std::thread([this] { run(); });
     }
 
@@ -182,10 +184,7 @@ class WalCheckpointer {
         }
     }
 
-    struct DbDeleter {
-        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-    };
-    std::unique_ptr<sqlite3, DbDeleter> db_;
+    SqliteConnection db_;
     std::atomic<int> backfilled_{0};  // frames the last checkpoint had copied
     std::mutex mu_;
     std::condition_variable wake_;
@@ -315,12 +314,9 @@ class SqliteSession final : public Session {
         throw DbError(std::string("sqlite: ") + sqlite3_errmsg(db_.get()),
                       rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     }
-    struct DbDeleter {
-        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-    };
     // Before db_: outlives the connection whose WAL hook points at it.
     std::unique_ptr<WalCheckpointer> checkpointer_;
-    std::unique_ptr<sqlite3, DbDeleter> db_;
+    SqliteConnection db_;
     // After db_: finalized before the connection closes.
     std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StmtDeleter>> statements_;
 };
