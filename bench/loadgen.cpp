@@ -24,8 +24,13 @@
 // schedule (open loop: each of N clients every N/R seconds) and latency is
 // counted from when a request was due, not when it went out, so a signer that
 // falls behind shows it in the percentiles instead of slowing the clients down
-// (no coordinated omission). Without it each client sends as fast as answers
-// come back (closed loop), which finds the throughput ceiling.
+// (no coordinated omission). Such a run also reports how late this process
+// itself sent requests whose turn had come (`send_late`: its own threads'
+// wake-ups on a busy machine, not the signer). Every run reports the share of
+// the machine's CPU that was busy and, on a VM, stolen by the hypervisor in
+// the measured window (`machine`, from /proc/stat). Without --rate each client
+// sends as fast as answers come back (closed loop), which finds the
+// throughput ceiling.
 //
 // Mixes (weights in percent):
 //   realistic    assignment VRF 30, approval vote 30, backing statement 10,
@@ -671,10 +676,34 @@ Keys session_keys(Connection& c) {
 
 struct ClientStats {
     std::vector<uint32_t> latency_us[kKinds];
+    // Open loop: how late this process sent a request that was due and
+    // whose predecessor had been answered (its own wake-up, not the signer).
+    std::vector<uint32_t> send_late_us;
     uint64_t errors = 0;
     std::map<int64_t, uint64_t> error_codes;  // JSON-RPC errors by code
     std::string first_error;
 };
+
+// The machine's CPU time so far (Linux /proc/stat, in clock ticks): on a
+// virtual machine `steal` is time its vCPUs were runnable but not running,
+// which no code in the guest can win back, so runs report it beside latency.
+struct CpuTicks {
+    uint64_t busy = 0, steal = 0, total = 0;
+};
+std::optional<CpuTicks> cpu_ticks() {
+    std::FILE* f = std::fopen("/proc/stat", "r");
+    if (f == nullptr) return std::nullopt;
+    unsigned long long v[8] = {};
+    const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                              &v[3], &v[4], &v[5], &v[6], &v[7]);
+    std::fclose(f);
+    if (n != 8) return std::nullopt;
+    CpuTicks t;
+    for (int i = 0; i < 8; ++i) t.total += v[i];
+    t.steal = v[7];
+    t.busy = t.total - v[3] - v[4] - v[7];  // all but idle, iowait and steal
+    return t;
+}
 
 uint32_t percentile(std::vector<uint32_t>& v, double p) {
     if (v.empty()) return 0;
@@ -772,7 +801,13 @@ class Client final : public ReplyHandler {
 
     void start_clock() {
         // Latency counts from when the request was due in the open loop.
-        t0_ = run_.options.rate > 0 ? due_ : Clock::now();
+        const auto now = Clock::now();
+        if (run_.options.rate > 0 && run_.measuring.load(std::memory_order_relaxed))
+            st_.send_late_us.push_back(
+                static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          now - std::max(due_, answered_))
+                                          .count()));
+        t0_ = run_.options.rate > 0 ? due_ : now;
         due_ += interval_;
     }
 
@@ -802,8 +837,9 @@ class Client final : public ReplyHandler {
             if (st_.first_error.empty()) st_.first_error = e.what();
             return false;
         }
+        answered_ = Clock::now();
         const auto us =
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0_).count();
+            std::chrono::duration_cast<std::chrono::microseconds>(answered_ - t0_).count();
         if (measuring) st_.latency_us[kind_].push_back(static_cast<uint32_t>(us));
         return true;
     }
@@ -835,7 +871,7 @@ class Client final : public ReplyHandler {
     net::steady_timer timer_;
     std::mt19937_64 rng_;
     Clock::duration interval_{};
-    Clock::time_point due_, t0_;
+    Clock::time_point due_, t0_, answered_;
     std::string body_;  // reused: no allocation per request once warmed up
     Kind kind_ = kAuthorityDiscovery;
     uint64_t id_ = 0;  // of the request in flight
@@ -928,13 +964,15 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
     run.measuring = true;
     auto start = Clock::now();
+    const auto ticks_before = cpu_ticks();
     std::this_thread::sleep_for(std::chrono::duration<double>(o.duration));
+    const auto ticks_after = cpu_ticks();
     run.measuring = false;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     run.stop = true;
     for (auto& t : threads) t.join();
 
-    std::vector<uint32_t> all, per[kKinds];
+    std::vector<uint32_t> all, per[kKinds], send_late;
     uint64_t errors = 0;
     std::string first_error;
     std::map<int64_t, uint64_t> error_codes;
@@ -942,6 +980,7 @@ int main(int argc, char** argv) {
         errors += st.errors;
         if (first_error.empty()) first_error = st.first_error;
         for (const auto& [code, count] : st.error_codes) error_codes[code] += count;
+        send_late.insert(send_late.end(), st.send_late_us.begin(), st.send_late_us.end());
         for (int k = 0; k < kKinds; ++k) {
             per[k].insert(per[k].end(), st.latency_us[k].begin(), st.latency_us[k].end());
             all.insert(all.end(), st.latency_us[k].begin(), st.latency_us[k].end());
@@ -960,6 +999,21 @@ int main(int argc, char** argv) {
                    {"p99_us", percentile(all, 0.99)},
                    {"p999_us", percentile(all, 0.999)},
                    {"max_us", all.empty() ? 0 : all.back()}};
+    if (ticks_before && ticks_after && ticks_after->total > ticks_before->total) {
+        const auto share = [&](uint64_t CpuTicks::*field) {
+            return 100.0 * static_cast<double>(*ticks_after.*field - *ticks_before.*field) /
+                   static_cast<double>(ticks_after->total - ticks_before->total);
+        };
+        report["machine"] = {{"busy_percent", share(&CpuTicks::busy)},
+                             {"steal_percent", share(&CpuTicks::steal)}};
+    }
+    if (!send_late.empty()) {
+        std::sort(send_late.begin(), send_late.end());
+        report["send_late"] = {{"p50_us", percentile(send_late, 0.50)},
+                               {"p99_us", percentile(send_late, 0.99)},
+                               {"p999_us", percentile(send_late, 0.999)},
+                               {"max_us", send_late.back()}};
+    }
     for (int k = 0; k < kKinds; ++k) {
         if (per[k].empty()) continue;
         std::sort(per[k].begin(), per[k].end());
@@ -980,6 +1034,16 @@ int main(int argc, char** argv) {
         std::printf("  latency p50 %u us, p99 %u us, p99.9 %u us, max %u us\n",
                     percentile(all, 0.50), percentile(all, 0.99), percentile(all, 0.999),
                     all.empty() ? 0u : all.back());
+        if (report.contains("machine"))
+            std::printf("  machine: CPU busy %.1f %%, stolen by the hypervisor %.1f %%\n",
+                        report["machine"]["busy_percent"].get<double>(),
+                        report["machine"]["steal_percent"].get<double>());
+        if (!send_late.empty())
+            std::printf(
+                "  sent late (this process's own wake-up) p50 %u us, p99 %u us, p99.9 %u "
+                "us, max %u us\n",
+                percentile(send_late, 0.50), percentile(send_late, 0.99),
+                percentile(send_late, 0.999), send_late.back());
         for (int k = 0; k < kKinds; ++k)
             if (!per[k].empty())
                 std::printf("  %-20s %8zu  p50 %6u us  p99 %6u us  p99.9 %6u us\n", kKindNames[k],

@@ -110,6 +110,12 @@ Metrics::Metrics() {
             "Seconds a protected signing request spent in the host protection database's "
             "check and record (its group commit included), before the TEE.",
             stage_buckets());
+    declare(kRpcWorkerWait, Type::histogram,
+            "Seconds a request that may block waited for an RPC worker thread.", stage_buckets());
+    declare(kRpcReplyWait, Type::histogram,
+            "Seconds from a request's answer being ready to its connection's I/O thread "
+            "taking it up to write.",
+            stage_buckets());
     // Label-less series exist from the start so that rate() and alerts see them.
     inc(kTeeRestarts, {}, 0);
 }

@@ -101,6 +101,9 @@ class Metrics {
     static constexpr const char* kTeeCommand = "teesigner_tee_command_duration_seconds";
     static constexpr const char* kTeeBatchSize = "teesigner_tee_batch_requests";
     static constexpr const char* kProtectionDbCheck = "teesigner_protection_db_check_seconds";
+    // ... and above it, in the RPC layer.
+    static constexpr const char* kRpcWorkerWait = "teesigner_rpc_worker_queue_seconds";
+    static constexpr const char* kRpcReplyWait = "teesigner_rpc_reply_queue_seconds";
 
     /// Buckets for the group-commit stages: from 100 µs (an unprotected
     /// signature's TA call) to a second.

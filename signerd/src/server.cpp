@@ -17,6 +17,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -173,6 +174,19 @@ struct State {
     // Owned by Server::Impl, which destroys it (and the jobs still queued on
     // it) before the io_context that the jobs' sessions belong to.
     net::thread_pool* workers = nullptr;
+    // Stage metrics of the RPC layer (Metrics::kRpc*Wait), resolved at their
+    // first observation.
+    std::atomic<Metrics::HistogramHandle> worker_wait{}, reply_wait{};
+
+    void observe_stage(std::atomic<Metrics::HistogramHandle>& handle, const char* name,
+                       std::chrono::steady_clock::time_point since) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+        if (const auto h = handle.load(std::memory_order_relaxed))
+            h.observe(seconds);
+        else
+            handle.store(metrics.observe_handle(name, {}, seconds), std::memory_order_relaxed);
+    }
 
     State(ServerOptions o, RpcDispatcher& d, Metrics& m, TokenStore t, HealthProvider h)
         : options(std::move(o)),
@@ -388,9 +402,12 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
     // dispatch, not post: when the TEE was idle the answer is ready while this
     // connection's handler still runs on this thread, and goes out at once
     // (a post would wake the other I/O thread to write it).
-    auto to_connection = [executor, deliver](std::optional<std::string> out) {
-        net::dispatch(executor,
-                      [deliver, out = std::move(out)]() mutable { deliver(std::move(out)); });
+    auto to_connection = [&state, executor, deliver](std::optional<std::string> out) {
+        net::dispatch(executor, [&state, deliver, out = std::move(out),
+                                 ready = std::chrono::steady_clock::now()]() mutable {
+            state.observe_stage(state.reply_wait, Metrics::kRpcReplyWait, ready);
+            deliver(std::move(out));
+        });
     };
     try {
         if (state.dispatcher.handle_without_blocking(body, client, to_connection)) return;
@@ -398,17 +415,18 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
         // Nothing was answered: the envelope is checked before any call starts.
         spdlog::error("dispatcher failed: {}", e.what());
     }
-    net::post(*state.workers,
-              [&state, body = std::move(body), client = std::move(client), to_connection]() {
-                  std::optional<std::string> out;
-                  try {
-                      out = state.dispatcher.handle(body, client);
-                  } catch (const std::exception& e) {
-                      spdlog::error("dispatcher failed: {}", e.what());
-                      out = error_body(rpc_error::kInternalError, "internal error").dump();
-                  }
-                  to_connection(std::move(out));
-              });
+    net::post(*state.workers, [&state, body = std::move(body), client = std::move(client),
+                               to_connection, posted = std::chrono::steady_clock::now()]() {
+        state.observe_stage(state.worker_wait, Metrics::kRpcWorkerWait, posted);
+        std::optional<std::string> out;
+        try {
+            out = state.dispatcher.handle(body, client);
+        } catch (const std::exception& e) {
+            spdlog::error("dispatcher failed: {}", e.what());
+            out = error_body(rpc_error::kInternalError, "internal error").dump();
+        }
+        to_connection(std::move(out));
+    });
 }
 
 bool origin_allowed(const State& state, const http::request_header<>& req) {

@@ -343,6 +343,10 @@ TEST_F(ServerTest, MetricsEndpoint) {
         << m;
     EXPECT_NE(m.find("teesigner_refusals_total{rule=\"custom_rule\"} 1"), std::string::npos);
     EXPECT_NE(m.find("teesigner_tee_restarts_total 0"), std::string::npos);
+    // The RPC layer's stages: every answer went back through its connection's
+    // thread once; the calls that may block waited for a worker.
+    EXPECT_NE(m.find("\nteesigner_rpc_reply_queue_seconds_count 5\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("\nteesigner_rpc_worker_queue_seconds_count 5\n"), std::string::npos) << m;
     EXPECT_NE(m.find("teesigner_keys{key_type=\"gran\",scheme=\"ed25519\"} 1"), std::string::npos)
         << m;
     EXPECT_NE(m.find("teesigner_http_responses_total{code=\"200\"}"), std::string::npos);
