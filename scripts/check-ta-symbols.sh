@@ -2,7 +2,7 @@
 # Proves that the signer TA, as an OP-TEE TA would be built, references nothing
 # outside what a TA may link against: every ta/src/*.cpp and core/src/*.cpp is
 # compiled with aarch64-linux-gnu-g++ -std=c++20 -O2 -fno-exceptions -fno-rtti
-# against our GP Internal Core API header (ta/include) and the libsodium /
+# against our GP Internal Core API header (ta/softtee/include) and the libsodium /
 # libsecp256k1 headers (borrowed from the host: they are architecture
 # independent, and only they are put on the include path), then
 # aarch64-linux-gnu-nm lists the symbols the objects need but do not define
@@ -82,7 +82,7 @@ compile() {
         top=${src%%/*}
         exec "$@" -c "$src" -o "$dir/$top-$(basename "$src" .cpp).o"' _ {} "$dir" \
         "$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra \
-        -Ita/include -Ita/src -Icore/include -I"$out/include" "$@"
+        -Ita/include -Ita/softtee/include -Ita/src -Icore/include -I"$out/include" "$@"
 }
 
 # variant <dir> <flags...>: the TA sources with <flags>, plus the shared core objects.
@@ -167,7 +167,7 @@ closure() {
 
 status=0
 mkdir -p "$out/runtime"
-"$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -Ita/include \
+"$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -Ita/include -Ita/softtee/include \
     -c "$TA_CXX_RUNTIME" -o "$out/runtime/ta_cxx_runtime.o"
 compile "$out/core" core/src/*.cpp --
 variant "$out/release"

@@ -5,7 +5,7 @@
 #include <new>
 #include <vector>  // declares the std::__throw_* helpers
 
-#include "tee_internal_api.h"
+#include "../src/gp_api.hpp"
 
 void* operator new(std::size_t size) {
     void* p = TEE_Malloc(size != 0 ? size : 1, 0);
@@ -34,28 +34,37 @@ void operator delete[](void* p, std::size_t) noexcept {
     TEE_Free(p);
 }
 
+namespace {
+// libstdc++ declares its throw helpers noreturn; OP-TEE's TEE_Panic is not
+// declared so, though it never returns.
+[[noreturn]] void panic(TEE_Result code) {
+    TEE_Panic(code);
+    __builtin_trap();
+}
+}  // namespace
+
 namespace std {
 const nothrow_t nothrow{};
 void __throw_bad_alloc() {
-    TEE_Panic(TEE_ERROR_OUT_OF_MEMORY);
+    panic(TEE_ERROR_OUT_OF_MEMORY);
 }
 void __throw_bad_array_new_length() {
-    TEE_Panic(TEE_ERROR_OUT_OF_MEMORY);
+    panic(TEE_ERROR_OUT_OF_MEMORY);
 }
 void __throw_length_error(const char*) {
-    TEE_Panic(TEE_ERROR_OUT_OF_MEMORY);
+    panic(TEE_ERROR_OUT_OF_MEMORY);
 }
 void __throw_logic_error(const char*) {
-    TEE_Panic(TEE_ERROR_GENERIC);
+    panic(TEE_ERROR_GENERIC);
 }
 void __throw_out_of_range(const char*) {
-    TEE_Panic(TEE_ERROR_GENERIC);
+    panic(TEE_ERROR_GENERIC);
 }
 void __throw_out_of_range_fmt(const char*, ...) {
-    TEE_Panic(TEE_ERROR_GENERIC);
+    panic(TEE_ERROR_GENERIC);
 }
 void __throw_invalid_argument(const char*) {
-    TEE_Panic(TEE_ERROR_GENERIC);
+    panic(TEE_ERROR_GENERIC);
 }
 }  // namespace std
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "tee_internal_api.h"
+#include "gp_api.hpp"
 #include "teesigner/core/bytes.hpp"
 #include "teesigner/core/keys.hpp"
 #include "teesigner/core/secure.hpp"

@@ -6,7 +6,7 @@
 // committed: the protection record is durable before any signature leaves.
 #pragma once
 
-#include "tee_internal_api.h"
+#include "gp_api.hpp"
 #include "teesigner/core/protection.hpp"
 
 namespace teesigner::ta {
@@ -41,10 +41,11 @@ void abort_protection_batch();
 /// Commit what was buffered and leave buffering mode: every written object in
 /// the order it was first written, then every removal, each committed
 /// atomically by GP storage (the soft TEE commits the written objects in one
-/// transaction, ta/include/ts_softtee_storage.h). Any prefix of that sequence is a state the
-/// Protector could itself have left (its own order puts indexes and raised
-/// watermarks before what depends on them and removals last), and no
-/// signature of the batch exists before the whole sequence is committed.
+/// transaction, ta/softtee/include/ts_softtee_storage.h). Any prefix of that
+/// sequence is a state the Protector could itself have left (its own order
+/// puts indexes and raised watermarks before what depends on them and
+/// removals last), and no signature of the batch exists before the whole
+/// sequence is committed.
 /// The first failure stops the commit and is returned.
 TEE_Result commit_protection_batch();
 

@@ -8,9 +8,9 @@
 #include <optional>
 #include <vector>
 
+#include "gp_api.hpp"
 #include "keystore.hpp"
 #include "protection_store.hpp"
-#include "tee_internal_api.h"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
 #include "teesigner/core/merlin.hpp"

@@ -160,8 +160,10 @@ TEE_Result TA_InvokeCommandEntryPoint(void* sessionContext, uint32_t commandID,
 
 /* ---- Panic --------------------------------------------------------------- */
 
-/* Ends the TA instance; the client sees TEE_ERROR_TARGET_DEAD. */
-void TEE_Panic(TEE_Result panicCode) __attribute__((noreturn));
+/* Ends the TA instance; the client sees TEE_ERROR_TARGET_DEAD. Not declared
+ * noreturn, as in OP-TEE's header (4.x): code must not rely on it, or it
+ * would build here and not against the dev kit. */
+void TEE_Panic(TEE_Result panicCode);
 
 /* ---- Memory management --------------------------------------------------- */
 
