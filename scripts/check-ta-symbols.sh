@@ -189,6 +189,44 @@ else
     grep FAIL "$out/selftest.log"
 fi
 
+# OP-TEE's GP headers come with its <compiler.h>, whose macros have names
+# libstdc++ uses as identifiers; a TA source that includes a standard header
+# after the GP API (ta/src/gp_api.hpp) breaks only against the real dev kit.
+# Here a stand-in for the dev kit's tee_internal_api.h defines those macros
+# after ours, and every TA source (ta/optee's included) must still compile.
+mkdir -p "$out/optee-macros"
+cat >"$out/optee-macros/tee_internal_api.h" <<'HDR'
+#include_next "tee_internal_api.h"
+/* As OP-TEE's <compiler.h> (4.x) defines them. */
+#define __deprecated __attribute__((deprecated))
+#define __packed __attribute__((packed))
+#define __weak __attribute__((weak))
+#define __noreturn __attribute__((__noreturn__))
+#define __pure __attribute__((pure))
+#define __aligned(x) __attribute__((aligned(x)))
+#define __noinline __attribute__((noinline))
+#define __unused __attribute__((unused))
+#define __maybe_unused __attribute__((unused))
+#define __used __attribute__((__used__))
+#define __must_check __attribute__((warn_unused_result))
+#define __cold __attribute__((__cold__))
+#define __section(x) __attribute__((section(x)))
+#define __data __section(".data")
+#define __bss __section(".bss")
+#define __rodata __section(".rodata")
+HDR
+if printf '%s\n' ta/src/*.cpp ta/optee/*.cpp | xargs -P "$(nproc)" -I{} \
+    "$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -fsyntax-only \
+    -I"$out/optee-macros" -Ita/include -Ita/softtee/include -Ita/src -Icore/include \
+    -I"$out/include" {}; then
+    echo
+    echo "== TA sources compile with OP-TEE's <compiler.h> macros after the GP API: ok"
+else
+    echo "check-ta-symbols: a TA source includes a standard header after the GP API" \
+        "(include ta/src/gp_api.hpp first, and list the header there)" >&2
+    status=1
+fi
+
 for obj in "$out"/release/*.o; do  # readelf, not file(1), which a fresh machine may lack
     "$READELF" -h "$obj" | grep -q 'Machine: *AArch64' || { echo "not an aarch64 object: $obj" >&2; status=1; }
 done
