@@ -65,6 +65,11 @@ for entry in "${ALLOW[@]}"; do
     printf '  %-24s %-8s %-56s %s\n' "$name" "$kind" "$pattern" "$why"
 done
 
+# How every TA source is compiled here, as ta/sub.mk builds it for OP-TEE (our
+# GP header standing in for the dev kit's).
+ta_cxx=("$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra
+    -Ita/include -Ita/softtee/include -Ita/src -Icore/include -I"$out/include")
+
 # compile <dir> <sources...> -- <extra flags...>: objects into <dir>, named
 # <top directory>-<file>.o, in parallel.
 compile() {
@@ -81,8 +86,7 @@ compile() {
         src=$1; shift; dir=$1; shift
         top=${src%%/*}
         exec "$@" -c "$src" -o "$dir/$top-$(basename "$src" .cpp).o"' _ {} "$dir" \
-        "$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra \
-        -Ita/include -Ita/softtee/include -Ita/src -Icore/include -I"$out/include" "$@"
+        "${ta_cxx[@]}" "$@"
 }
 
 # variant <dir> <flags...>: the TA sources with <flags>, plus the shared core objects.
@@ -167,8 +171,7 @@ closure() {
 
 status=0
 mkdir -p "$out/runtime"
-"$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -Ita/include -Ita/softtee/include \
-    -c "$TA_CXX_RUNTIME" -o "$out/runtime/ta_cxx_runtime.o"
+"${ta_cxx[@]}" -Werror -c "$TA_CXX_RUNTIME" -o "$out/runtime/ta_cxx_runtime.o"
 compile "$out/core" core/src/*.cpp --
 variant "$out/release"
 check "$out/release" "release TA (ta/src + core/src)" || status=1
@@ -216,9 +219,7 @@ cat >"$out/optee-macros/tee_internal_api.h" <<'HDR'
 #define __rodata __section(".rodata")
 HDR
 if printf '%s\n' ta/src/*.cpp ta/optee/*.cpp | xargs -P "$(nproc)" -I{} \
-    "$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -fsyntax-only \
-    -I"$out/optee-macros" -Ita/include -Ita/softtee/include -Ita/src -Icore/include \
-    -I"$out/include" {}; then
+    "$CXX" -I"$out/optee-macros" "${ta_cxx[@]:1}" -Werror -fsyntax-only {}; then
     echo
     echo "== TA sources compile with OP-TEE's <compiler.h> macros after the GP API: ok"
 else

@@ -34,14 +34,7 @@ void operator delete[](void* p, std::size_t) noexcept {
     TEE_Free(p);
 }
 
-namespace {
-// libstdc++ declares its throw helpers noreturn; OP-TEE's TEE_Panic is not
-// declared so, though it never returns.
-[[noreturn]] void panic(TEE_Result code) {
-    TEE_Panic(code);
-    __builtin_trap();
-}
-}  // namespace
+using teesigner::ta::panic;
 
 namespace std {
 const nothrow_t nothrow{};

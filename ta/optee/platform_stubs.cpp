@@ -14,11 +14,9 @@
 
 #include "../src/gp_api.hpp"
 
+using teesigner::ta::panic;
+
 namespace {
-[[noreturn]] void panic(TEE_Result code) {
-    TEE_Panic(code);
-    __builtin_trap();  // OP-TEE does not declare TEE_Panic noreturn
-}
 int last_error = 0;            // errno: one TA instance is one thread
 constexpr int kNoSystem = 38;  // ENOSYS on Linux/AArch64
 int unavailable() {

@@ -32,3 +32,14 @@
 extern "C" {
 #include "tee_internal_api.h"
 }
+
+namespace teesigner::ta {
+// TEE_Panic for code that must be seen not to return (libstdc++'s noreturn
+// throw helpers, callbacks that may not carry on): OP-TEE (4.x), like our
+// soft-TEE header, does not declare TEE_Panic noreturn, though it never
+// returns.
+[[noreturn]] inline void panic(TEE_Result code) {
+    TEE_Panic(code);
+    __builtin_trap();
+}
+}  // namespace teesigner::ta
