@@ -27,6 +27,10 @@
 //   audit_log(id, at, instance, client, method, key_type, public_key, rule,
 //             major, minor, payload_hash, outcome, code)
 //   schema_version(version)
+// SQLite stores `records` WITHOUT ROWID (one b-tree in primary-key order); a
+// database written before that layout (up to e64422c) is rebuilt once when a
+// signer opens it, in one transaction. The columns, the SQL and
+// schema_version stay the same, so an earlier signer still opens it.
 // Positions are stored as signed 64-bit integers: a position at or above 2^63
 // (no real chain reaches it) is refused rather than stored out of order.
 #pragma once

@@ -790,6 +790,125 @@ TEST(ProtectionDbSqlite, TheWalIsCheckpointedInTheBackgroundAndStaysBounded) {
     std::filesystem::remove_all(dir);
 }
 
+// Every row of a SQL query on a SQLite file, columns joined with '|'.
+std::vector<std::string> sqlite_rows(const std::string& path, const std::string& sql) {
+    std::vector<std::string> rows;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10'000);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        std::string row;
+        for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+            const unsigned char* text = sqlite3_column_text(stmt, c);
+            row += (c ? "|" : "") + std::string(text ? reinterpret_cast<const char*>(text) : "");
+        }
+        rows.push_back(std::move(row));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
+}
+
+// Protection databases written before `records` was WITHOUT ROWID (schema 1
+// up to commit e64422c: a rowid table plus an index on the primary key) are
+// rebuilt once when a signer opens them: every record keeps every column, the
+// watermarks and the audit log are untouched, the old records still refuse
+// their conflicts, and a later open does not rebuild again.
+TEST(ProtectionDbSqlite, AnOldRowidRecordsTableIsRebuiltOnceKeepingEveryRecord) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("ts-db-rowid-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    ProtectionDbOptions o;
+    o.backend = "sqlite";
+    o.sqlite_path = (dir / "protection.sqlite").string();
+    o.instance = "test";
+    o.limits.grandpa_positions = 4;  // rounds 1-10: the watermark rises, old rounds are pruned
+    using K = ParaStatementKind;
+    {
+        auto db = signerd::open_protection_db(o);
+        for (uint64_t round = 1; round <= 10; ++round)
+            ASSERT_TRUE(check(*db, key(1), prevote(1, round)).allowed);
+        ASSERT_TRUE(check(*db, key(1), precommit(1, 10)).allowed);
+        ASSERT_TRUE(check(*db, key(2), babe(500, 1)).allowed);
+        ASSERT_TRUE(check(*db, key(2), beefy(2, 900, 1)).allowed);
+        ASSERT_TRUE(check(*db, key(3), para(K::approval_multiple, 30, {h(9), h(10)})).allowed);
+        signerd::AuditEntry e;
+        e.method = "signer_signGrandpaVote";
+        e.outcome = "signed";
+        db->append_audit(e);
+        ASSERT_EQ(db->audit_tail(5).size(), 1u);  // written before the handle closes
+    }
+    const std::string path = o.sqlite_path;
+    const std::string all_records =
+        "SELECT * FROM records ORDER BY public_key, rule, major, minor, vote";
+    const std::string records_sql = "SELECT sql FROM sqlite_master WHERE name = 'records'";
+    const auto records = sqlite_rows(path, all_records);
+    const auto watermarks = sqlite_rows(path, "SELECT * FROM watermarks ORDER BY public_key, rule");
+    const auto audit = sqlite_rows(path, "SELECT * FROM audit_log ORDER BY id");
+    ASSERT_EQ(records.size(), 4u + 1 + 1 + 1 + 2);
+    ASSERT_EQ(watermarks.size(), 1u);
+    ASSERT_EQ(sqlite_rows(path, records_sql).at(0).find("WITHOUT ROWID") != std::string::npos, true)
+        << "a new database starts WITHOUT ROWID";
+
+    // Put the table back as schema 1 created it before, rows and all.
+    sqlite_rows(path,
+                "CREATE TABLE records_old ("
+                " public_key TEXT NOT NULL, rule TEXT NOT NULL, major BIGINT NOT NULL,"
+                " minor BIGINT NOT NULL, vote TEXT NOT NULL, kind INTEGER NOT NULL,"
+                " sides INTEGER NOT NULL, subject TEXT NOT NULL, number BIGINT NOT NULL,"
+                " payload_hash TEXT NOT NULL, created_at TEXT NOT NULL,"
+                " PRIMARY KEY (public_key, rule, major, minor, vote))");
+    sqlite_rows(path, "INSERT INTO records_old SELECT * FROM records");
+    sqlite_rows(path, "DROP TABLE records");
+    sqlite_rows(path, "ALTER TABLE records_old RENAME TO records");
+    ASSERT_EQ(sqlite_rows(path, records_sql).at(0).find("WITHOUT ROWID"), std::string::npos);
+    ASSERT_EQ(
+        sqlite_rows(path,
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"),
+        std::vector<std::string>{"sqlite_autoindex_records_1"});
+    ASSERT_EQ(sqlite_rows(path, all_records), records);
+
+    std::string rebuilt_root;
+    {
+        auto db = signerd::open_protection_db(o);
+        EXPECT_NE(sqlite_rows(path, records_sql).at(0).find("WITHOUT ROWID"), std::string::npos);
+        EXPECT_TRUE(
+            sqlite_rows(
+                path,
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'")
+                .empty());
+        EXPECT_EQ(sqlite_rows(path, all_records), records);
+        EXPECT_EQ(sqlite_rows(path, "SELECT * FROM watermarks ORDER BY public_key, rule"),
+                  watermarks);
+        EXPECT_EQ(sqlite_rows(path, "SELECT * FROM audit_log ORDER BY id"), audit);
+        EXPECT_EQ(sqlite_rows(path, "SELECT version FROM schema_version"),
+                  std::vector<std::string>{"1"});
+        // The old records still decide.
+        EXPECT_FALSE(check(*db, key(1), prevote(2, 10)).allowed);
+        EXPECT_FALSE(check(*db, key(1), prevote(1, 6)).allowed) << "below the watermark";
+        EXPECT_TRUE(check(*db, key(1), prevote(1, 10)).allowed) << "the identical vote";
+        EXPECT_FALSE(check(*db, key(2), babe(500, 2)).allowed);
+        EXPECT_FALSE(check(*db, key(2), beefy(2, 900, 2)).allowed);
+        EXPECT_FALSE(check(*db, key(3), para(K::dispute_invalid, 30, {h(10)})).allowed);
+        EXPECT_TRUE(check(*db, key(1), prevote(1, 11)).allowed);
+        rebuilt_root =
+            sqlite_rows(path, "SELECT rootpage FROM sqlite_master WHERE name = 'records'").at(0);
+    }
+    {
+        auto db = signerd::open_protection_db(o);
+        EXPECT_EQ(
+            sqlite_rows(path, "SELECT rootpage FROM sqlite_master WHERE name = 'records'").at(0),
+            rebuilt_root)
+            << "rebuilt a second time";
+        EXPECT_FALSE(check(*db, key(1), prevote(2, 11)).allowed);
+        EXPECT_EQ(sqlite_rows(path, all_records).size(), records.size());  // round 11 in, 7 pruned
+    }
+    std::filesystem::remove_all(dir);
+}
+
 // A failure inside a batch (the database rejects one item's insert after
 // earlier items of the same transaction wrote theirs): every caller of that
 // batch gets the error, nothing of it is recorded.
