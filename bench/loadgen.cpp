@@ -35,7 +35,10 @@
 // Mixes (weights in percent):
 //   realistic    assignment VRF 30, approval vote 30, backing statement 10,
 //                GRANDPA vote 10, authority discovery 10, BABE slot-claim VRF 5,
-//                BABE seal 5 (protected: approval, backing, GRANDPA, BABE seal)
+//                BABE seal 5 (protected: approval, backing, GRANDPA, BABE seal);
+//                a new parachain session every --session-requests (5,000; 0:
+//                never), far more often than a real chain, to include session
+//                changes in every run
 //   unprotected  authority discovery signatures (sr25519, nothing persisted)
 //   protected    GRANDPA votes, each for a new round (one new record each)
 // Protected payloads never repeat a position, so each one writes a record.
@@ -98,6 +101,12 @@ struct Options {
     int generate_keys = 0;
     double rate = 0;  // requests per second in all; 0 = closed loop
     int threads = 0;  // event loops the clients are spread over; 0: one per client
+    // Realistic mix: a new parachain session every N requests (0: one session
+    // for the whole run). Real sessions last 1 h (Kusama) or 4 h (Polkadot),
+    // millions of requests at these rates; the default makes session changes,
+    // which create and remove up to 256 protection objects per key, part of
+    // every run.
+    uint64_t session_requests = 5000;
     bool json_out = false;
 };
 
@@ -108,7 +117,7 @@ struct Options {
                  "       [--clients N] [--duration S] [--warmup S] [--mix "
                  "realistic|unprotected|protected]\n"
                  "       [--token T] [--rate R] [--threads N] [--idle N] [--generate-keys N]\n"
-                 "       [--json]\n",
+                 "       [--session-requests N] [--json]\n",
                  why);
     std::exit(2);
 }
@@ -157,6 +166,8 @@ Options parse(int argc, char** argv) {
             o.threads = static_cast<int>(number(1, 256));
         else if (a == "--rate")
             o.rate = number(0, 1e7);
+        else if (a == "--session-requests")
+            o.session_requests = static_cast<uint64_t>(number(0, 1e15));
         else if (a == "--json")
             o.json_out = true;
         else
@@ -371,6 +382,7 @@ const char* kKindNames[kKinds] = {"assignment_vrf", "approval_vote",       "back
 
 // Positions never reused across clients: every protected request is new.
 std::atomic<uint64_t> g_next{1};
+uint64_t g_session_requests = 5000;  // Options::session_requests, set once in main
 
 // A VRF transcript item `["0x<label>","0x<data>"]`.
 void append_item(std::string& out, const std::string& quoted_label, const uint8_t* data,
@@ -434,7 +446,8 @@ void write_request(std::string& out, Kind kind, const Keys& k, uint64_t id) {
             payloads::ParaStatement s;
             s.kind = kind == kApproval ? payloads::ParaStatementKind::approval
                                        : payloads::ParaStatementKind::backing_seconded;
-            s.session = static_cast<uint32_t>(1000 + n / 5000);  // sessions roll over
+            s.session = static_cast<uint32_t>(
+                1000 + (g_session_requests == 0 ? 0 : n / g_session_requests));
             s.candidates = {hash_of(n, kind == kApproval ? 1 : 2)};
             if (kind == kBacking) s.parent_hash = hash_of(n / 8, 4);
             auto encoded = payloads::encode_para_statement(s);
@@ -881,6 +894,7 @@ class Client final : public ReplyHandler {
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
+    g_session_requests = o.session_requests;
     net::io_context ioc;
     std::unique_ptr<Connection> setup;
     try {
@@ -992,6 +1006,7 @@ int main(int argc, char** argv) {
                    {"clients", o.clients},
                    {"seconds", elapsed},
                    {"target_per_second", o.rate},
+                   {"session_requests", o.session_requests},
                    {"requests", all.size()},
                    {"errors", errors},
                    {"per_second", static_cast<double>(all.size()) / elapsed},

@@ -60,6 +60,7 @@ run "unprotected http c=16" --transport http --clients 16 --mix unprotected
 run "protected ws c=64" --transport ws --clients 64 --mix protected
 run "protected ws c=1" --transport ws --clients 1 --mix protected
 run "realistic ws c=64" --transport ws --clients 64 --mix realistic
+run "realistic ws c=64 one session" --transport ws --clients 64 --mix realistic --session-requests 0
 # The targets of issue 6 as fixed rates (open loop: latency counted from when
 # each request was due): unprotected 15,000/s, protected 2,000/s.
 run "unprotected ws rate=15000 c=32" --transport ws --clients 32 --mix unprotected --rate 15000
