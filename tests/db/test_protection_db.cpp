@@ -816,7 +816,8 @@ std::vector<std::string> sqlite_rows(const std::string& path, const std::string&
 // up to commit e64422c: a rowid table plus an index on the primary key) are
 // rebuilt once when a signer opens them: every record keeps every column, the
 // watermarks and the audit log are untouched, the old records still refuse
-// their conflicts, and a later open does not rebuild again.
+// their conflicts, and a later open does not rebuild again. A failed rebuild
+// fails the open and changes nothing.
 TEST(ProtectionDbSqlite, AnOldRowidRecordsTableIsRebuiltOnceKeepingEveryRecord) {
     const auto dir =
         std::filesystem::temp_directory_path() / ("ts-db-rowid-" + std::to_string(::getpid()));
@@ -870,6 +871,14 @@ TEST(ProtectionDbSqlite, AnOldRowidRecordsTableIsRebuiltOnceKeepingEveryRecord) 
                     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"),
         std::vector<std::string>{"sqlite_autoindex_records_1"});
     ASSERT_EQ(sqlite_rows(path, all_records), records);
+
+    // A rebuild that fails part way (here: its new table's name is taken by a
+    // view) fails the open and leaves the old table as it was.
+    sqlite_rows(path, "CREATE VIEW records_without_rowid AS SELECT 1");
+    EXPECT_THROW(signerd::open_protection_db(o), signerd::ProtectionDbError);
+    EXPECT_EQ(sqlite_rows(path, records_sql).at(0).find("WITHOUT ROWID"), std::string::npos);
+    EXPECT_EQ(sqlite_rows(path, all_records), records);
+    sqlite_rows(path, "DROP VIEW records_without_rowid");
 
     std::string rebuilt_root;
     {
