@@ -144,6 +144,40 @@ class Metrics {
     std::map<std::string, Family> families_;
 };
 
+/// One sample on a hot path: the first observation goes through the registry
+/// (so the sample appears in /metrics only once it has one, as with
+/// Metrics::inc and observe) and keeps its handle; later ones are an atomic
+/// add. Two threads racing on the first both go through the registry and
+/// store the same handle. A null registry ignores every observation.
+template <class Handle, Handle (Metrics::*resolve)(const std::string&, const Labels&, double),
+          void (Handle::*update)(double) const>
+class LazySample {
+  public:
+    LazySample(Metrics* metrics, std::string name, Labels labels = {})
+        : metrics_(metrics), name_(std::move(name)), labels_(std::move(labels)) {}
+    LazySample(const LazySample&) = delete;
+    LazySample& operator=(const LazySample&) = delete;
+
+    void add(double value) {
+        if (const Handle h = handle_.load(std::memory_order_relaxed))
+            (h.*update)(value);
+        else if (metrics_ != nullptr)
+            handle_.store((metrics_->*resolve)(name_, labels_, value), std::memory_order_relaxed);
+    }
+
+  private:
+    Metrics* metrics_;
+    std::string name_;
+    Labels labels_;
+    std::atomic<Handle> handle_{};
+};
+/// counter += value
+using LazyCounter =
+    LazySample<Metrics::CounterHandle, &Metrics::inc_handle, &Metrics::CounterHandle::inc>;
+/// histogram observation
+using LazyHistogram = LazySample<Metrics::HistogramHandle, &Metrics::observe_handle,
+                                 &Metrics::HistogramHandle::observe>;
+
 /// Escape a label value for the text format (backslash, quote, newline).
 std::string prometheus_escape(const std::string& value);
 

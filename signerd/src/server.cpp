@@ -174,18 +174,12 @@ struct State {
     // Owned by Server::Impl, which destroys it (and the jobs still queued on
     // it) before the io_context that the jobs' sessions belong to.
     net::thread_pool* workers = nullptr;
-    // Stage metrics of the RPC layer (Metrics::kRpc*Wait), resolved at their
-    // first observation.
-    std::atomic<Metrics::HistogramHandle> worker_wait{}, reply_wait{};
+    // Stage metrics of the RPC layer (Metrics::kRpc*Wait).
+    LazyHistogram worker_wait{&metrics, Metrics::kRpcWorkerWait};
+    LazyHistogram reply_wait{&metrics, Metrics::kRpcReplyWait};
 
-    void observe_stage(std::atomic<Metrics::HistogramHandle>& handle, const char* name,
-                       std::chrono::steady_clock::time_point since) {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-        if (const auto h = handle.load(std::memory_order_relaxed))
-            h.observe(seconds);
-        else
-            handle.store(metrics.observe_handle(name, {}, seconds), std::memory_order_relaxed);
+    static double seconds_since(std::chrono::steady_clock::time_point since) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
     }
 
     State(ServerOptions o, RpcDispatcher& d, Metrics& m, TokenStore t, HealthProvider h)
@@ -405,7 +399,7 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
     auto to_connection = [&state, executor, deliver](std::optional<std::string> out) {
         net::dispatch(executor, [&state, deliver, out = std::move(out),
                                  ready = std::chrono::steady_clock::now()]() mutable {
-            state.observe_stage(state.reply_wait, Metrics::kRpcReplyWait, ready);
+            state.reply_wait.add(State::seconds_since(ready));
             deliver(std::move(out));
         });
     };
@@ -417,7 +411,7 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
     }
     net::post(*state.workers, [&state, body = std::move(body), client = std::move(client),
                                to_connection, posted = std::chrono::steady_clock::now()]() {
-        state.observe_stage(state.worker_wait, Metrics::kRpcWorkerWait, posted);
+        state.worker_wait.add(State::seconds_since(posted));
         std::optional<std::string> out;
         try {
             out = state.dispatcher.handle(body, client);
@@ -1061,8 +1055,8 @@ class CallMetrics {
   public:
     CallMetrics(Metrics& metrics, const std::vector<std::string>& methods) : metrics_(metrics) {
         for (const auto& method : methods)
-            by_method_.emplace(method, std::make_unique<PerMethod>());
-        by_method_.emplace("<unknown>", std::make_unique<PerMethod>());
+            by_method_.emplace(method, std::make_unique<PerMethod>(metrics, method));
+        by_method_.emplace("<unknown>", std::make_unique<PerMethod>(metrics, "<unknown>"));
     }
 
     void count(const std::string& method, int code, double seconds) {
@@ -1074,18 +1068,8 @@ class CallMetrics {
             return;
         }
         PerMethod& m = *it->second;
-        if (const auto requests = m.requests[static_cast<size_t>(slot)].load()) {
-            requests.inc();
-        } else {
-            m.requests[static_cast<size_t>(slot)].store(metrics_.inc_handle(
-                Metrics::kRequests, {{"method", method}, {"code", std::to_string(code)}}));
-        }
-        if (const auto latency = m.latency.load()) {
-            latency.observe(seconds);
-        } else {
-            m.latency.store(
-                metrics_.observe_handle(Metrics::kLatency, {{"method", method}}, seconds));
-        }
+        m.requests[static_cast<size_t>(slot)]->add(1);
+        m.latency.add(seconds);
     }
 
   private:
@@ -1110,11 +1094,16 @@ class CallMetrics {
             if (kCodes[i] == code) return static_cast<int>(i);
         return -1;
     }
-    // Resolved on first use; two threads racing to resolve one both count
-    // through the registry and store the same handle.
     struct PerMethod {
-        std::array<std::atomic<Metrics::CounterHandle>, kSlots> requests{};
-        std::atomic<Metrics::HistogramHandle> latency{};
+        PerMethod(Metrics& metrics, const std::string& method)
+            : latency(&metrics, Metrics::kLatency, {{"method", method}}) {
+            for (size_t i = 0; i < kSlots; ++i)
+                requests[i] = std::make_unique<LazyCounter>(
+                    &metrics, Metrics::kRequests,
+                    Labels{{"method", method}, {"code", std::to_string(kCodes[i])}});
+        }
+        std::array<std::unique_ptr<LazyCounter>, kSlots> requests;
+        LazyHistogram latency;
     };
 
     Metrics& metrics_;

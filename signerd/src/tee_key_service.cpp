@@ -140,6 +140,7 @@ std::string tee_context_name(const TeeOptions& o) {
 }
 
 struct TeeKeyService::Impl {
+    explicit Impl(Metrics* m) : metrics(m) {}
     TeeOptions options;
     Metrics* metrics = nullptr;
     std::string context_name;
@@ -309,17 +310,11 @@ struct TeeKeyService::Impl {
         std::function<void(Job&)> on_done;
         std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
     };
-    // Group-commit stage metrics (Metrics::kTee*), resolved at their first
-    // observation; used under mu only.
-    Metrics::HistogramHandle queue_wait_metric, command_metric, batch_size_metric;
+    // Group-commit stage metrics (Metrics::kTee*).
+    LazyHistogram queue_wait_metric{metrics, Metrics::kTeeQueueWait};
+    LazyHistogram command_metric{metrics, Metrics::kTeeCommand};
+    LazyHistogram batch_size_metric{metrics, Metrics::kTeeBatchSize};
 
-    void observe_stage(Metrics::HistogramHandle& handle, const char* name, double value) {
-        if (metrics == nullptr) return;
-        if (handle)
-            handle.observe(value);
-        else
-            handle = metrics->observe_handle(name, {}, value);
-    }
     static double seconds_since(std::chrono::steady_clock::time_point t) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
@@ -451,21 +446,18 @@ struct TeeKeyService::Impl {
                     queue.pop_front();
                 }
             }
-            for (const Job* job : jobs)
-                observe_stage(queue_wait_metric, Metrics::kTeeQueueWait,
-                              seconds_since(job->queued));
+            for (const Job* job : jobs) queue_wait_metric.add(seconds_since(job->queued));
             if (jobs.size() > 1 && batch_supported) {
                 const auto started = std::chrono::steady_clock::now();
                 run_batch_locked(jobs);
-                observe_stage(command_metric, Metrics::kTeeCommand, seconds_since(started));
-                observe_stage(batch_size_metric, Metrics::kTeeBatchSize,
-                              static_cast<double>(jobs.size()));
+                command_metric.add(seconds_since(started));
+                batch_size_metric.add(static_cast<double>(jobs.size()));
             } else {
                 for (Job* job : jobs) {
                     const auto started = std::chrono::steady_clock::now();
                     run_job_locked(*job);
-                    observe_stage(command_metric, Metrics::kTeeCommand, seconds_since(started));
-                    observe_stage(batch_size_metric, Metrics::kTeeBatchSize, 1);
+                    command_metric.add(seconds_since(started));
+                    batch_size_metric.add(1);
                 }
             }
         }
@@ -571,10 +563,9 @@ struct TeeKeyService::Impl {
 };
 
 TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>(metrics)) {
     Impl& s = *impl_;
     s.options = std::move(options);
-    s.metrics = metrics;
     s.context_name = tee_context_name(s.options);
     const TEEC_Result rc = TEEC_InitializeContext(
         s.context_name.empty() ? nullptr : s.context_name.c_str(), &s.context);
