@@ -8,7 +8,8 @@
 #   python3 bench/perf-stages.py label=s.txt=CPU_US_PER_REQUEST [label2=...]
 # Each sample goes to the first stage (in the order below) any frame of its stack
 # belongs to; the kernel part of each stage is split by kind (futex: thread
-# hand-offs; socket: client and TA socket syscalls). CPU_US_PER_REQUEST (signer
+# hand-offs; socket: client and TA socket syscalls; fs: the databases' and the
+# TA's file syscalls). CPU_US_PER_REQUEST (signer
 # + TA, from cpu-per-request.sh) turns the shares into microseconds.
 import sys, re, collections
 def name(sym):
@@ -21,7 +22,13 @@ def name(sym):
     return out
 def anyf(frames, rx): return any(rx.search(n) for n in frames)
 R=lambda p: re.compile(p)
-def signer_stage(names, ks):
+def signer_stage(names, ks, raw):
+    # The host protection database (database = "sqlite" or "postgres"), by
+    # thread role; matched on the raw symbols, since a thread's entry names
+    # its class only inside std::thread's template arguments.
+    if anyf(raw, R(r"WalCheckpointer")): return "host DB: WAL checkpointer thread"
+    if anyf(raw, R(r"write_audit_rows|insert_audit_rows")): return "host DB: audit-log writer thread"
+    if anyf(raw, R(r"^sqlite3|^PQ|^pq|SqlProtectionDb|SqliteSession|PgSession")): return "host DB: signing batch (SQLite / libpq and the batch code)"
     if anyf(names, R(r"^TEEC_|softtee::")): return "TEE hop (frame encode, socketpair syscalls)"
     if anyf(names, R(r"TeeKeyService")): return "TEE key service (SCALE, group-commit queue, hand-off to leader)"
     if anyf(names, R(r"Metrics::|^spdlog|install_call_observer")): return "metrics + logging"
@@ -31,6 +38,7 @@ def signer_stage(names, ks):
     return "other"
 def ta_stage(names, ks, leaf):
     if anyf(names, R(r"TEE_OpenPersistentObject|TEE_ReadObjectData|TEE_CloseObject|TEE_GetObjectInfo|TeeBlobStore::read|read_secret|read_object|softtee::.*load")): return "sealed-object read + AEAD decrypt"
+    if anyf(names, R(r"journal_append|commit_objects|checkpoint|remove_objects|write_counter|TS_CommitTransaction")): return "sealed storage commit (journal record + fdatasync, checkpoints)"
     if anyf(names, R(r"key_types_of|key_exists|ByteKeyCache|key_object_id")): return "key lookup probes (key types)"
     if anyf(names, R(r"sr25519|KeyPair::|Strobe|keccak|merlin|Transcript|^crypto_|ristretto|blake2|TEE_GenerateRandom")) or leaf=="[unknown]": return "crypto (sr25519 sign, blake2b, nonce)"
     if anyf(names, R(r"parse_request|build_response|read_frame|write_frame|softtee::.*serve|sodium_memzero|^__libc_|^read$|^__send")): return "TA frame I/O (parse, build, socket syscalls)"
@@ -40,6 +48,7 @@ def kindof(kf):
     ks=" ".join(kf)
     if not kf: return "user"
     if "futex" in ks: return "futex"
+    if re.search(r"ext4|jbd2|filemap|iomap|fdatasync|fsync", ks): return "fs"
     if re.search(r"unix_stream|sock_|sendmsg|recvmsg|sendto|recvfrom|ksys_read|ksys_write|vfs_read|vfs_write|do_sys_poll|poll", ks): return "socket"
     if "epoll" in ks: return "epoll"
     if re.search(r"stat|path|open|fsync|dentry", ks): return "fs"
@@ -51,7 +60,7 @@ def run(path):
         if cur is None or not fr: return
         u=[name(s) for k,s in fr if k=='u']; kf=[s for k,s in fr if k=='k']
         leaf = u[0] if u else ""
-        if cur.startswith("tee-signer"): s="signer: "+signer_stage(u, kf)
+        if cur.startswith("tee-signer"): s="signer: "+signer_stage(u, kf, [s for k,s in fr if k=='u'])
         else: s="TA: "+ta_stage(u, kf, leaf)
         tot[cur]+=1; st[s]+=1; kd[(s,kindof(kf))]+=1
     for line in open(path, errors="replace"):
