@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,11 +183,20 @@ bool same_uuid(const TEE_UUID& a, const TEE_UUID& b) {
            memcmp(a.clockSeqAndNode, b.clockSeqAndNode, 8) == 0;
 }
 
+// A request (or the host's close) is waiting on the channel.
+bool input_waiting(int fd) {
+    uint8_t byte = 0;
+    const ssize_t got = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 int serve() {
     std::map<uint32_t, void*> sessions;
     uint32_t next_session = 1;
     std::vector<uint8_t> body;
     for (;;) {
+        // Storage work that need not hold up a command runs while none waits.
+        while (storage_idle_work_pending() && !input_waiting(kChildSocketFd)) storage_idle_step();
         IoStatus io = read_frame(kChildSocketFd, body, -1);
         if (io != IoStatus::ok) break;  // host closed the channel (or broke framing)
         Request rq;

@@ -16,9 +16,10 @@
 // Every write takes the next version G+1. A commit (one object, or all objects
 // of a TS_ transaction) writes one journal record and syncs it: one fdatasync
 // for any number of objects, and no other file touched. The committed object
-// files stay in memory (reads are served from there) until a checkpoint
-// (journal past kJournalLimit, an object deleted, an orderly stop) writes and
-// syncs each once, however often it was committed since, rewrites the counter
+// files stay in memory (reads are served from there) until idle time (past
+// kIdleWriteFrom of journal, no request waiting) or a checkpoint (journal past
+// kJournalLimit, an object deleted, an orderly stop) writes and syncs each
+// once, however often it was committed since; the checkpoint rewrites the counter
 // atomically and starts the journal again at offset 0. After a crash, start-up
 // replays the records newer than the counter, rewriting their object files
 // durably, and checkpoints.
@@ -72,6 +73,12 @@ constexpr const char* kJournalFile = "journal";
 // A checkpoint (about 3 + K syncs for K objects written since the last one)
 // starts the journal again once its records take this many bytes.
 constexpr size_t kJournalLimit = 4 * 1024 * 1024;
+// Past this many bytes of journal, the TA process's idle time (no request
+// waiting) writes the unwritten object files one at a time, then checkpoints:
+// a checkpoint at kJournalLimit on the command path wrote hundreds of new
+// files at once (a new parachain session's buckets), a stall of 100-400 ms
+// (docs/PERFORMANCE.md, "Session 9").
+constexpr size_t kIdleWriteFrom = 1024 * 1024;
 // The journal file grows in zero-filled steps of kJournalStep (small enough
 // that the commit which syncs one stays short) up to this size, so that nearly
 // every commit overwrites allocated blocks; a record that goes past it extends
@@ -123,6 +130,12 @@ struct Store {
     // Object files committed (journaled) since then and not yet written to
     // their files: the latest sealed bytes of each, at most the journal's size.
     std::map<Name, std::vector<uint8_t>> unwritten;
+    // Object files written in idle time since the last checkpoint: the next
+    // one syncs the directory for their entries.
+    bool dir_dirty = false;
+    // An idle write failed: no more idle work until the next commit (the
+    // checkpoint at kJournalLimit reports the error to a command).
+    bool idle_failed = false;
 };
 Store g_store;
 
@@ -401,23 +414,30 @@ struct StagedObject {
 // journal still covers those objects; after it, the records left are all at or
 // below G and replay skips them, so a crash anywhere in here loses nothing. A
 // failure keeps every file in memory for the next checkpoint to write again.
+bool write_object_file(const Name& name, const std::vector<uint8_t>& file) {
+    const std::string fname = file_name(name);
+    forget_file(name);
+    if (!overwrite_file_synced(fname, file.data(), file.size())) return false;
+    FileIdentity written;
+    if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == file.size())
+        remember_file(name, written, file.data(), file.size());
+    return true;
+}
+
 TEE_Result checkpoint() {
     bool synced = true;
     for (const auto& [name, file] : g_store.unwritten) {
-        const std::string fname = file_name(name);
-        forget_file(name);
-        synced = overwrite_file_synced(fname, file.data(), file.size());
+        synced = write_object_file(name, file);
         if (!synced) break;
-        FileIdentity written;
-        if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == file.size())
-            remember_file(name, written, file.data(), file.size());
     }
-    if (synced && !g_store.unwritten.empty()) synced = fsync(g_store.dirfd) == 0;
+    if (synced && (!g_store.unwritten.empty() || g_store.dir_dirty))
+        synced = fsync(g_store.dirfd) == 0;
     if (!synced) {
         child_log("storage: checkpoint cannot write object files: %s", strerror(errno));
         return TEE_ERROR_STORAGE_NO_SPACE;
     }
     g_store.unwritten.clear();
+    g_store.dir_dirty = false;
     if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
     // The records stay on disk, all at or below G now, and the next ones are
     // written from offset 0. Clearing the first record's magic (no sync needed:
@@ -739,6 +759,43 @@ void storage_close() {
     if (g_store.journal_end > 0 || !g_store.unwritten.empty()) checkpoint();
 }
 
+bool storage_idle_work_pending() {
+    return g_store.journal_fd >= 0 && g_store.journal_end > kIdleWriteFrom && !g_store.idle_failed;
+}
+
+// Safe at any point between commands for the same reason a checkpoint's own
+// writes are: every unwritten object is in the synced journal until the
+// counter is rewritten, so a file written (or torn) here is replaced by replay
+// after a crash, and the counter is only rewritten once every file is synced.
+void storage_idle_step() {
+    if (!storage_idle_work_pending()) return;
+    if (g_store.unwritten.empty()) {
+        if (checkpoint() != TEE_SUCCESS) g_store.idle_failed = true;
+        return;
+    }
+    // The object committed longest ago first: one committed again soon (a
+    // key's main object, the current session's buckets) would only need
+    // writing again.
+    auto it = g_store.unwritten.begin();
+    uint64_t oldest = UINT64_MAX;
+    for (auto candidate = g_store.unwritten.begin(); candidate != g_store.unwritten.end();
+         ++candidate) {
+        const auto version = g_store.versions.find(candidate->first);
+        const uint64_t v = version == g_store.versions.end() ? 0 : version->second;
+        if (v < oldest) {
+            oldest = v;
+            it = candidate;
+        }
+    }
+    if (!write_object_file(it->first, it->second)) {
+        child_log("storage: cannot write an object file in idle time: %s", strerror(errno));
+        g_store.idle_failed = true;
+        return;
+    }
+    g_store.unwritten.erase(it);
+    g_store.dir_dirty = true;
+}
+
 }  // namespace teesigner::softtee
 
 // ---- GP persistent object API ---------------------------------------------------
@@ -811,6 +868,7 @@ TEE_Result commit_objects(std::vector<StagedObject>& writes) {
         if (w.version > g_store.g) g_store.g = w.version;
         g_store.unwritten[w.name] = std::move(w.file);
     }
+    g_store.idle_failed = false;
     if (g_store.journal_end > kJournalLimit) return checkpoint();
     return TEE_SUCCESS;
 }
