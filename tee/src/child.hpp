@@ -24,11 +24,11 @@ int storage_dirfd();
 TEE_Result storage_load(std::string& why);
 /// On an orderly stop: checkpoint, so the next start has no journal to replay.
 void storage_close();
-/// Whether the journal has grown enough that idle time should write object
-/// files ahead of the next checkpoint.
+/// Whether the journal has grown enough, and holds an object not committed
+/// recently, for idle time to write object files ahead of the next checkpoint.
 bool storage_idle_work_pending();
-/// One piece of that work: one object file written and synced, or, when none
-/// is left, the checkpoint. Call only between commands, when none is waiting.
+/// One piece of that work: one object file written and synced. Call only
+/// between commands, when none is waiting.
 void storage_idle_step();
 
 enum class LandlockStatus { enforced, unsupported, failed };

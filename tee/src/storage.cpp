@@ -74,11 +74,15 @@ constexpr const char* kJournalFile = "journal";
 // starts the journal again once its records take this many bytes.
 constexpr size_t kJournalLimit = 4 * 1024 * 1024;
 // Past this many bytes of journal, the TA process's idle time (no request
-// waiting) writes the unwritten object files one at a time, then checkpoints:
-// a checkpoint at kJournalLimit on the command path wrote hundreds of new
-// files at once (a new parachain session's buckets), a stall of 100-400 ms
-// (docs/PERFORMANCE.md, "Session 9").
+// waiting) writes unwritten object files one at a time, so that the
+// checkpoint at kJournalLimit, on a command's path, has few left: it wrote
+// hundreds of new files at once (a new parachain session's buckets), a stall
+// of 100-400 ms (docs/PERFORMANCE.md, "Session 9").
 constexpr size_t kIdleWriteFrom = 1024 * 1024;
+// ... but only objects not committed for this many writes: one committed
+// again soon (a key's main object, its newest history page) would only need
+// writing again, and its write would hold up the request that commits it.
+constexpr uint64_t kColdWrites = 256;
 // The journal file grows in zero-filled steps of kJournalStep (small enough
 // that the commit which syncs one stays short) up to this size, so that nearly
 // every commit overwrites allocated blocks; a record that goes past it extends
@@ -759,34 +763,43 @@ void storage_close() {
     if (g_store.journal_end > 0 || !g_store.unwritten.empty()) checkpoint();
 }
 
+namespace {
+
+// The unwritten object idle time should write next, or unwritten.end(): the
+// one committed longest ago, if that was kColdWrites writes ago or more.
+std::map<Name, std::vector<uint8_t>>::iterator idle_candidate() {
+    auto& unwritten = g_store.unwritten;
+    auto oldest = unwritten.end();
+    uint64_t oldest_version = UINT64_MAX;
+    for (auto it = unwritten.begin(); it != unwritten.end(); ++it) {
+        const uint64_t version = get_u64(it->second.data() + 8);  // the file's header
+        if (version < oldest_version) {
+            oldest_version = version;
+            oldest = it;
+        }
+    }
+    if (oldest != unwritten.end() && oldest_version + kColdWrites > g_store.g)
+        return unwritten.end();
+    return oldest;
+}
+
+}  // namespace
+
 bool storage_idle_work_pending() {
-    return g_store.journal_fd >= 0 && g_store.journal_end > kIdleWriteFrom && !g_store.idle_failed;
+    if (g_store.journal_fd < 0 || g_store.journal_end <= kIdleWriteFrom || g_store.idle_failed)
+        return false;
+    return idle_candidate() != g_store.unwritten.end();
 }
 
 // Safe at any point between commands for the same reason a checkpoint's own
 // writes are: every unwritten object is in the synced journal until the
 // counter is rewritten, so a file written (or torn) here is replaced by replay
 // after a crash, and the counter is only rewritten once every file is synced.
+// The checkpoint itself stays with the next command that passes
+// kJournalLimit: by then most files are written.
 void storage_idle_step() {
     if (!storage_idle_work_pending()) return;
-    if (g_store.unwritten.empty()) {
-        if (checkpoint() != TEE_SUCCESS) g_store.idle_failed = true;
-        return;
-    }
-    // The object committed longest ago first: one committed again soon (a
-    // key's main object, the current session's buckets) would only need
-    // writing again.
-    auto it = g_store.unwritten.begin();
-    uint64_t oldest = UINT64_MAX;
-    for (auto candidate = g_store.unwritten.begin(); candidate != g_store.unwritten.end();
-         ++candidate) {
-        const auto version = g_store.versions.find(candidate->first);
-        const uint64_t v = version == g_store.versions.end() ? 0 : version->second;
-        if (v < oldest) {
-            oldest = v;
-            it = candidate;
-        }
-    }
+    const auto it = idle_candidate();
     if (!write_object_file(it->first, it->second)) {
         child_log("storage: cannot write an object file in idle time: %s", strerror(errno));
         g_store.idle_failed = true;
