@@ -412,12 +412,8 @@ struct StagedObject {
     std::vector<uint8_t> file;  // the complete sealed object file
 };
 
-// Make everything in memory durable without the journal: write and sync the
-// object files committed since the last checkpoint and the directory, rewrite
-// the counter, then empty the journal. Until the counter is rewritten, the
-// journal still covers those objects; after it, the records left are all at or
-// below G and replay skips them, so a crash anywhere in here loses nothing. A
-// failure keeps every file in memory for the next checkpoint to write again.
+// Write and sync one committed object's file (a checkpoint's, or idle time's),
+// keeping its bytes in the file cache.
 bool write_object_file(const Name& name, const std::vector<uint8_t>& file) {
     const std::string fname = file_name(name);
     forget_file(name);
@@ -428,6 +424,12 @@ bool write_object_file(const Name& name, const std::vector<uint8_t>& file) {
     return true;
 }
 
+// Make everything in memory durable without the journal: write and sync the
+// object files committed since the last checkpoint and the directory, rewrite
+// the counter, then empty the journal. Until the counter is rewritten, the
+// journal still covers those objects; after it, the records left are all at or
+// below G and replay skips them, so a crash anywhere in here loses nothing. A
+// failure keeps every file in memory for the next checkpoint to write again.
 TEE_Result checkpoint() {
     bool synced = true;
     for (const auto& [name, file] : g_store.unwritten) {
