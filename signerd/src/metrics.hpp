@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -177,6 +178,11 @@ using LazyCounter =
 /// histogram observation
 using LazyHistogram = LazySample<Metrics::HistogramHandle, &Metrics::observe_handle,
                                  &Metrics::HistogramHandle::observe>;
+
+/// Seconds from `since` to now, for a latency observation.
+inline double seconds_since(std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
 
 /// Escape a label value for the text format (backslash, quote, newline).
 std::string prometheus_escape(const std::string& value);

@@ -124,14 +124,10 @@ void ProtectedKeyService::guard(const KeyTypeId& key_type, ByteSpan public_key,
     prot::Decision d;
     // Timed whatever the outcome: a database that is slow to fail matters too.
     struct Timed {
-        Metrics* metrics;
+        LazyHistogram& metric;
         std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-        ~Timed() {
-            if (metrics == nullptr) return;
-            const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
-            metrics->observe(Metrics::kProtectionDbCheck, {}, spent.count());
-        }
-    } timed{metrics_};
+        ~Timed() { metric.add(seconds_since(start)); }
+    } timed{db_check_metric_};
     try {
         d = db_.check_and_record(public_key, s);
     } catch (const ProtectionDbRequestError& e) {

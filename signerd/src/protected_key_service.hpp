@@ -135,6 +135,7 @@ class ProtectedKeyService final : public KeyService {
     KeyService& inner_;
     ProtectionDb& db_;
     Metrics* metrics_;
+    LazyHistogram db_check_metric_{metrics_, Metrics::kProtectionDbCheck};
     std::mutex held_mu_;
     // has_key answers (keys are only ever added, and only through this object).
     std::map<std::pair<Bytes, KeyTypeId>, bool> held_;

@@ -178,10 +178,6 @@ struct State {
     LazyHistogram worker_wait{&metrics, Metrics::kRpcWorkerWait};
     LazyHistogram reply_wait{&metrics, Metrics::kRpcReplyWait};
 
-    static double seconds_since(std::chrono::steady_clock::time_point since) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-    }
-
     State(ServerOptions o, RpcDispatcher& d, Metrics& m, TokenStore t, HealthProvider h)
         : options(std::move(o)),
           dispatcher(d),
@@ -399,7 +395,7 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
     auto to_connection = [&state, executor, deliver](std::optional<std::string> out) {
         net::dispatch(executor, [&state, deliver, out = std::move(out),
                                  ready = std::chrono::steady_clock::now()]() mutable {
-            state.reply_wait.add(State::seconds_since(ready));
+            state.reply_wait.add(seconds_since(ready));
             deliver(std::move(out));
         });
     };
@@ -411,7 +407,7 @@ void run_request(State& state, const net::any_io_executor& executor, std::string
     }
     net::post(*state.workers, [&state, body = std::move(body), client = std::move(client),
                                to_connection, posted = std::chrono::steady_clock::now()]() {
-        state.worker_wait.add(State::seconds_since(posted));
+        state.worker_wait.add(seconds_since(posted));
         std::optional<std::string> out;
         try {
             out = state.dispatcher.handle(body, client);

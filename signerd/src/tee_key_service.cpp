@@ -314,10 +314,6 @@ struct TeeKeyService::Impl {
     LazyHistogram queue_wait_metric{metrics, Metrics::kTeeQueueWait};
     LazyHistogram command_metric{metrics, Metrics::kTeeCommand};
     LazyHistogram batch_size_metric{metrics, Metrics::kTeeBatchSize};
-
-    static double seconds_since(std::chrono::steady_clock::time_point t) {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-    }
     std::mutex qmu;
     std::deque<Job*> queue;
     bool leading = false;  // a batch is running or its leader is being woken
