@@ -785,12 +785,14 @@ std::map<Name, std::vector<uint8_t>>::iterator idle_candidate() {
     return oldest;
 }
 
+bool idle_writes_allowed() {
+    return g_store.journal_fd >= 0 && g_store.journal_end > kIdleWriteFrom && !g_store.idle_failed;
+}
+
 }  // namespace
 
 bool storage_idle_work_pending() {
-    if (g_store.journal_fd < 0 || g_store.journal_end <= kIdleWriteFrom || g_store.idle_failed)
-        return false;
-    return idle_candidate() != g_store.unwritten.end();
+    return idle_writes_allowed() && idle_candidate() != g_store.unwritten.end();
 }
 
 // Safe at any point between commands for the same reason a checkpoint's own
@@ -800,8 +802,9 @@ bool storage_idle_work_pending() {
 // The checkpoint itself stays with the next command that passes
 // kJournalLimit: by then most files are written.
 void storage_idle_step() {
-    if (!storage_idle_work_pending()) return;
-    const auto it = idle_candidate();
+    if (!idle_writes_allowed()) return;
+    const auto it = idle_candidate();  // one scan of the unwritten objects
+    if (it == g_store.unwritten.end()) return;
     if (!write_object_file(it->first, it->second)) {
         child_log("storage: cannot write an object file in idle time: %s", strerror(errno));
         g_store.idle_failed = true;
