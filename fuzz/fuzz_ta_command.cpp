@@ -65,6 +65,7 @@ constexpr uint32_t kCommands[] = {
     TA_SIGNER_CMD_IMPORT_PROTECTION,
     TA_SIGNER_CMD_GET_PROTECTION_POLICY,
     TA_SIGNER_CMD_SET_PROTECTION_POLICY,  // 23
+    TA_SIGNER_CMD_VRF_SIGN_HASHED,        // 24
 };
 constexpr size_t kCommandCount = sizeof kCommands / sizeof kCommands[0];
 
@@ -80,6 +81,7 @@ Bytes key_prefix(uint32_t command, const ta::StoredKey& k) {
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
         case TA_SIGNER_CMD_VRF_SIGN:
+        case TA_SIGNER_CMD_VRF_SIGN_HASHED:
         case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
         case TA_SIGNER_CMD_SIGN_BABE_HEADER:
         case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
@@ -265,6 +267,24 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
             auto ok = extra ? core::sr25519::vrf_verify(*pk, *input, pre, proof, *extra)
                             : core::sr25519::vrf_verify(*pk, *input, pre, proof);
             TS_FUZZ_CHECK(ok.ok());
+            break;
+        }
+        case TA_SIGNER_CMD_VRF_SIGN_HASHED: {
+            // The proof verifies for the hashed input, with the pre-output
+            // the key gives that input (an independent derivation).
+            auto kt = d.array<4>();
+            auto pk = d.array<32>();
+            auto hash = d.array<TA_SIGNER_VRF_INPUT_HASH_SIZE>();
+            auto has_extra = d.option_tag();
+            TS_FUZZ_CHECK(kt && pk && hash && has_extra);
+            std::optional<core::Transcript> extra;
+            if (*has_extra) extra = decode_transcript(d);
+            TS_FUZZ_CHECK(out.size() == 96);
+            ByteSpan pre(out.data(), 32), proof(out.data() + 32, 64);
+            auto ok = core::sr25519::vrf_verify_hashed(
+                *pk, *hash, pre, proof, extra ? *extra : core::sr25519::vrf_default_extra());
+            TS_FUZZ_CHECK(ok.ok());
+            TS_FUZZ_CHECK(ok->input == core::sr25519::vrf_input_point_from_hash(*hash));
             break;
         }
         case TA_SIGNER_CMD_GENERATE_KEY: {

@@ -112,6 +112,9 @@ write('vrf_verify', 'valid-extra', u8aConcat(u8(2), sr.publicKey, vrfx.subarray(
 const babe = u8aConcat(chunk(stringToU8a('BABE')), u8(3), chunk(stringToU8a('slot number')), chunk(le64(281474976710656n)), chunk(stringToU8a('current epoch')), chunk(le64(42)), chunk(stringToU8a('chain randomness')), chunk(new Uint8Array(32).fill(9)));
 write('vrf_verify', 'sign-babe', u8aConcat(u8(1), seedA, le16(17), babe));
 write('vrf_verify', 'sign-extra', u8aConcat(u8(3), seedB, le16(700), vrfTranscript(ctx, msg), chunk(stringToU8a('VRF'))));
+// Mode bit 2: signed through the input hash, compared with the transcript path.
+write('vrf_verify', 'sign-hashed', u8aConcat(u8(5), seedA, le16(17), babe, new Uint8Array(32).fill(0x33)));
+write('vrf_verify', 'sign-hashed-extra', u8aConcat(u8(7), seedB, le16(700), vrfTranscript(ctx, msg), chunk(stringToU8a('VRF')), new Uint8Array(32).fill(0x44)));
 
 const ec = uc.secp256k1PairFromSeed(seedA);
 const ecSig = uc.secp256k1Sign(msg, ec, 'blake2');
@@ -172,7 +175,8 @@ write('protection', 'import-doc', u8aConcat(u8(0x10, 6), le16(9), stringToU8a('T
 
 // ---- the TA command decoder (fuzz_ta_command.cpp input format) -----------------------
 // Command selectors: 0 GENERATE_KEY, 1 GENERATE_SESSION_KEYS, 2 LIST_PUBLIC_KEYS,
-// 3 HAS_KEYS, 4 SIGN, 5 ECDSA_SIGN_PREHASHED, 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI.
+// 3 HAS_KEYS, 4 SIGN, 5 ECDSA_SIGN_PREHASHED, 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI,
+// ..., 24 VRF_SIGN_HASHED.
 // Stored keys: 0 gran/ed25519 //Alice, 1 babe/sr25519 //Alice, 2 beef/ecdsa //Alice,
 // 3..8 a generated SessionKeys set.
 function call(sel, shape, key, cap, body) {
@@ -190,6 +194,9 @@ const ta = {
   'prehashed': call(5, 4, 2, 65, uc.keccakAsU8a(msg)),
   'vrf-babe': call(6, 4, 1, 96, u8aConcat(babeTranscript, u8(0))),
   'vrf-extra': call(6, 4, 6, 96, u8aConcat(babeTranscript, u8(1), vecU8(stringToU8a('VRF')), compact(0))),
+  'vrf-hashed': call(24, 4, 1, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(0))),
+  'vrf-hashed-extra': call(24, 4, 6, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(1), vecU8(stringToU8a('VRF')), compact(0))),
+  'vrf-hashed-short': call(24, 4, 1, 96, Uint8Array.from({ length: 63 }, (_, i) => i)),
   'list': call(2, 0, 0, 1024, u8aConcat(kt('babe'), u8(0))),
   'has-keys': call(3, 4, 1, 1, u8()),
   'generate-then-list': u8aConcat(call(0, 0, 0, 33, u8aConcat(kt('beef'), u8(2))), call(2, 0, 0, 4096, u8aConcat(kt('beef'), u8(2)))),

@@ -400,30 +400,73 @@ Transcript vrf_extra_from_bytes(ByteSpan extra) noexcept {
     return t;
 }
 
-ByteArray<32> vrf_input_point(const PublicKey& public_key, Transcript input) noexcept {
+VrfInputHash vrf_input_hash(const PublicKey& public_key, Transcript input) noexcept {
     input.append_message("vrf-nm-pk", public_key);
-    ByteArray<64> h;
+    VrfInputHash h;
     input.challenge_bytes("VRFHash", h);
+    return h;
+}
+
+ByteArray<32> vrf_input_point_from_hash(const VrfInputHash& input_hash) noexcept {
     Point p;
-    crypto_core_ristretto255_from_hash(p.data(), h.data());
+    crypto_core_ristretto255_from_hash(p.data(), input_hash.data());
     return p;
 }
 
-VrfInOut vrf_create_inout(const Keypair& keypair, Transcript input) noexcept {
+ByteArray<32> vrf_input_point(const PublicKey& public_key, Transcript input) noexcept {
+    return vrf_input_point_from_hash(vrf_input_hash(public_key, std::move(input)));
+}
+
+VrfInOut vrf_create_inout_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept {
     VrfInOut io;
-    io.input = vrf_input_point(keypair.public_key, std::move(input));
+    io.input = vrf_input_point_from_hash(input_hash);
     point_mul(io.output.data(), keypair.secret.key.data(), io.input.data());
     return io;
 }
 
-VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, Transcript extra,
-                                      const Randomness& randomness, VrfInOut* inout) noexcept {
-    const VrfInOut io = vrf_create_inout(keypair, std::move(input));
+VrfInOut vrf_create_inout(const Keypair& keypair, Transcript input) noexcept {
+    return vrf_create_inout_hashed(keypair, vrf_input_hash(keypair.public_key, std::move(input)));
+}
+
+VrfSignature vrf_sign_hashed_with_randomness(const Keypair& keypair, const VrfInputHash& input_hash,
+                                             Transcript extra, const Randomness& randomness,
+                                             VrfInOut* inout) noexcept {
+    const VrfInOut io = vrf_create_inout_hashed(keypair, input_hash);
     VrfSignature sig;
     sig.pre_output = io.output;
     sig.proof = dleq_prove(keypair, extra, io, randomness);
     if (inout) *inout = io;
     return sig;
+}
+
+VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, Transcript extra,
+                                      const Randomness& randomness, VrfInOut* inout) noexcept {
+    return vrf_sign_hashed_with_randomness(keypair,
+                                           vrf_input_hash(keypair.public_key, std::move(input)),
+                                           std::move(extra), randomness, inout);
+}
+
+VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+                             Transcript extra, VrfInOut* inout) noexcept {
+    Randomness randomness = fresh_randomness();
+    VrfSignature sig =
+        vrf_sign_hashed_with_randomness(keypair, input_hash, std::move(extra), randomness, inout);
+    secure_wipe(randomness.data(), randomness.size());
+    return sig;
+}
+
+VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+                             VrfInOut* inout) noexcept {
+    return vrf_sign_hashed(keypair, input_hash, vrf_default_extra(), inout);
+}
+
+VrfPreOutput vrf_pre_output(const Keypair& keypair, Transcript input) noexcept {
+    return vrf_create_inout(keypair, std::move(input)).output;
+}
+
+VrfPreOutput vrf_pre_output_hashed(const Keypair& keypair,
+                                   const VrfInputHash& input_hash) noexcept {
+    return vrf_create_inout_hashed(keypair, input_hash).output;
 }
 
 VrfSignature vrf_sign(const Keypair& keypair, Transcript input, Transcript extra,
@@ -439,8 +482,12 @@ VrfSignature vrf_sign(const Keypair& keypair, Transcript input, VrfInOut* inout)
     return vrf_sign(keypair, std::move(input), vrf_default_extra(), inout);
 }
 
-Result<VrfInOut> vrf_attach_pre_output(ByteSpan public_key, Transcript input,
-                                       ByteSpan pre_output) noexcept {
+namespace {
+
+// vrf_attach_pre_output's checks, the input point from `input_hash` or, when
+// that is null, from `input`.
+Result<VrfInOut> attach_pre_output(ByteSpan public_key, const VrfInputHash* input_hash,
+                                   Transcript* input, ByteSpan pre_output) noexcept {
     if (public_key.size() != kPublicKeySize || pre_output.size() != kVrfPreOutputSize)
         return Error::invalid_length;
     if (!is_valid_point(public_key) || !is_valid_point(pre_output)) return Error::invalid_encoding;
@@ -452,14 +499,31 @@ Result<VrfInOut> vrf_attach_pre_output(ByteSpan public_key, Transcript input,
         pk[i] = public_key[i];
         io.output[i] = pre_output[i];
     }
-    io.input = vrf_input_point(pk, std::move(input));
+    io.input = input_hash != nullptr ? vrf_input_point_from_hash(*input_hash)
+                                     : vrf_input_point(pk, std::move(*input));
     return io;
+}
+
+}  // namespace
+
+Result<VrfInOut> vrf_attach_pre_output(ByteSpan public_key, Transcript input,
+                                       ByteSpan pre_output) noexcept {
+    return attach_pre_output(public_key, nullptr, &input, pre_output);
 }
 
 Result<VrfInOut> vrf_verify(ByteSpan public_key, Transcript input, ByteSpan pre_output,
                             ByteSpan proof, Transcript extra) noexcept {
     if (proof.size() != kVrfProofSize) return Error::invalid_length;
-    Result<VrfInOut> io = vrf_attach_pre_output(public_key, std::move(input), pre_output);
+    Result<VrfInOut> io = attach_pre_output(public_key, nullptr, &input, pre_output);
+    if (!io) return io.error();
+    TS_TRY(dleq_verify(public_key.data(), extra, *io, proof));
+    return io;
+}
+
+Result<VrfInOut> vrf_verify_hashed(ByteSpan public_key, const VrfInputHash& input_hash,
+                                   ByteSpan pre_output, ByteSpan proof, Transcript extra) noexcept {
+    if (proof.size() != kVrfProofSize) return Error::invalid_length;
+    Result<VrfInOut> io = attach_pre_output(public_key, &input_hash, nullptr, pre_output);
     if (!io) return io.error();
     TS_TRY(dleq_verify(public_key.data(), extra, *io, proof));
     return io;

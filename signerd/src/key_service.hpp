@@ -66,10 +66,19 @@ struct VrfTranscriptData {
     std::vector<std::pair<Bytes, Bytes>> items;
 };
 
+/// The 64 bytes schnorrkel hashes to the VRF input point: challenge_bytes
+/// ("VRFHash", 64) after append_message("vrf-nm-pk", public key) on the input
+/// transcript (core::sr25519::vrf_input_hash).
+using VrfInputHash = ByteArray<64>;
+
 /// sp-core sr25519::vrf::VrfSignData: the VRF input transcript and the
 /// optional extra transcript that is signed but does not affect the output.
+/// The input is either `transcript` or, when `input_hash` is set, that hash
+/// (then `transcript` is unused): what a forwarder sends when it holds only a
+/// finished merlin transcript.
 struct VrfSignData {
     VrfTranscriptData transcript;
+    std::optional<VrfInputHash> input_hash;
     std::optional<VrfTranscriptData> extra;
 };
 

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <initializer_list>
 #include <set>
 #include <string_view>
 
@@ -101,11 +103,15 @@ void add_signing_method(RpcDispatcher& d, Metrics& metrics, const std::string& m
           });
 }
 
-VrfTranscriptData parse_transcript(const json& value, const std::string& name) {
+// A {label, items} transcript object; `allowed` are the other members the
+// caller handles itself.
+VrfTranscriptData parse_transcript(const json& value, const std::string& name,
+                                   std::initializer_list<std::string_view> allowed = {}) {
     if (!value.is_object()) invalid(name + ": expected an object {label, items}");
     for (const auto& [key, v] : value.items()) {
         (void)v;
-        if (key != "label" && key != "items" && key != "extra")
+        if (key != "label" && key != "items" &&
+            std::find(allowed.begin(), allowed.end(), key) == allowed.end())
             invalid(name + ": unknown member \"" + key + "\"");
     }
     if (!value.contains("label")) invalid(name + ".label: missing");
@@ -124,6 +130,39 @@ VrfTranscriptData parse_transcript(const json& value, const std::string& name) {
                              parse_hex_param(item[1], item_name + "[1]", SIZE_MAX, 0, 64 * 1024));
     }
     return t;
+}
+
+// keystore_sr25519VrfSign's `transcript` (docs/protocol.md): the input as
+// {label, items} or as {inputHash}, exactly one of the two, and `extra`.
+VrfSignData parse_vrf_sign_data(const json& value, const std::string& name) {
+    if (!value.is_object())
+        invalid(name + ": expected an object {label, items, extra} or {inputHash, extra}");
+    const bool hashed = value.contains("inputHash");
+    const bool listed = value.contains("label") || value.contains("items");
+    if (hashed && listed) invalid(name + ": give either label and items or inputHash, not both");
+    if (!hashed && !listed) invalid(name + ": missing label and items, or inputHash");
+    VrfSignData data;
+    if (hashed) {
+        for (const auto& [key, v] : value.items()) {
+            (void)v;
+            if (key != "inputHash" && key != "extra")
+                invalid(name + ": unknown member \"" + key + "\"");
+        }
+        const Bytes h = parse_hex_param(value["inputHash"], name + ".inputHash", 64);
+        data.input_hash.emplace();
+        std::copy(h.begin(), h.end(), data.input_hash->begin());
+    } else {
+        data.transcript = parse_transcript(value, name, {"extra"});
+    }
+    if (value.contains("extra") && !value["extra"].is_null()) {
+        const json& extra = value["extra"];
+        if (extra.is_object() && extra.contains("extra"))
+            invalid(name + ".extra: an extra transcript cannot nest another");
+        if (extra.is_object() && extra.contains("inputHash"))
+            invalid(name + ".extra: the extra transcript must be {label, items}, not a hash");
+        data.extra = parse_transcript(extra, name + ".extra");
+    }
+    return data;
 }
 
 }  // namespace
@@ -427,12 +466,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
             VrfRequest r;
             r.key_type = parse_key_type_param(p[0], "keyType");
             r.public_key = parse_hex_param(p[1], "public", 32);
-            r.data.transcript = parse_transcript(p[2], "transcript");
-            if (p[2].contains("extra") && !p[2]["extra"].is_null()) {
-                if (p[2]["extra"].contains("extra"))
-                    invalid("transcript.extra: an extra transcript cannot nest another");
-                r.data.extra = parse_transcript(p[2]["extra"], "transcript.extra");
-            }
+            r.data = parse_vrf_sign_data(p[2], "transcript");
             return r;
         },
         [&ks](const VrfRequest& r) {

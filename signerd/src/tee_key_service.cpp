@@ -680,14 +680,20 @@ SignCall sign_call(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key
 
 SignCall vrf_sign_call(const KeyTypeId& key_type, ByteSpan public_key, const VrfSignData& data) {
     // Request (key_type, public: [u8; 32], transcript, extra: Option<transcript>)
-    // with transcript = (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>);
+    // with transcript = (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>), or
+    // VRF_SIGN_HASHED with input_hash: [u8; 64] in the transcript's place;
     // response (pre_output: [u8; 32], proof: [u8; 64]).
     Encoder e;
     e.raw(key_type).raw(public_key);
-    encode_transcript(e, data.transcript);
+    if (data.input_hash)
+        e.raw(*data.input_hash);
+    else
+        encode_transcript(e, data.transcript);
     e.option(data.extra,
              [](Encoder& enc, const VrfTranscriptData& t) { encode_transcript(enc, t); });
-    return {TA_SIGNER_CMD_VRF_SIGN, e.take()};
+    return {data.input_hash ? uint32_t{TA_SIGNER_CMD_VRF_SIGN_HASHED}
+                            : uint32_t{TA_SIGNER_CMD_VRF_SIGN},
+            e.take()};
 }
 
 VrfSignature decode_vrf_signature(const Bytes& out) {

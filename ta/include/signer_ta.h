@@ -75,6 +75,20 @@
  * sr25519 keys only. */
 #define TA_SIGNER_CMD_VRF_SIGN 0x0007
 
+/* (key_type: KeyTypeId, public: [u8; 32], input_hash: [u8; 64],
+ *  extra: Option<VrfTranscript>) -> (pre_output: [u8; 32], proof: [u8; 64])
+ * VRF_SIGN with the input transcript given as its hash, for callers that hold
+ * a finished merlin transcript they cannot serialize (sp-core 43's
+ * VrfSignData): input_hash = the 64 bytes of challenge_bytes("VRFHash") after
+ * append_message("vrf-nm-pk", public) on a clone of the input transcript, the
+ * bytes schnorrkel maps to the input point (ristretto255 from_hash). The
+ * response is exactly what VRF_SIGN gives for that transcript (the proof is
+ * randomised, as there). The hash binds the public key: one computed for
+ * another key yields a VRF that verifies for no transcript. Like VRF_SIGN, not
+ * subject to slashing protection. sr25519 keys only. */
+#define TA_SIGNER_CMD_VRF_SIGN_HASHED 0x0009
+#define TA_SIGNER_VRF_INPUT_HASH_SIZE 64
+
 /* (nonce: Vec<u8>, at most 64 bytes) -> (statement: Vec<u8>, signature: [u8; 64])
  * statement = SCALE(label: String, nonce: Vec<u8>,
  *                   keys: Vec<(KeyTypeId, Scheme, Vec<u8>)>,
@@ -209,7 +223,8 @@
  *   -> Vec<(result: u32, response: Vec<u8>)>
  * Group commit: up to TA_SIGNER_BATCH_MAX signing requests in one invocation,
  * each with one of SIGN_CHECKED, ECDSA_SIGN_PREHASHED_CHECKED, SIGN_GRANDPA_VOTE,
- * SIGN_BABE_HEADER, SIGN_BEEFY_COMMITMENT, SIGN_PARA_STATEMENT or VRF_SIGN and
+ * SIGN_BABE_HEADER, SIGN_BEEFY_COMMITMENT, SIGN_PARA_STATEMENT, VRF_SIGN or
+ * VRF_SIGN_HASHED and
  * that command's request. Items are decided in order exactly as if sent alone
  * in that order (a later item sees the records of earlier ones, so two
  * conflicting votes in one batch sign the first and refuse the second). The

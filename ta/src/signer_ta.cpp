@@ -526,13 +526,25 @@ std::optional<core::Transcript> decode_transcript(Decoder& d) {
     return t;
 }
 
-TEE_Result cmd_vrf_sign(Io& io) {
+// VRF_SIGN and VRF_SIGN_HASHED (signer_ta.h): the input as a transcript, or
+// as the 64-byte hash schnorrkel maps to the input point.
+enum class VrfInput { transcript, hashed };
+
+TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     Decoder d(io.request);
     auto key_type = d.array<4>();
     auto pk = d.array<32>();
     if (!key_type || !pk) return TEE_ERROR_BAD_FORMAT;
-    auto input = decode_transcript(d);
-    if (!input) return TEE_ERROR_BAD_FORMAT;
+    std::optional<core::Transcript> input;
+    std::optional<core::sr25519::VrfInputHash> input_hash;
+    if (form == VrfInput::transcript) {
+        input = decode_transcript(d);
+        if (!input) return TEE_ERROR_BAD_FORMAT;
+    } else {
+        auto h = d.array<TA_SIGNER_VRF_INPUT_HASH_SIZE>();
+        if (!h) return TEE_ERROR_BAD_FORMAT;
+        input_hash = *h;
+    }
     auto has_extra = d.option_tag();
     if (!has_extra) return TEE_ERROR_BAD_FORMAT;
     std::optional<core::Transcript> extra;
@@ -548,8 +560,10 @@ TEE_Result cmd_vrf_sign(Io& io) {
     if (rc != TEE_SUCCESS) return rc;
     const core::sr25519::Keypair* kp = pair->as_sr25519();
     if (kp == nullptr) return TEE_ERROR_GENERIC;
+    core::Transcript extra_or_default = extra ? *extra : core::sr25519::vrf_default_extra();
     core::sr25519::VrfSignature sig =
-        extra ? core::sr25519::vrf_sign(*kp, *input, *extra) : core::sr25519::vrf_sign(*kp, *input);
+        input ? core::sr25519::vrf_sign(*kp, *input, extra_or_default)
+              : core::sr25519::vrf_sign_hashed(*kp, *input_hash, extra_or_default);
     Encoder out;
     out.raw(sig.pre_output).raw(sig.proof);
     return respond(io, out.take());
@@ -698,7 +712,9 @@ TEE_Result dispatch(uint32_t command, Io& io) {
         case TA_SIGNER_CMD_SET_PROTECTION_POLICY:
             return cmd_set_protection_policy(io);
         case TA_SIGNER_CMD_VRF_SIGN:
-            return cmd_vrf_sign(io);
+            return cmd_vrf_sign(io, VrfInput::transcript);
+        case TA_SIGNER_CMD_VRF_SIGN_HASHED:
+            return cmd_vrf_sign(io, VrfInput::hashed);
         case TA_SIGNER_CMD_ATTEST:
             return cmd_attest(io);
         case TA_SIGNER_CMD_IMPORT_SURI:
@@ -729,6 +745,7 @@ bool batchable(uint32_t command) {
         case TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT:
         case TA_SIGNER_CMD_SIGN_PARA_STATEMENT:
         case TA_SIGNER_CMD_VRF_SIGN:
+        case TA_SIGNER_CMD_VRF_SIGN_HASHED:
             return true;
         default:
             return false;

@@ -43,7 +43,8 @@ const { default: kusamaMetadata } = await import('@polkadot/types-support/metada
 const { default: polkadotMetadata } =
   await import('@polkadot/types-support/metadata/static-polkadot');
 const { u8aToHex, hexToU8a, stringToU8a } = await import('@polkadot/util');
-const { cryptoWaitReady, signatureVerify } = await import('@polkadot/util-crypto');
+const { cryptoWaitReady, signatureVerify, sr25519VrfVerify } = await import('@polkadot/util-crypto');
+const { __tests: scureTests } = await import('@scure/sr25519');
 
 // SessionKeys in runtime order (docs/protocol.md, author_rotateKeys): field name in the
 // Kusama metadata, key type, scheme, public key length.
@@ -387,6 +388,76 @@ describe('keystore_sign verifies with @polkadot/util-crypto', () => {
     const res = await post(service.url, rpc('keystore_sign',
                                             ['gran', 'ed25519', gran.public, '0x0102']));
     assert.equal(res.body.error.code, -32011);
+  });
+});
+
+// keystore_sr25519VrfSign with the input as its 64-byte hash (docs/protocol.md §4), what a
+// node-side forwarder holding sp-core 43's finished transcript sends. The JS libraries verify
+// a schnorrkel VRF only for the transcript signing_context(ctx).bytes(msg), i.e.
+// Transcript("SigningContext"), append_message("", ctx), append_message("sign-bytes", msg),
+// with the extra transcript Transcript("VRF") + append_message("", extra) when extra is
+// non-empty. So that transcript is what the test hashes: with @scure/sr25519's own Merlin
+// (exported for tests as __tests.Merlin), then verified with @polkadot/util-crypto's
+// sr25519VrfVerify (which is @scure/sr25519's vrf.verify).
+describe('keystore_sr25519VrfSign with inputHash verifies with @polkadot/util-crypto', () => {
+  const ctx = stringToU8a('substrate-test-vrf');
+  const enc = (t) => (typeof t === 'string' ? stringToU8a(t) : t);
+  function inputHash (publicKey, msg) {
+    const t = new scureTests.Merlin('SigningContext');
+    t.appendMessage(enc(''), ctx);
+    t.appendMessage(enc('sign-bytes'), msg);
+    t.appendMessage(enc('vrf-nm-pk'), hexToU8a(publicKey));
+    return t.challengeBytes(enc('VRFHash'), 64);
+  }
+  const listed = (msg) => ({
+    label: u8aToHex(stringToU8a('SigningContext')),
+    items: [['0x', u8aToHex(ctx)], [u8aToHex(stringToU8a('sign-bytes')), u8aToHex(msg)]],
+  });
+
+  test('hashed and listed inputs: the VRF verifies against the transcript', async () => {
+    const blob = await ws.send('author_rotateKeys', []);
+    const babe = splitBlob(blob).find((k) => k.keyType === 'babe');
+    for (const msg of [new Uint8Array(0), stringToU8a('slot 1234'), randomBytes(200)]) {
+      const hashed = await ws.send('keystore_sr25519VrfSign',
+                                   ['babe', babe.public, { inputHash: u8aToHex(inputHash(babe.public, msg)) }]);
+      assert.equal(hexToU8a(hashed.signature).length, 96);
+      assert.ok(sr25519VrfVerify(msg, hashed.signature, babe.public, ctx), 'hashed input');
+      assert.equal(sr25519VrfVerify(u8aConcat1(msg), hashed.signature, babe.public, ctx), false);
+      // The listed form of the same transcript: same pre-output, also verifies.
+      const plain = await httpProvider.send('keystore_sr25519VrfSign', ['babe', babe.public, listed(msg)]);
+      assert.equal(plain.preOutput, hashed.preOutput);
+      assert.ok(sr25519VrfVerify(msg, plain.signature, babe.public, ctx), 'listed input');
+      // With extra bytes: the extra transcript Transcript("VRF") + ("", extra).
+      const extra = stringToU8a('extra data');
+      const withExtra = await ws.send('keystore_sr25519VrfSign', ['babe', babe.public, {
+        inputHash: u8aToHex(inputHash(babe.public, msg)),
+        extra: { label: u8aToHex(stringToU8a('VRF')), items: [['0x', u8aToHex(extra)]] },
+      }]);
+      assert.equal(withExtra.preOutput, hashed.preOutput);
+      assert.ok(sr25519VrfVerify(msg, withExtra.signature, babe.public, ctx, extra), 'extra');
+      assert.equal(sr25519VrfVerify(msg, withExtra.signature, babe.public, ctx), false);
+    }
+  });
+
+  test('bad inputs: -32602 naming the member', async () => {
+    const blob = await ws.send('author_rotateKeys', []);
+    const babe = splitBlob(blob).find((k) => k.keyType === 'babe');
+    const msg = stringToU8a('m');
+    const h = u8aToHex(inputHash(babe.public, msg));
+    const cases = [
+      [{ inputHash: randomHex(63) }, 'transcript.inputHash: expected 64 bytes, got 63'],
+      [{ inputHash: randomHex(65) }, 'transcript.inputHash: expected 64 bytes, got 65'],
+      [{ inputHash: h, ...listed(msg) }, 'transcript: give either label and items or inputHash, not both'],
+      [{}, 'transcript: missing label and items, or inputHash'],
+      [{ extra: null }, 'transcript: missing label and items, or inputHash'],
+      [{ inputHash: h, extra: { inputHash: h } },
+        'transcript.extra: the extra transcript must be {label, items}, not a hash'],
+    ];
+    for (const [transcript, message] of cases) {
+      const res = await post(service.url, rpc('keystore_sr25519VrfSign', ['babe', babe.public, transcript]));
+      assert.equal(res.body.error?.code, -32602, res.text);
+      assert.equal(res.body.error.message, message);
+    }
   });
 });
 

@@ -275,6 +275,100 @@ TEST(SoftTee, VrfSignVerifies) {
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN, e.take(), out), TEEC_ERROR_ITEM_NOT_FOUND);
 }
 
+// VRF_SIGN_HASHED: the input as the 64 bytes a forwarder computes from a clone
+// of its transcript; the VRF verifies against that transcript, with the same
+// pre-output as VRF_SIGN, alone and as an item of SIGN_BATCH.
+TEST(SoftTee, VrfSignHashedVerifiesAgainstTheTranscript) {
+    namespace sr = teesigner::core::sr25519;
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519));
+    ASSERT_EQ(pk.size(), 32u);
+    sr::PublicKey public_key{};
+    std::copy(pk.begin(), pk.end(), public_key.begin());
+    auto input = [](uint8_t slot) {
+        teesigner::core::Transcript t("BABE");
+        t.append_u64("slot number", slot);
+        t.append_u64("current epoch", 3);
+        t.append_message("chain randomness", Bytes(32, 0x5a));
+        return t;
+    };
+    auto request = [&](const sr::VrfInputHash& h, bool with_extra) {
+        Encoder e;
+        e.raw(teesigner::core::as_bytes("babe")).raw(pk).raw(h);
+        if (with_extra) {
+            e.some().bytes(teesigner::core::as_bytes("VRF")).compact(1);
+            e.bytes(Bytes{}).bytes(teesigner::core::as_bytes("extra data"));
+        } else {
+            e.none();
+        }
+        return e.take();
+    };
+    for (bool with_extra : {false, true}) {
+        const sr::VrfInputHash h = sr::vrf_input_hash(public_key, input(7));
+        Bytes sig = tee.call_ok(TA_SIGNER_CMD_VRF_SIGN_HASHED, request(h, with_extra));
+        ASSERT_EQ(sig.size(), 96u);
+        ByteSpan pre(sig.data(), 32), proof(sig.data() + 32, 64);
+        auto ok =
+            with_extra
+                ? sr::vrf_verify(pk, input(7), pre, proof,
+                                 sr::vrf_extra_from_bytes(teesigner::core::as_bytes("extra data")))
+                : sr::vrf_verify(pk, input(7), pre, proof);
+        EXPECT_TRUE(ok.ok()) << with_extra;
+        EXPECT_FALSE(sr::vrf_verify(pk, input(8), pre, proof).ok());
+        // The same pre-output as the transcript form.
+        Encoder e;
+        e.raw(teesigner::core::as_bytes("babe")).raw(pk);
+        e.bytes(teesigner::core::as_bytes("BABE")).compact(3);
+        e.bytes(teesigner::core::as_bytes("slot number")).bytes(Bytes{7, 0, 0, 0, 0, 0, 0, 0});
+        e.bytes(teesigner::core::as_bytes("current epoch")).bytes(Bytes{3, 0, 0, 0, 0, 0, 0, 0});
+        e.bytes(teesigner::core::as_bytes("chain randomness")).bytes(Bytes(32, 0x5a)).none();
+        Bytes plain = tee.call_ok(TA_SIGNER_CMD_VRF_SIGN, e.take());
+        EXPECT_EQ(Bytes(plain.begin(), plain.begin() + 32), Bytes(sig.begin(), sig.begin() + 32));
+    }
+    // In a batch, next to a transcript-form item.
+    {
+        const sr::VrfInputHash h1 = sr::vrf_input_hash(public_key, input(1));
+        const sr::VrfInputHash h2 = sr::vrf_input_hash(public_key, input(2));
+        Encoder b;
+        b.compact(2);
+        b.u32(TA_SIGNER_CMD_VRF_SIGN_HASHED).bytes(request(h1, false));
+        b.u32(TA_SIGNER_CMD_VRF_SIGN_HASHED).bytes(request(h2, true));
+        Bytes out = tee.call_ok(TA_SIGNER_CMD_SIGN_BATCH, b.take());
+        Decoder d(out);
+        ASSERT_EQ(d.compact_u64().value(), 2u);
+        for (const uint8_t slot : {uint8_t{1}, uint8_t{2}}) {
+            ASSERT_EQ(d.u32().value(), static_cast<uint32_t>(TEEC_SUCCESS));
+            Bytes sig = d.bytes().value();
+            ASSERT_EQ(sig.size(), 96u);
+            ByteSpan pre(sig.data(), 32), proof(sig.data() + 32, 64);
+            auto ok = slot == 2
+                          ? sr::vrf_verify(
+                                pk, input(slot), pre, proof,
+                                sr::vrf_extra_from_bytes(teesigner::core::as_bytes("extra data")))
+                          : sr::vrf_verify(pk, input(slot), pre, proof);
+            EXPECT_TRUE(ok.ok()) << int{slot};
+        }
+    }
+    // Malformed: a 63-byte hash, trailing bytes, an unknown key, an ed25519 key.
+    Bytes out;
+    {
+        Encoder e;
+        e.raw(teesigner::core::as_bytes("babe")).raw(pk).raw(Bytes(63, 1));
+        EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN_HASHED, e.take(), out), TEEC_ERROR_BAD_FORMAT);
+    }
+    {
+        Bytes r = request(sr::VrfInputHash{}, false);
+        r.push_back(0);
+        EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN_HASHED, r, out), TEEC_ERROR_BAD_FORMAT);
+    }
+    Bytes ed = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::ed25519));
+    Encoder e;
+    e.raw(teesigner::core::as_bytes("babe")).raw(ed).raw(sr::VrfInputHash{}).none();
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN_HASHED, e.take(), out), TEEC_ERROR_ITEM_NOT_FOUND);
+}
+
 TEST(SoftTee, ReleaseTaHasNoDevOrTestCommands) {
     TempDir dir;
     Tee tee(dir, TS_SOFTTEE_RELEASE_TA);

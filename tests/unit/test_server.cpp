@@ -597,6 +597,29 @@ TEST_F(ServerTest, StrictParamValidation) {
     EXPECT_EQ(vrf["result"]["proof"].get<std::string>().size(), 2u + 128u) << vrf.dump();
     EXPECT_EQ(keys_.last_vrf_items, 1u);
     EXPECT_TRUE(keys_.last_vrf_had_extra);
+    EXPECT_FALSE(keys_.last_vrf_input_hash.has_value());
+    // The input given as its 64-byte hash (docs/protocol.md §4), with and
+    // without an extra transcript.
+    const std::string hash64 = "0x" + std::string(126, '0') + "2a";
+    vrf = post(call("keystore_sr25519VrfSign", {"babe", pk, json{{"inputHash", hash64}}})).rpc();
+    EXPECT_EQ(vrf["result"]["proof"].get<std::string>().size(), 2u + 128u) << vrf.dump();
+    ASSERT_TRUE(keys_.last_vrf_input_hash.has_value());
+    EXPECT_EQ((*keys_.last_vrf_input_hash)[63], 0x2a);
+    EXPECT_FALSE(keys_.last_vrf_had_extra);
+    vrf = post(call("keystore_sr25519VrfSign",
+                    json{{"keyType", "babe"},
+                         {"public", pk},
+                         {"transcript",
+                          {{"inputHash", hash64},
+                           {"extra", {{"label", "0x565246"}, {"items", json::array()}}}}}}))
+              .rpc();
+    EXPECT_TRUE(vrf.contains("result")) << vrf.dump();
+    EXPECT_TRUE(keys_.last_vrf_had_extra);
+    vrf = post(call("keystore_sr25519VrfSign",
+                    {"babe", pk, json{{"inputHash", hash64}, {"extra", nullptr}}}))
+              .rpc();
+    EXPECT_TRUE(vrf.contains("result")) << vrf.dump();
+    EXPECT_FALSE(keys_.last_vrf_had_extra);
     auto has =
         post(call("keystore_hasKeys", json::array({json::array({json::array({pk, "babe"})})})))
             .rpc();
@@ -694,6 +717,41 @@ TEST_F(ServerTest, ConnectionLimitsPerClientIp) {
 
 TokenStore two_tokens() {
     return TokenStore::parse(std::string("alice:") + kTokenA + "\nbob:" + kTokenB + "\n");
+}
+
+// keystore_sr25519VrfSign's transcript: exactly one of {label, items} and
+// inputHash (64 bytes); every other shape is -32602 naming the member.
+TEST_F(ServerTest, VrfInputHashParamValidation) {
+    start(options());
+    auto pk = post(call("keystore_generateNew", {"babe", "sr25519"})).rpc()["result"];
+    auto err = [&](const json& transcript) {
+        auto r = post(call("keystore_sr25519VrfSign", {"babe", pk, transcript})).rpc();
+        EXPECT_TRUE(r.contains("error")) << r.dump();
+        EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
+        return r["error"]["message"].get<std::string>();
+    };
+    const std::string h64 = "0x" + std::string(128, '1');
+    const json items = json::array();
+    EXPECT_EQ(err({{"inputHash", "0x" + std::string(126, '1')}}),
+              "transcript.inputHash: expected 64 bytes, got 63");
+    EXPECT_EQ(err({{"inputHash", "0x" + std::string(130, '1')}}),
+              "transcript.inputHash: expected 64 bytes, got 65");
+    EXPECT_EQ(err({{"inputHash", 5}}), "transcript.inputHash: expected a 0x-prefixed hex string");
+    EXPECT_EQ(err({{"inputHash", h64}, {"label", "0x"}, {"items", items}}),
+              "transcript: give either label and items or inputHash, not both");
+    EXPECT_EQ(err({{"inputHash", h64}, {"items", items}}),
+              "transcript: give either label and items or inputHash, not both");
+    EXPECT_EQ(err(json::object()), "transcript: missing label and items, or inputHash");
+    EXPECT_EQ(err({{"extra", nullptr}}), "transcript: missing label and items, or inputHash");
+    EXPECT_EQ(err({{"inputHash", h64}, {"bogus", 1}}), "transcript: unknown member \"bogus\"");
+    EXPECT_EQ(err({{"inputHash", h64}, {"extra", {{"inputHash", h64}}}}),
+              "transcript.extra: the extra transcript must be {label, items}, not a hash");
+    EXPECT_EQ(err({{"inputHash", h64}, {"extra", "0x00"}}),
+              "transcript.extra: expected an object {label, items}");
+    EXPECT_EQ(err({{"label", "0x"}}), "transcript.items: missing");
+    EXPECT_EQ(err("0x00"),
+              "transcript: expected an object {label, items, extra} or {inputHash, extra}");
+    EXPECT_FALSE(keys_.last_vrf_input_hash.has_value());  // nothing reached the service
 }
 
 TEST_F(ServerTest, LocalClientsNeedNoAuthByDefaultButBadTokensAreRefused) {

@@ -82,10 +82,12 @@ class FakeKeyService : public KeyService {
                                   const VrfSignData& data) override {
         require(type, Scheme::sr25519, pk);
         VrfSignature s;
-        auto h = core::blake2b_256(data.transcript.label);
+        auto h = data.input_hash ? core::blake2b_256(*data.input_hash)
+                                 : core::blake2b_256(data.transcript.label);
         std::copy(h.begin(), h.end(), s.pre_output.begin());
         last_vrf_items = data.transcript.items.size();
         last_vrf_had_extra = data.extra.has_value();
+        last_vrf_input_hash = data.input_hash;
         return s;
     }
 
@@ -118,6 +120,7 @@ class FakeKeyService : public KeyService {
     std::atomic<int> rotations{0};
     size_t last_vrf_items = 0;
     bool last_vrf_had_extra = false;
+    std::optional<VrfInputHash> last_vrf_input_hash;
 
   private:
     void require(const KeyTypeId& type, Scheme scheme, ByteSpan pk) {

@@ -302,6 +302,120 @@ TEST_F(TeeServiceTest, VrfSignVerifiesWithCoreVerifier) {
               rpc_error::kKeyNotFound);
 }
 
+// The input as its 64-byte hash (what a forwarder holding sp-core 43's finished
+// transcript sends): the VRF verifies with the core verifier against the
+// original transcript, with the transcript form's pre-output; also through the
+// asynchronous form, concurrently, so requests share SIGN_BATCH commands.
+TEST_F(TeeServiceTest, VrfSignWithInputHashVerifiesAgainstTheTranscript) {
+    namespace sr = teesigner::core::sr25519;
+    const json pk = result("keystore_generateNew", {"babe", "sr25519"});
+    const Bytes pk_bytes = unhex(pk);
+    sr::PublicKey public_key{};
+    std::copy(pk_bytes.begin(), pk_bytes.end(), public_key.begin());
+    auto make_input = [](uint64_t slot) {
+        teesigner::core::Transcript t("BABE");
+        t.append_u64("slot number", slot);
+        t.append_u64("current epoch", 1);
+        t.append_message("chain randomness", Bytes(32, 9));
+        return t;
+    };
+    // What the forwarder does with a clone of its transcript.
+    auto input_hash = [&](uint64_t slot) {
+        teesigner::core::Transcript t = make_input(slot);
+        t.append_message("vrf-nm-pk", pk_bytes);
+        sr::VrfInputHash h{};
+        t.challenge_bytes("VRFHash", h);
+        return h;
+    };
+    json transcript = {{"inputHash", to_hex(input_hash(7))}};
+    json r = result("keystore_sr25519VrfSign", {"babe", pk, transcript});
+    ASSERT_TRUE(r.is_object());
+    EXPECT_TRUE(
+        sr::vrf_verify(pk_bytes, make_input(7), unhex(r["preOutput"]), unhex(r["proof"])).ok());
+    EXPECT_FALSE(
+        sr::vrf_verify(pk_bytes, make_input(8), unhex(r["preOutput"]), unhex(r["proof"])).ok());
+    EXPECT_EQ(r["signature"].get<std::string>(),
+              r["preOutput"].get<std::string>() + r["proof"].get<std::string>().substr(2));
+    // The transcript form gives the same pre-output (sr25519_vrf_pre_output).
+    const Bytes slot7 = {7, 0, 0, 0, 0, 0, 0, 0}, epoch1 = {1, 0, 0, 0, 0, 0, 0, 0};
+    json listed = {
+        {"label", to_hex(teesigner::core::as_bytes("BABE"))},
+        {"items",
+         json::array(
+             {json::array({to_hex(teesigner::core::as_bytes("slot number")), to_hex(slot7)}),
+              json::array({to_hex(teesigner::core::as_bytes("current epoch")), to_hex(epoch1)}),
+              json::array({to_hex(teesigner::core::as_bytes("chain randomness")),
+                           to_hex(Bytes(32, 9))})})}};
+    EXPECT_EQ(result("keystore_sr25519VrfSign", {"babe", pk, listed})["preOutput"], r["preOutput"]);
+
+    // With an extra transcript: signed by the proof.
+    transcript["extra"] = {{"label", to_hex(teesigner::core::as_bytes("extra"))},
+                           {"items", json::array({json::array({"0x01", "0x02"})})}};
+    r = result("keystore_sr25519VrfSign", {"babe", pk, transcript});
+    teesigner::core::Transcript extra("extra");
+    extra.append_message(Bytes{1}, Bytes{2});
+    EXPECT_TRUE(
+        sr::vrf_verify(pk_bytes, make_input(7), unhex(r["preOutput"]), unhex(r["proof"]), extra)
+            .ok());
+    EXPECT_FALSE(
+        sr::vrf_verify(pk_bytes, make_input(7), unhex(r["preOutput"]), unhex(r["proof"])).ok());
+    // Unknown key and ed25519 keys: -32003, as the transcript form.
+    EXPECT_EQ(rpc("keystore_sr25519VrfSign", {"gran", pk, transcript})["error"]["code"],
+              rpc_error::kKeyNotFound);
+    // Bad hashes never reach the TEE.
+    EXPECT_EQ(rpc("keystore_sr25519VrfSign",
+                  {"babe", pk, json{{"inputHash", "0x" + std::string(126, '0')}}})["error"]["code"],
+              -32602);
+
+    // Asynchronous callers on several threads, hashed and listed forms mixed.
+    const KeyTypeId babe{'b', 'a', 'b', 'e'};
+    constexpr int kThreads = 4, kPerThread = 16;
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending = 0, verified = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int k = 0; k < kPerThread; ++k) {
+                const uint64_t slot = static_cast<uint64_t>(t * kPerThread + k);
+                VrfSignData data;
+                if (k % 2 == 0) {
+                    data.input_hash = input_hash(slot);
+                } else {
+                    data.transcript.label = Bytes{'B', 'A', 'B', 'E'};
+                    Bytes s(8, 0);
+                    for (size_t i = 0; i < 8; ++i) s[i] = static_cast<uint8_t>(slot >> (8 * i));
+                    auto label = [](const char* l) {
+                        return Bytes(l, l + std::char_traits<char>::length(l));
+                    };
+                    data.transcript.items = {{label("slot number"), s},
+                                             {label("current epoch"), epoch1},
+                                             {label("chain randomness"), Bytes(32, 9)}};
+                }
+                {
+                    std::lock_guard lk(mu);
+                    ++pending;
+                }
+                EXPECT_TRUE(service_->sr25519_vrf_sign_async(
+                    babe, pk_bytes, data, [&, slot](Outcome<VrfSignature> o) {
+                        const bool ok =
+                            !o.error && sr::vrf_verify(pk_bytes, make_input(slot),
+                                                       o.value.pre_output, o.value.proof)
+                                            .ok();
+                        std::lock_guard lk(mu);
+                        if (ok) ++verified;
+                        --pending;
+                        cv.notify_all();
+                    }));
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(30), [&] { return pending == 0; }));
+    EXPECT_EQ(verified, kThreads * kPerThread);
+}
+
 TEST_F(TeeServiceTest, AttestationBindsNonceAndKeys) {
     result("author_rotateKeys", json::array());
     const Bytes nonce = {0xde, 0xad, 0xbe, 0xef};

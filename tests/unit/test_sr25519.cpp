@@ -13,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "teesigner/core/bytes.hpp"
 #include "teesigner/core/merlin.hpp"
@@ -682,6 +683,106 @@ TEST(Sr25519Vrf, RejectsMalformedInputs) {
               Error::invalid_length);
     EXPECT_EQ(vrf_verify(Bytes(32, 0xff), babe_like(9), sig.pre_output, sig.proof).error(),
               Error::invalid_encoding);
+}
+
+// The input as its hash (what a node-side forwarder sends, computed from a clone
+// of sp-core's finished transcript): computed here on the side, with the merlin
+// calls schnorrkel's vrf_hash makes, not through vrf_input_hash.
+VrfInputHash hash_on_the_side(const PublicKey& pk, Transcript t) {
+    t.append_message(as_bytes("vrf-nm-pk"), pk);
+    VrfInputHash h{};
+    t.challenge_bytes(as_bytes("VRFHash"), h);
+    return h;
+}
+
+std::vector<Transcript> varied_transcripts() {
+    std::vector<Transcript> ts;
+    ts.push_back(babe_like(0));
+    ts.push_back(babe_like(UINT64_MAX));
+    ts.emplace_back(Transcript(""));  // no items at all
+    ts.push_back(signing_transcript(as_bytes("substrate"), as_bytes("message")));
+    Transcript many("A&V MOD0 VRF");
+    for (int i = 0; i < 64; ++i) many.append_u64("item", static_cast<uint64_t>(i));
+    ts.push_back(many);
+    Transcript big("big");
+    big.append_message("data", Bytes(64 * 1024, 0x5a));
+    ts.push_back(big);
+    return ts;
+}
+
+TEST(Sr25519Vrf, SignHashedIsSignOfTheTranscript) {
+    const Keypair kp = random_keypair();
+    Transcript extra("extra");
+    extra.append_message("assignment", as_bytes("core 7"));
+    size_t n = 0;
+    for (const Transcript& t : varied_transcripts()) {
+        SCOPED_TRACE(n++);
+        const VrfInputHash h = hash_on_the_side(kp.public_key, t);
+        EXPECT_EQ(vrf_input_hash(kp.public_key, t), h);
+        EXPECT_EQ(vrf_input_point_from_hash(h), vrf_input_point(kp.public_key, t));
+
+        // Default extra: verifies against the original transcript, same pre-output.
+        VrfInOut io_hashed, io_plain;
+        const VrfSignature hashed = vrf_sign_hashed(kp, h, &io_hashed);
+        const VrfSignature plain = vrf_sign(kp, t, &io_plain);
+        EXPECT_EQ(hashed.pre_output, plain.pre_output);
+        EXPECT_EQ(io_hashed.input, io_plain.input);
+        EXPECT_EQ(io_hashed.output, io_plain.output);
+        auto verified = vrf_verify(kp.public_key, t, hashed.pre_output, hashed.proof);
+        ASSERT_TRUE(verified.ok());
+        EXPECT_EQ(vrf_make_bytes<32>(*verified, as_bytes("ctx")),
+                  vrf_make_bytes<32>(io_plain, as_bytes("ctx")));
+
+        // An extra transcript is signed as by vrf_sign: the proof verifies with
+        // it and not with the default one.
+        const VrfSignature hashed_extra = vrf_sign_hashed(kp, h, extra);
+        EXPECT_EQ(hashed_extra.pre_output, plain.pre_output);
+        EXPECT_TRUE(
+            vrf_verify(kp.public_key, t, hashed_extra.pre_output, hashed_extra.proof, extra).ok());
+        EXPECT_EQ(vrf_verify(kp.public_key, t, hashed_extra.pre_output, hashed_extra.proof).error(),
+                  Error::invalid_signature);
+
+        // Byte for byte the signature vrf_sign makes with the same randomness.
+        const Randomness r =
+            HA<32>("0707070707070707070707070707070707070707070707070707070707070707");
+        const VrfSignature a = vrf_sign_hashed_with_randomness(kp, h, extra, r);
+        const VrfSignature b = vrf_sign_with_randomness(kp, t, extra, r);
+        EXPECT_EQ(a.pre_output, b.pre_output);
+        EXPECT_EQ(a.proof, b.proof);
+
+        // The verifier given the hash accepts what the transcript verifier does.
+        EXPECT_TRUE(
+            vrf_verify_hashed(kp.public_key, h, hashed_extra.pre_output, hashed_extra.proof, extra)
+                .ok());
+        EXPECT_EQ(vrf_verify_hashed(kp.public_key, h, hashed_extra.pre_output, hashed_extra.proof,
+                                    vrf_default_extra())
+                      .error(),
+                  Error::invalid_signature);
+
+        // The pre-output alone.
+        EXPECT_EQ(vrf_pre_output_hashed(kp, h), plain.pre_output);
+        EXPECT_EQ(vrf_pre_output(kp, t), plain.pre_output);
+    }
+}
+
+TEST(Sr25519Vrf, SignHashedBindsTheHash) {
+    const Keypair kp = random_keypair();
+    const Keypair other = random_keypair();
+    const Transcript t = babe_like(42);
+    // A hash computed for another key, or without the public key, or with one
+    // flipped bit: the VRF verifies for no transcript of this key, t included.
+    VrfInputHash for_other = hash_on_the_side(other.public_key, t);
+    VrfInputHash without_pk{};
+    Transcript bare = t;
+    bare.challenge_bytes(as_bytes("VRFHash"), without_pk);
+    VrfInputHash flipped = hash_on_the_side(kp.public_key, t);
+    flipped[63] ^= 1;
+    for (const VrfInputHash& h : {for_other, without_pk, flipped}) {
+        const VrfSignature sig = vrf_sign_hashed(kp, h);
+        EXPECT_EQ(vrf_verify(kp.public_key, t, sig.pre_output, sig.proof).error(),
+                  Error::invalid_signature);
+        EXPECT_NE(sig.pre_output, vrf_pre_output(kp, t));
+    }
 }
 
 }  // namespace

@@ -187,6 +187,29 @@ ByteArray<32> vrf_input_point(const PublicKey& public_key, Transcript input) noe
 /// schnorrkel Keypair::vrf_create_hash: input point and output = key * input.
 VrfInOut vrf_create_inout(const Keypair& keypair, Transcript input) noexcept;
 
+// The VRF input given as its hash. schnorrkel's non-malleable VRF uses the input
+// transcript only to derive the input point: append_message("vrf-nm-pk", public
+// key), challenge_bytes("VRFHash", 64 bytes), ristretto255 from_hash. A caller
+// that holds a transcript it cannot serialize (sp-core's VrfTranscript wraps a
+// finished merlin transcript) computes those 64 bytes from a clone of it, and a
+// signer makes the same VRF from them. The hash binds the public key: one
+// computed for another key gives a VRF that verifies for no transcript of this
+// key. Choosing the 64 bytes freely lets the caller choose the input point
+// itself (a static Diffie-Hellman oracle key * P); see docs/protocol.md §4.
+
+using VrfInputHash = ByteArray<64>;
+
+/// The 64 bytes vrf_input_point hashes to a point: append_message("vrf-nm-pk",
+/// public_key) to `input`, then challenge_bytes("VRFHash", 64).
+VrfInputHash vrf_input_hash(const PublicKey& public_key, Transcript input) noexcept;
+
+/// ristretto255 from_hash (schnorrkel RistrettoPoint::from_uniform_bytes) of an
+/// input hash: vrf_input_point(pk, t) == vrf_input_point_from_hash(vrf_input_hash(pk, t)).
+ByteArray<32> vrf_input_point_from_hash(const VrfInputHash& input_hash) noexcept;
+
+/// vrf_create_inout for an input given as its hash.
+VrfInOut vrf_create_inout_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept;
+
 /// schnorrkel Keypair::vrf_sign_extra: the in/out pair, then a DLEQ proof over
 /// `extra` (proto-name "DLEQProof", "vrf:h", witness "proving\0""0" over the nonce,
 /// "vrf:R=g^r", "vrf:h^r", "vrf:pk", "vrf:h^sk", c = challenge "prove",
@@ -198,6 +221,25 @@ VrfSignature vrf_sign(const Keypair& keypair, Transcript input, VrfInOut* inout 
 VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, Transcript extra,
                                       const Randomness& randomness,
                                       VrfInOut* inout = nullptr) noexcept;
+
+/// vrf_sign for an input given as its hash: exactly the signature (and in/out
+/// pair) vrf_sign gives for any input transcript t with
+/// vrf_input_hash(keypair.public_key, t) == input_hash, so vrf_verify accepts it
+/// for t. `extra` is the extra transcript, as in vrf_sign.
+VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+                             Transcript extra, VrfInOut* inout = nullptr) noexcept;
+/// vrf_sign_hashed with the default extra transcript.
+VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+                             VrfInOut* inout = nullptr) noexcept;
+VrfSignature vrf_sign_hashed_with_randomness(const Keypair& keypair, const VrfInputHash& input_hash,
+                                             Transcript extra, const Randomness& randomness,
+                                             VrfInOut* inout = nullptr) noexcept;
+
+/// sp-core Pair::vrf_pre_output: key * input point, the pre-output vrf_sign
+/// returns for `input` (no proof, no randomness).
+VrfPreOutput vrf_pre_output(const Keypair& keypair, Transcript input) noexcept;
+/// vrf_pre_output for an input given as its hash.
+VrfPreOutput vrf_pre_output_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept;
 
 /// schnorrkel VRFPreOut::attach_input_hash: the in/out pair for a claimed
 /// pre-output, without checking any proof. Error::invalid_length /
@@ -214,6 +256,12 @@ Result<VrfInOut> vrf_verify(ByteSpan public_key, Transcript input, ByteSpan pre_
 /// vrf_verify with the default extra transcript.
 Result<VrfInOut> vrf_verify(ByteSpan public_key, Transcript input, ByteSpan pre_output,
                             ByteSpan proof) noexcept;
+
+/// vrf_verify for an input given as its hash: accepts exactly what vrf_verify
+/// accepts for any transcript t with vrf_input_hash(public_key, t) == input_hash
+/// (same errors). For tests and callers that hold only the hash.
+Result<VrfInOut> vrf_verify_hashed(ByteSpan public_key, const VrfInputHash& input_hash,
+                                   ByteSpan pre_output, ByteSpan proof, Transcript extra) noexcept;
 
 /// schnorrkel VRFInOut::make_bytes: Transcript "VRFResult", append_message("",
 /// context), "vrf-in", "vrf-out", challenge "" into `out` (any length).
