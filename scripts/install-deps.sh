@@ -21,3 +21,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+
+# Rust builds the node-side keystore (node/). A machine with a Rust toolchain
+# (cargo 1.85 or newer) keeps it; otherwise Debian's rustc-web/cargo-web carry a
+# current rustc (1.96 in bookworm-security) as /usr/bin/rustc and /usr/bin/cargo.
+if ! command -v cargo >/dev/null || ! cargo --version | awk '{split($2, v, "."); exit !(v[1] > 1 || v[2] >= 85)}'; then
+    $SUDO apt-get install -y -qq --no-install-recommends rustc-web cargo-web >/dev/null
+fi
+# The crates of node/Cargo.lock, fetched once so that the build and tests run offline.
+(cd node && cargo fetch --locked -q)

@@ -241,6 +241,11 @@ bool has_para_magic(ByteSpan payload) noexcept {
            starts_with(payload, kDisputeMagic);
 }
 
+bool is_proof_of_possession_statement(ByteSpan payload) noexcept {
+    return (payload.size() == 24 || payload.size() == 36) &&
+           starts_with(payload, kProofOfPossessionTag);
+}
+
 Result<ParaStatement> decode_para_statement(ByteSpan payload) {
     Decoder d(payload);
     auto magic = d.array<4>();

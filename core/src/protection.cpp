@@ -808,6 +808,11 @@ Classified classify_message(std::span<const KeyTypeId> key_types, ByteSpan messa
         c.signable = signable_para(*statement, message);
         return c;
     }
+    // Checked after the votes and statements, which it can never be.
+    if (payloads::is_proof_of_possession_statement(message)) {
+        c.cls = MessageClass::unprotected;
+        return c;
+    }
     c.cls = MessageClass::opaque;
     return c;
 }

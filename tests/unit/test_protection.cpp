@@ -480,6 +480,23 @@ TEST(Protection, RawBytesClassificationAndOpaquePolicy) {
         ASSERT_TRUE(o.ok());
         EXPECT_TRUE(o->allowed);
     }
+    // Proofs of possession ("POP_" ++ 20- or 32-byte owner, what the runtime's
+    // SessionKeys::generate signs) are signed for every key type, unrecorded;
+    // "POP_" bytes of any other length stay opaque (32 could be a BABE pre-hash).
+    auto pop = [](size_t owner_len) {
+        Bytes b = {'P', 'O', 'P', '_'};
+        b.resize(4 + owner_len, 0x42);
+        return b;
+    };
+    for (const KeyTypeId& kt : {kGrandpaKeyType, kBabeKeyType, kBeefyKeyType, kParaKeyType}) {
+        for (size_t owner_len : {20u, 32u}) {
+            d = raw({kt}, pop(owner_len));
+            EXPECT_TRUE(d.allowed);
+            EXPECT_FALSE(d.recorded);
+        }
+    }
+    for (size_t owner_len : {0u, 19u, 28u, 31u, 33u, 49u})
+        EXPECT_FALSE(raw({kBabeKeyType}, pop(owner_len)).allowed) << owner_len;
     // A key stored under several types gets the strictest policy.
     const std::vector<KeyTypeId> both = {{'t', 'e', 's', 't'}, kBabeKeyType};
     EXPECT_FALSE(raw(both, prehash).allowed);

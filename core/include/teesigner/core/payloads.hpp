@@ -171,6 +171,19 @@ struct ParaStatement {
 /// treated as opaque).
 bool has_para_magic(ByteSpan payload) noexcept;
 
+// ---- Proof of possession of session keys ------------------------------------------------
+
+/// sp-core's statement of ownership, "POP_" ++ owner: the runtime's
+/// SessionKeys::generate (polkadot-sdk stable2609 and later) signs it with each
+/// new session key when `author_rotateKeys` names an owner. Not slashable.
+inline constexpr ByteArray<4> kProofOfPossessionTag = {'P', 'O', 'P', '_'};
+
+/// True when `payload` is a proof-of-possession statement for a 20- or 32-byte
+/// account id, i.e. "POP_" followed by 20 or 32 bytes (24 or 36 in all). Those
+/// lengths are never a BABE seal's 32-byte pre-hash nor a 53-byte GRANDPA vote,
+/// so a host cannot pass a slashable payload off as a statement.
+bool is_proof_of_possession_statement(ByteSpan payload) noexcept;
+
 /// Decode any of the para signing payloads listed at the top of this file. An
 /// "APPR" payload of exactly 40 bytes is a single-candidate ApprovalVote
 /// (ApprovalVoteMultipleCandidates signs that same form for one candidate);

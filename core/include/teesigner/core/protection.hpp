@@ -230,6 +230,8 @@ struct Classified {
 /// "gran" keys: the bytes must be a GRANDPA localized payload (else opaque).
 /// "para" keys: bytes starting with "BKNG", "APPR" or "DISP" must decode as a
 /// statement (else malformed); other bytes are opaque. Other key types: opaque.
+/// For every key type, a proof-of-possession statement
+/// (payloads::is_proof_of_possession_statement) is unprotected: signed, not recorded.
 Classified classify_message(std::span<const KeyTypeId> key_types, ByteSpan message);
 
 // ---- Storage ---------------------------------------------------------------------------
