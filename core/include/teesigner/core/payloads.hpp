@@ -174,7 +174,7 @@ bool has_para_magic(ByteSpan payload) noexcept;
 // ---- Proof of possession of session keys ------------------------------------------------
 
 /// sp-core's statement of ownership, "POP_" ++ owner: the runtime's
-/// SessionKeys::generate (polkadot-sdk stable2609 and later) signs it with each
+/// SessionKeys::generate (polkadot-sdk stable2609) signs it with each
 /// new session key when `author_rotateKeys` names an owner. Not slashable.
 inline constexpr ByteArray<4> kProofOfPossessionTag = {'P', 'O', 'P', '_'};
 
