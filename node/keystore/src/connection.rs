@@ -328,6 +328,11 @@ async fn session(
     let mut next = first;
     loop {
         if let Some(call) = next.take() {
+            if call.deadline <= Instant::now() {
+                // Its caller has given up: do not have the signer sign a vote
+                // that nobody will gossip.
+                continue;
+            }
             if let Err(e) = sink.send(Message::text(call.text.clone())).await {
                 let why = e.to_string();
                 let _ = call
