@@ -8,6 +8,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "keys_cmd.hpp"
 #include "protection_cmd.hpp"
 #include "serve.hpp"
 #include "session_keys.hpp"
@@ -166,6 +167,8 @@ int run(int argc, char** argv) {
     // two-node equivocation simulation, both clients of a running signer.
     ProtectionCommand protection(app);
     SimulateCommand simulate(app);
+    // The keys a signer holds: list, and retire an old session's (signer_retireKeys).
+    KeysCommand keys(app);
 
     // CLI11 would report a misspelt command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-' &&
@@ -173,9 +176,9 @@ int run(int argc, char** argv) {
           sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1]) ||
           serve.subcommand()->check_name(argv[1]) || session_keys_cmd->check_name(argv[1]) ||
           protection.subcommand()->check_name(argv[1]) ||
-          simulate.subcommand()->check_name(argv[1])))
+          simulate.subcommand()->check_name(argv[1]) || keys.subcommand()->check_name(argv[1])))
         return fail(std::string("unknown command '") + argv[1] +
-                        "' (expected serve, session-keys, protection, simulate, inspect, "
+                        "' (expected serve, session-keys, keys, protection, simulate, inspect, "
                         "generate, sign or verify)",
                     2);
 
@@ -199,6 +202,7 @@ int run(int argc, char** argv) {
     if (session_keys_cmd->parsed()) return run_session_keys(session_keys);
     if (protection.subcommand()->parsed()) return protection.dispatch();
     if (simulate.parsed()) return simulate.run();
+    if (keys.subcommand()->parsed()) return keys.dispatch();
     return fail("no command given (see tee-signer --help)", 2);
 }
 

@@ -142,7 +142,8 @@ void AccessList::allow(const std::string& identity, std::vector<std::string> pat
 }
 
 bool is_sensitive_method(std::string_view method) {
-    return method == "signer_setProtectionPolicy" || method == "signer_importProtection";
+    return method == "signer_setProtectionPolicy" || method == "signer_importProtection" ||
+           method == "signer_retireKeys";
 }
 
 bool AccessList::allowed(std::string_view method, const std::string& identity) const {

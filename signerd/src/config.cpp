@@ -200,6 +200,18 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
              c.methods.allow_dev_seeds = r.boolean(n, k);
          }},
     };
+    std::map<std::string, Setter> keys = {
+        {"retire_min_idle_sessions",
+         [&](const toml::node& n, const std::string& k) {
+             c.keys.retire_min_idle_sessions = static_cast<uint64_t>(r.integer(n, k, 1, 10000));
+         }},
+        {"session_seconds",
+         [&](const toml::node& n, const std::string& k) {
+             c.keys.session_seconds = static_cast<uint64_t>(r.integer(n, k, 1, 31'536'000));
+         }},
+        {"usage_file",
+         [&](const toml::node& n, const std::string& k) { c.keys.usage_file = r.string(n, k); }},
+    };
     auto& pr = c.protection;
     std::map<std::string, Setter> protection = {
         {"database",
@@ -236,6 +248,7 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
         {"limits", section(limits)},
         {"softtee", section(softtee)},
         {"keystore", section(keystore)},
+        {"keys", section(keys)},
         {"protection", section(protection)},
         {"access",
          [&](const toml::node& n, const std::string& k) {

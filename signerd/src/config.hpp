@@ -30,6 +30,13 @@ struct Config {
     ServerOptions server;      // [rpc], [tls], [limits]
     RpcLimits rpc_limits;      // [limits] max_batch, max_json_depth (body from server)
     RpcMethodOptions methods;  // [keystore], [limits] max_message_bytes
+
+    // [keys]: key retirement (signer_retireKeys) and its state file.
+    struct Keys {
+        uint64_t retire_min_idle_sessions = 2;
+        uint64_t session_seconds = 14400;  // Polkadot; Kusama: 3600
+        std::string usage_file;            // default: <data_dir>/key-usage.json
+    } keys;
     std::map<std::string, std::vector<std::string>> access;  // [access] identity -> methods
 
     // [protection]: the host-side slashing-protection database and audit log.

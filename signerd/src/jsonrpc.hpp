@@ -34,6 +34,7 @@ constexpr int kNotSupported = -32005;     // the TEE/TA build does not offer thi
 constexpr int kKeyLimit = -32007;         // the TEE holds the maximum number of keys
 constexpr int kSlashingRefused = -32010;  // signing would be slashable
 constexpr int kPolicyRefused = -32011;    // refused by key-type policy (e.g. opaque signing)
+constexpr int kRetireRefused = -32012;    // signer_retireKeys: a key is still (possibly) in use
 }  // namespace rpc_error
 
 /// An error a handler returns; becomes the "error" member of the response.

@@ -186,6 +186,16 @@ class KeyService {
     /// Replace the explicit policy entries (unlisted types return to defaults).
     virtual void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries);
 
+    // ---- Key retirement (signer_retireKeys) --------------------------------------
+
+    /// Delete the key from the TEE (TA DELETE_KEY): it never signs again.
+    /// ServiceError(kKeyNotFound) when it is not held. Default: kNotSupported.
+    virtual void retire_key(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key);
+    /// The latest signature with `public_key` that a shared record (the host
+    /// protection database's audit log) knows of, in unix seconds; nullopt
+    /// when none or no such record exists (the default).
+    virtual std::optional<int64_t> last_signed_at(ByteSpan public_key);
+
     // ---- Asynchronous signing (defaults: not offered) -------------------------
     //
     // The signing methods without waiting for other callers: an RPC I/O thread

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "key_usage.hpp"
 #include "refusal.hpp"
 #include "teesigner/core/payloads.hpp"
 
@@ -90,6 +91,18 @@ bool ProtectedKeyService::holds(ByteSpan public_key, const KeyTypeId& key_type) 
 
 ProtectedKeyService::Caller ProtectedKeyService::caller(const char* method) {
     return {t_client.empty() ? "local" : t_client, t_method.empty() ? method : t_method};
+}
+
+std::optional<int64_t> ProtectedKeyService::last_signed_at(ByteSpan public_key) {
+    try {
+        const auto at = db_.last_signed_at(core::to_hex(public_key, false));
+        if (!at) return std::nullopt;
+        return parse_iso_utc(*at);
+    } catch (const ProtectionDbError& e) {
+        // Unknown is not "never": refuse the retirement rather than guess.
+        throw ServiceError(rpc_error::kTeeUnavailable,
+                           std::string("protection database unavailable: ") + e.what());
+    }
 }
 
 void ProtectedKeyService::audit(const Caller& who, const KeyTypeId& key_type, ByteSpan public_key,

@@ -91,6 +91,14 @@ class ProtectedKeyService final : public KeyService {
     void set_protection_policy(const std::vector<std::pair<KeyTypeId, bool>>& entries) override {
         inner_.set_protection_policy(entries);
     }
+    void retire_key(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key) override {
+        forget_key_types();
+        inner_.retire_key(key_type, scheme, public_key);
+        forget_key_types();
+    }
+    /// The newest "signed" row of the audit log for the key (every instance
+    /// sharing the database writes there).
+    std::optional<int64_t> last_signed_at(ByteSpan public_key) override;
 
   private:
     /// Refuse (throw) unless the database allows `s`; the record is committed
@@ -137,7 +145,8 @@ class ProtectedKeyService final : public KeyService {
     Metrics* metrics_;
     LazyHistogram db_check_metric_{metrics_, Metrics::kProtectionDbCheck};
     std::mutex held_mu_;
-    // has_key answers (keys are only ever added, and only through this object).
+    // has_key answers (keys are added and retired only through this object,
+    // which clears them then).
     std::map<std::pair<Bytes, KeyTypeId>, bool> held_;
 };
 

@@ -833,6 +833,18 @@ class SqlProtectionDb final : public ProtectionDb {
         return out;
     }
 
+    std::optional<std::string> last_signed_at(const std::string& public_key_hex) override {
+        flush_audit();
+        auto rows = transact([&](Session& db) {
+            return db.query(
+                "SELECT at FROM audit_log WHERE public_key = ?1 AND outcome = 'signed' "
+                "ORDER BY id DESC LIMIT 1",
+                {public_key_hex});
+        });
+        if (rows.empty() || rows[0].empty()) return std::nullopt;
+        return rows[0][0];
+    }
+
     std::string backend() const override { return options_.backend; }
 
     void ping() override {

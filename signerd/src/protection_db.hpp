@@ -143,6 +143,10 @@ class ProtectionDb {
     virtual uint64_t take_audit_failures() noexcept = 0;
     /// The newest `n` audit rows, oldest first (tests, tools); waits for queued rows.
     virtual std::vector<AuditEntry> audit_tail(size_t n) = 0;
+    /// `at` of the newest audit row with outcome "signed" for the public key
+    /// (lower-case hex without 0x), queued rows included; nullopt when none
+    /// (signer_retireKeys). Throws ProtectionDbError.
+    virtual std::optional<std::string> last_signed_at(const std::string& public_key_hex) = 0;
 
     /// "sqlite" or "postgres".
     virtual std::string backend() const = 0;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -82,16 +83,22 @@ Completion<T> answer(Metrics& metrics, HandlerDone done, ToJson to_json) {
 // the request (a ServiceError for bad params), `sign(request)` is the blocking
 // call, `sign_async(request, completion)` the non-blocking one (false: not
 // possible, run the blocking one on a worker), and `to_json` the result.
+// Every request has `public_key`: a released signature is recorded in `usage`
+// (may be null) as the key's latest use.
 template <class T, class Parse, class Sign, class SignAsync, class ToJson>
-void add_signing_method(RpcDispatcher& d, Metrics& metrics, const std::string& method, Parse parse,
-                        Sign sign, SignAsync sign_async, ToJson to_json) {
+void add_signing_method(RpcDispatcher& d, Metrics& metrics, KeyUsage* usage,
+                        const std::string& method, Parse parse, Sign sign, SignAsync sign_async,
+                        ToJson to_json) {
     d.add(method,
           wrap(metrics,
-               [parse, sign, to_json](const json& params, const ClientContext&) -> json {
-                   return to_json(sign(parse(params)));
+               [parse, sign, to_json, usage](const json& params, const ClientContext&) -> json {
+                   const auto request = parse(params);
+                   json out = to_json(sign(request));
+                   if (usage != nullptr) usage->signed_with(request.public_key);
+                   return out;
                }),
-          [&metrics, parse, sign_async, to_json](const json& params, const ClientContext&,
-                                                 HandlerDone done) -> bool {
+          [&metrics, parse, sign_async, to_json, usage](const json& params, const ClientContext&,
+                                                        HandlerDone done) -> bool {
               std::optional<decltype(parse(params))> request;
               try {
                   request.emplace(parse(params));
@@ -99,7 +106,15 @@ void add_signing_method(RpcDispatcher& d, Metrics& metrics, const std::string& m
                   done(service_error_result(metrics, e));
                   return true;
               }
-              return sign_async(*request, answer<T>(metrics, std::move(done), to_json));
+              if (usage == nullptr)
+                  return sign_async(*request, answer<T>(metrics, std::move(done), to_json));
+              return sign_async(
+                  *request, answer<T>(metrics, std::move(done),
+                                      [to_json, usage, pk = request->public_key](const T& value) {
+                                          json out = to_json(value);
+                                          usage->signed_with(pk);
+                                          return out;
+                                      }));
           });
 }
 
@@ -163,6 +178,142 @@ VrfSignData parse_vrf_sign_data(const json& value, const std::string& name) {
         data.extra = parse_transcript(extra, name + ".extra");
     }
     return data;
+}
+
+// ---- signer_retireKeys (docs/protocol.md) ------------------------------------------
+
+struct RetireTarget {
+    KeyTypeId key_type{};
+    std::optional<Scheme> scheme;  // unknown for a 32-byte key given as a pair
+    Bytes public_key;
+    bool held = false;
+    RetireVerdict verdict;
+};
+
+json retire_target_json(const RetireTarget& t, const char* status) {
+    json out = {{"keyType", key_type_string(t.key_type)},
+                {"scheme", t.scheme ? json(scheme_str(*t.scheme)) : json(nullptr)},
+                {"public", hex(t.public_key)},
+                {"status", status},
+                {"lastSigned",
+                 t.verdict.last_signed ? json(iso_utc(*t.verdict.last_signed)) : json(nullptr)}};
+    if (t.held && t.verdict.status != RetireStatus::allowed)
+        out["reason"] = retire_status_name(t.verdict.status);
+    if (t.verdict.retirable_at) out["retirableAt"] = iso_utc(*t.verdict.retirable_at);
+    return out;
+}
+
+template <class Refresh>
+json retire_keys(KeyService& ks, KeyUsage* usage, const json& params, const ClientContext& c,
+                 Refresh refresh) {
+    Params p(params, {"keys", "force"}, 1);
+    bool force = false;
+    if (p.has(1)) {
+        if (!p[1].is_boolean()) invalid("force: expected a bool");
+        force = p[1].get<bool>();
+    }
+    std::vector<RetireTarget> targets;
+    const json& keys = p[0];
+    if (keys.is_string()) {
+        const Bytes blob = parse_hex_param(keys, "keys", kSessionKeysSize);
+        const auto split = split_session_keys(blob);
+        for (size_t i = 0; i < split.size(); ++i) {
+            RetireTarget t;
+            t.key_type = split[i].second;
+            t.scheme = kSessionKeySlots[i].scheme;
+            t.public_key = split[i].first;
+            targets.push_back(std::move(t));
+        }
+    } else if (keys.is_array()) {
+        if (keys.empty()) invalid("keys: expected at least one [publicKey, keyType] pair");
+        if (keys.size() > 64) invalid("keys: at most 64 entries");
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const std::string name = "keys[" + std::to_string(i) + "]";
+            if (!keys[i].is_array() || keys[i].size() != 2)
+                invalid(name + ": expected a [publicKey, keyType] pair");
+            RetireTarget t;
+            t.public_key = parse_hex_param(keys[i][0], name + "[0]", SIZE_MAX, 32, 33);
+            t.key_type = parse_key_type_param(keys[i][1], name + "[1]");
+            if (t.public_key.size() == 33) t.scheme = Scheme::ecdsa;
+            targets.push_back(std::move(t));
+        }
+    } else {
+        invalid(
+            "keys: expected a SessionKeys blob (0x hex, 193 bytes) or an array of "
+            "[publicKey, keyType] pairs");
+    }
+    if (usage == nullptr)
+        throw ServiceError(rpc_error::kNotSupported, "key retirement is not configured");
+
+    // Which keys the TEE holds, and under which scheme (a 32-byte key given as
+    // a pair is sr25519 or ed25519); each (type, scheme) listed once.
+    std::map<std::pair<KeyTypeId, Scheme>, std::vector<Bytes>> lists;
+    auto holds = [&](const KeyTypeId& kt, Scheme s, const Bytes& pk) {
+        auto key = std::make_pair(kt, s);
+        auto it = lists.find(key);
+        if (it == lists.end()) it = lists.emplace(key, ks.public_keys(kt, s)).first;
+        return std::find(it->second.begin(), it->second.end(), pk) != it->second.end();
+    };
+    std::vector<RetireTarget> unique;
+    for (RetireTarget& t : targets) {
+        for (Scheme s : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa}) {
+            if (t.scheme ? *t.scheme != s : t.public_key.size() != public_size(s)) continue;
+            if (holds(t.key_type, s, t.public_key)) {
+                t.scheme = s;
+                t.held = true;
+                break;
+            }
+        }
+        const bool seen = std::any_of(unique.begin(), unique.end(), [&](const RetireTarget& u) {
+            return u.key_type == t.key_type && u.public_key == t.public_key && u.scheme == t.scheme;
+        });
+        if (!seen) unique.push_back(std::move(t));
+    }
+    size_t refused = 0;
+    std::set<std::string> reasons;
+    for (RetireTarget& t : unique) {
+        if (!t.held) continue;
+        t.verdict = usage->check(t.public_key, ks.last_signed_at(t.public_key), force);
+        if (t.verdict.status != RetireStatus::allowed) {
+            ++refused;
+            reasons.insert(retire_status_name(t.verdict.status));
+        }
+    }
+    if (refused > 0) {
+        json data = {{"keys", json::array()}};
+        for (const RetireTarget& t : unique)
+            data["keys"].push_back(retire_target_json(
+                t, !t.held ? "absent"
+                           : (t.verdict.status == RetireStatus::allowed ? "allowed" : "refused")));
+        std::string why;
+        for (const std::string& r : reasons) why += (why.empty() ? "" : ", ") + r;
+        spdlog::warn("key retirement refused for {} ({} of {} keys: {})", c.identity, refused,
+                     unique.size(), why);
+        throw ServiceError(rpc_error::kRetireRefused,
+                           "retirement refused for " + std::to_string(refused) + " of " +
+                               std::to_string(unique.size()) + " keys (" + why +
+                               "); nothing was retired",
+                           "retire", std::move(data));
+    }
+    json out = {{"retired", 0}, {"keys", json::array()}};
+    size_t retired = 0;
+    for (const RetireTarget& t : unique) {
+        if (t.held) {
+            ks.retire_key(t.key_type, *t.scheme, t.public_key);
+            ++retired;
+            try {
+                usage->retired(t.public_key);
+            } catch (const std::exception& e) {
+                spdlog::error("key usage: {}", e.what());
+            }
+            spdlog::warn("retired key {} {} {} for {}", key_type_string(t.key_type),
+                         scheme_str(*t.scheme), hex(t.public_key), c.identity);
+        }
+        out["keys"].push_back(retire_target_json(t, t.held ? "retired" : "absent"));
+    }
+    out["retired"] = retired;
+    if (retired > 0) refresh();
+    return out;
 }
 
 }  // namespace
@@ -296,6 +447,14 @@ namespace {
 bool KeyService::sign_async(const KeyTypeId&, Scheme, ByteSpan, ByteSpan, Completion<Bytes>) {
     return false;
 }
+void KeyService::retire_key(const KeyTypeId&, Scheme, ByteSpan) {
+    throw ServiceError(rpc_error::kNotSupported, "key retirement is not supported by this backend");
+}
+
+std::optional<int64_t> KeyService::last_signed_at(ByteSpan) {
+    return std::nullopt;
+}
+
 bool KeyService::sr25519_vrf_sign_async(const KeyTypeId&, ByteSpan, const VrfSignData&,
                                         Completion<VrfSignature>) {
     return false;
@@ -364,14 +523,25 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
               return {{"methods", d.methods()}};
           }));
 
-    d.add("author_rotateKeys",
-          wrap(metrics, [&ks, refresh](const json& params, const ClientContext& c) -> json {
-              Params p(params, {}, 0);
-              Bytes blob = ks.rotate_session_keys();
-              spdlog::info("rotated session keys for {}", c.identity);
-              refresh();
-              return hex(blob);
-          }));
+    d.add(
+        "author_rotateKeys",
+        wrap(metrics, [&ks, refresh, options](const json& params, const ClientContext& c) -> json {
+            Params p(params, {}, 0);
+            Bytes blob = ks.rotate_session_keys();
+            if (options.usage != nullptr) {
+                // The newest set: signer_retireKeys keeps it (docs/protocol.md).
+                std::vector<Bytes> keys;
+                for (auto& [pk, kt] : split_session_keys(blob)) keys.push_back(pk);
+                try {
+                    options.usage->rotated(keys);
+                } catch (const std::exception& e) {
+                    spdlog::error("key usage: cannot record the rotated set: {}", e.what());
+                }
+            }
+            spdlog::info("rotated session keys for {}", c.identity);
+            refresh();
+            return hex(blob);
+        }));
 
     d.add("author_hasSessionKeys",
           wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
@@ -436,7 +606,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
         Bytes message;
     };
     add_signing_method<Bytes>(
-        d, metrics, "keystore_sign",
+        d, metrics, options.usage, "keystore_sign",
         [options](const json& params) {
             Params p(params, {"keyType", "scheme", "public", "message"}, 4);
             SignRequest r;
@@ -460,7 +630,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
         VrfSignData data;
     };
     add_signing_method<VrfSignature>(
-        d, metrics, "keystore_sr25519VrfSign",
+        d, metrics, options.usage, "keystore_sr25519VrfSign",
         [](const json& params) {
             Params p(params, {"keyType", "public", "transcript"}, 3);
             VrfRequest r;
@@ -484,14 +654,16 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
         });
 
     d.add("keystore_ecdsaSignPrehashed",
-          wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
+          wrap(metrics, [&ks, options](const json& params, const ClientContext&) -> json {
               Params p(params, {"keyType", "public", "prehash"}, 3);
               KeyTypeId kt = parse_key_type_param(p[0], "keyType");
               Bytes pk = parse_hex_param(p[1], "public", 33);
               Bytes prehash = parse_hex_param(p[2], "prehash", 32);
               ByteArray<32> h{};
               std::copy(prehash.begin(), prehash.end(), h.begin());
-              return hex(ks.ecdsa_sign_prehashed(kt, pk, h));
+              json out = hex(ks.ecdsa_sign_prehashed(kt, pk, h));
+              if (options.usage != nullptr) options.usage->signed_with(pk);
+              return out;
           }));
 
     d.add("keystore_hasKeys",
@@ -530,7 +702,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
             Bytes payload;
         };
         add_signing_method<SignedPayload>(
-            d, metrics, t.method,
+            d, metrics, options.usage, t.method,
             [t, options](const json& params) {
                 Params p(params, {"keyType", "public", t.payload_name}, 3);
                 TypedRequest r;
@@ -621,6 +793,12 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
               spdlog::warn("opaque-signing policy changed by {}: {}", c.identity, now.dump());
               return now;
           }));
+
+    d.add(
+        "signer_retireKeys",
+        wrap(metrics, [&ks, options, refresh](const json& params, const ClientContext& c) -> json {
+            return retire_keys(ks, options.usage, params, c, refresh);
+        }));
 
     d.add("signer_attest", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {
               Params p(params, {"nonce"}, 1);

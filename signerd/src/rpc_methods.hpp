@@ -9,6 +9,7 @@
 
 #include "jsonrpc.hpp"
 #include "key_service.hpp"
+#include "key_usage.hpp"
 #include "metrics.hpp"
 
 namespace teesigner::signerd {
@@ -21,6 +22,10 @@ struct RpcMethodOptions {
     size_t max_message_bytes = 256 * 1024;
     /// Largest keystore_hasKeys list.
     size_t max_has_keys = 1024;
+    /// When each key last signed and the newest rotated set (not owned; must
+    /// outlive the dispatcher). Every released signature or VRF is recorded
+    /// here; signer_retireKeys needs it (without it: -32005).
+    KeyUsage* usage = nullptr;
 };
 
 /// Register author_rotateKeys, author_hasSessionKeys, author_hasKey,
@@ -29,7 +34,7 @@ struct RpcMethodOptions {
 /// signer_attest, signer_health, the typed signer_signGrandpaVote,
 /// signer_signBabeHeader, signer_signBeefyCommitment, signer_signParaStatement,
 /// and signer_exportProtection, signer_importProtection,
-/// signer_protectionPolicy, signer_setProtectionPolicy. `service` and
+/// signer_protectionPolicy, signer_setProtectionPolicy, signer_retireKeys. `service` and
 /// `metrics` must outlive the dispatcher.
 void register_rpc_methods(RpcDispatcher& dispatcher, KeyService& service, Metrics& metrics,
                           RpcMethodOptions options = {});

@@ -16,10 +16,10 @@
 
 #include "logging.hpp"
 #include "metrics.hpp"
-#include "rpc_methods.hpp"
-#include "server.hpp"
 #include "protected_key_service.hpp"
 #include "protection_db.hpp"
+#include "rpc_methods.hpp"
+#include "server.hpp"
 #ifdef TS_SIGNERD_HAVE_TEE
 #include "tee_key_service.hpp"
 #endif
@@ -67,6 +67,7 @@ Config build_config(const ServeFlags& f) {
     if (f.set_log_level) c.log_level = f.log_level;
     if (f.allow_dev_seeds) c.methods.allow_dev_seeds = true;
     if (c.softtee_storage.empty()) c.softtee_storage = c.data_dir + "/softtee";
+    if (c.keys.usage_file.empty()) c.keys.usage_file = c.data_dir + "/key-usage.json";
     if (const char* url = std::getenv("TS_POSTGRES_URL"); url && *url)
         c.protection.postgres_url = url;
     if (f.set_postgres_url) c.protection.postgres_url = f.postgres_url;
@@ -144,32 +145,41 @@ int run_serve(const ServeFlags& flags) {
             protection_db = open_protection_db(o);
             protected_keys = std::make_unique<ProtectedKeyService>(*keys, *protection_db, &metrics);
             service = protected_keys.get();
-            spdlog::info("slashing protection database: {} ({})", pc.database,
-                         pc.database == "sqlite" ? pc.sqlite_path
-                                                 : redact_postgres_url(pc.postgres_url));
+            spdlog::info(
+                "slashing protection database: {} ({})", pc.database,
+                pc.database == "sqlite" ? pc.sqlite_path : redact_postgres_url(pc.postgres_url));
         } else {
-            spdlog::warn("slashing protection database disabled: only the TEE's own state protects");
+            spdlog::warn(
+                "slashing protection database disabled: only the TEE's own state protects");
         }
+
+        // When each key last signed, for signer_retireKeys.
+        KeyUsageOptions usage_options;
+        usage_options.state_file = config.keys.usage_file;
+        usage_options.min_idle_sessions = config.keys.retire_min_idle_sessions;
+        usage_options.session_seconds = config.keys.session_seconds;
+        KeyUsage usage(usage_options);
+        RpcMethodOptions method_options = config.methods;
+        method_options.usage = &usage;
 
         RpcLimits rpc_limits = config.rpc_limits;
         rpc_limits.max_body_bytes = std::max(config.server.limits.max_body_bytes,
                                              config.server.limits.max_ws_message_bytes);
         RpcDispatcher dispatcher(rpc_limits);
-        register_rpc_methods(dispatcher, *service, metrics, config.methods);
+        register_rpc_methods(dispatcher, *service, metrics, method_options);
         install_call_observer(dispatcher, metrics);
         install_access_policy(dispatcher, access_list(config), metrics);
         if (protected_keys) {
             // The audit log names the caller: remember it for the handler, which
             // runs on this same thread right after the access check.
-            dispatcher.set_access_policy(
-                [access = access_list(config), &metrics](const std::string& method,
-                                                          const ClientContext& c) {
-                    set_audit_context(c.identity, method);
-                    if (access.allowed(method, c.identity)) return true;
-                    metrics.refusal("access");
-                    spdlog::warn("refused {} for {}: not in its allow-list", method, c.identity);
-                    return false;
-                });
+            dispatcher.set_access_policy([access = access_list(config), &metrics](
+                                             const std::string& method, const ClientContext& c) {
+                set_audit_context(c.identity, method);
+                if (access.allowed(method, c.identity)) return true;
+                metrics.refusal("access");
+                spdlog::warn("refused {} for {}: not in its allow-list", method, c.identity);
+                return false;
+            });
         }
         Server server(config.server, dispatcher, metrics, std::move(tokens), [service]() {
             KeyServiceHealth h = service->health();

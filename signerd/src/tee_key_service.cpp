@@ -618,6 +618,14 @@ bool TeeKeyService::has_keys(const std::vector<std::pair<Bytes, KeyTypeId>>& key
     return *value;
 }
 
+void TeeKeyService::retire_key(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key) {
+    // Request (key_type, scheme, public: Vec<u8>), empty response. Never
+    // retried after a TEE restart: a retry would answer "not found".
+    Encoder e;
+    e.raw(key_type).u8(scheme_byte(scheme)).bytes(public_key);
+    impl_->invoke(TA_SIGNER_CMD_DELETE_KEY, e.take(), 0);
+}
+
 std::vector<Bytes> TeeKeyService::public_keys(const KeyTypeId& key_type, Scheme scheme) {
     Encoder e;
     e.raw(key_type).u8(scheme_byte(scheme));

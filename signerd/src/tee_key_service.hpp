@@ -54,6 +54,7 @@ class TeeKeyService : public KeyService {
     /// (always offered: they never wait for anything but the TEE).
     bool sign_async(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key, ByteSpan message,
                     Completion<Bytes> done) override;
+    void retire_key(const KeyTypeId& key_type, Scheme scheme, ByteSpan public_key) override;
     bool sr25519_vrf_sign_async(const KeyTypeId& key_type, ByteSpan public_key,
                                 const VrfSignData& data, Completion<VrfSignature> done) override;
     bool sign_typed_async(TypedPayload kind, const KeyTypeId& key_type, ByteSpan public_key,

@@ -89,6 +89,24 @@
 #define TA_SIGNER_CMD_VRF_SIGN_HASHED 0x0009
 #define TA_SIGNER_VRF_INPUT_HASH_SIZE 64
 
+/* (key_type: KeyTypeId, scheme: Scheme, public: Vec<u8>) -> ()
+ * Retire a key: remove it from the key index and delete its sealed object;
+ * the secret is wiped from the TA's caches. TEE_ERROR_ITEM_NOT_FOUND if the
+ * TA holds neither an index entry nor an object for it. The index entry goes
+ * and the object becomes unusable in one atomic step: the soft TEE commits
+ * the new index and a secret-less tombstone over the key object in one
+ * storage transaction, then deletes the tombstone; OP-TEE (no multi-object
+ * transactions) overwrites the key object with the tombstone first and then
+ * writes the index, so a crash in between leaves the key listed but unusable
+ * (never usable but unlisted). Either way a retired key never signs again,
+ * and repeating DELETE_KEY after a crash completes the removal. The key's
+ * slashing-protection records stay (they are per public key, bounded, keep
+ * the history export complete, and never let anything sign). The host decides
+ * whether a key may be retired (signer_retireKeys, docs/protocol.md); the TA
+ * deletes what it is asked to. With TEST_CRASH_AFTER_PERSIST set (test
+ * builds), the TA dies right after the atomic step. */
+#define TA_SIGNER_CMD_DELETE_KEY 0x000A
+
 /* (nonce: Vec<u8>, at most 64 bytes) -> (statement: Vec<u8>, signature: [u8; 64])
  * statement = SCALE(label: String, nonce: Vec<u8>,
  *                   keys: Vec<(KeyTypeId, Scheme, Vec<u8>)>,
@@ -252,7 +270,9 @@
 #define TA_SIGNER_CMD_TEST_OPEN_RELATIVE 0x0F03
 /* () -> () : the next signing command that persists a new protection record
  * kills the TA process (SIGKILL) after the record is committed and the
- * signature computed, before the reply leaves (crash-consistency tests). */
+ * signature computed, before the reply leaves; the next DELETE_KEY kills it
+ * after the index and tombstone are committed, before the object is deleted
+ * (crash-consistency tests). */
 #define TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST 0x0F04
 
 #endif /* SIGNER_TA_H */

@@ -1,12 +1,17 @@
 // Key store on GP persistent objects (see keystore.hpp).
 #include "keystore.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
 #include "cache.hpp"
 #include "signer_ta.h"
 #include "teesigner/core/scale.hpp"
+
+#ifdef TS_SOFTTEE_TRANSACTIONS
+#include "ts_softtee_storage.h"
+#endif
 
 // Key pairs kept reconstructed. OP-TEE's TA heap is small (TA_DATA_SIZE); the
 // soft TEE build raises the bound (ta/CMakeLists.txt).
@@ -21,6 +26,7 @@ namespace teesigner::ta {
 namespace {
 
 constexpr uint8_t kKeyFormat = 1;
+constexpr uint8_t kRetiredFormat = 0;  // a tombstone: the object of a retired key, no secret
 constexpr char kIndexId[] = "index";
 constexpr char kAttestationId[] = "attestation-key";
 constexpr uint32_t kReadFlags = TEE_DATA_FLAG_ACCESS_READ;
@@ -51,8 +57,8 @@ struct CachedPair {
 ByteKeyCache<CachedPair> g_pairs;
 uint64_t g_command = 1;
 // Whether a key object exists, by object id: every signature probes the key
-// under each session key type (protection is per public key). Keys are never
-// deleted and only this TA creates them (store_key updates the entry), so the
+// under each session key type (protection is per public key). Only this TA
+// creates and deletes keys (store_key and delete_key update the entry), so the
 // answer stays true; using a key still reads and authenticates its object.
 ByteKeyCache<bool> g_exists;
 
@@ -198,6 +204,70 @@ TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed) {
     return write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);
 }
 
+TEE_Result delete_key(const KeyRef& ref, void (*after_commit)()) {
+    core::Bytes id = key_object_id(ref);
+    if (id.size() > TEE_OBJECT_ID_MAX_LEN) return TEE_ERROR_ITEM_NOT_FOUND;
+    std::vector<KeyRef> index;
+    TEE_Result rc = load_index(index);
+    if (rc != TEE_SUCCESS) return rc;
+    auto listed = std::find_if(index.begin(), index.end(), [&](const KeyRef& k) {
+        return k.key_type == ref.key_type && k.scheme == ref.scheme &&
+               k.public_key == ref.public_key;
+    });
+    // Probe the storage itself, not the cache: a tombstone left by a crash
+    // must be found to be deleted.
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(), kReadFlags, &h);
+    if (rc != TEE_SUCCESS && rc != TEE_ERROR_ITEM_NOT_FOUND) return rc;
+    const bool object = rc == TEE_SUCCESS;
+    if (object) TEE_CloseObject(h);
+    if (listed == index.end() && !object) return TEE_ERROR_ITEM_NOT_FOUND;
+    // The secret leaves the TA's memory now (KeyPair wipes on destruction),
+    // and whatever happens below the next use reads the storage.
+    g_pairs.erase(id);
+    g_exists.erase(id);
+    if (listed != index.end()) {
+        index.erase(listed);
+        const core::Bytes encoded = encode_index(index);
+        core::SecretArray<34> tombstone;  // zeros: no secret
+        tombstone[0] = kRetiredFormat;
+        tombstone[1] = static_cast<uint8_t>(ref.scheme);
+#ifdef TS_SOFTTEE_TRANSACTIONS
+        // Index and tombstone in one journal record: the key is listed and
+        // usable, or unlisted and unusable, whenever the TA dies.
+        TS_BeginTransaction();
+        rc = object ? write_object(id.data(), id.size(), tombstone.data(), tombstone.size(), true)
+                    : TEE_SUCCESS;
+        if (rc == TEE_SUCCESS)
+            rc = write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);
+        if (rc != TEE_SUCCESS) {
+            TS_AbortTransaction();
+            return rc;
+        }
+        rc = TS_CommitTransaction();
+#else
+        // Unusable first: a crash before the index is written leaves the key
+        // listed but unable to sign, and DELETE_KEY again completes it.
+        rc = object ? write_object(id.data(), id.size(), tombstone.data(), tombstone.size(), true)
+                    : TEE_SUCCESS;
+        if (rc == TEE_SUCCESS)
+            rc = write_object(kIndexId, sizeof kIndexId - 1, encoded.data(), encoded.size(), true);
+#endif
+        if (rc != TEE_SUCCESS) return rc;
+    }
+    if (after_commit != nullptr) after_commit();
+    if (object) {
+        rc = TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, id.data(), id.size(),
+                                      TEE_DATA_FLAG_ACCESS_READ | TEE_DATA_FLAG_ACCESS_WRITE_META,
+                                      &h);
+        if (rc == TEE_SUCCESS) rc = TEE_CloseAndDeletePersistentObject1(h);
+        if (rc == TEE_ERROR_ITEM_NOT_FOUND) rc = TEE_SUCCESS;
+        if (rc != TEE_SUCCESS) return rc;  // a tombstone stays; DELETE_KEY again removes it
+    }
+    g_exists.put(id, false);
+    return TEE_SUCCESS;
+}
+
 TEE_Result key_exists(const KeyRef& ref, bool& exists) {
     exists = false;
     core::Bytes id = key_object_id(ref);
@@ -231,6 +301,7 @@ TEE_Result load_key(const KeyRef& ref, const core::KeyPair*& out) {
     core::SecretArray<34> record;
     TEE_Result rc = read_secret(id.data(), id.size(), record, record.size());
     if (rc != TEE_SUCCESS) return rc;
+    if (record[0] == kRetiredFormat) return TEE_ERROR_ITEM_NOT_FOUND;  // a tombstone
     if (record[0] != kKeyFormat || record[1] != static_cast<uint8_t>(ref.scheme))
         return TEE_ERROR_CORRUPT_OBJECT;
     const core::ByteSpan seed(record.data() + 2, 32);

@@ -4,7 +4,9 @@
 //   "attestation-key"                       ->  u8 format | seed[32] (ed25519)
 // A key object is written before the index lists it, so a crash in between
 // leaves at most an unlisted (unused) key object, never a listed key without
-// its secret.
+// its secret. A retired key (delete_key) becomes a tombstone object (format 0,
+// no secret) together with its removal from the index, then the object is
+// deleted; a tombstone reads as not found.
 #pragma once
 
 #include <optional>
@@ -31,7 +33,15 @@ TEE_Result load_index(std::vector<KeyRef>& out);
 /// Seal `seed` as the key `ref` and list it in the index.
 TEE_Result store_key(const KeyRef& ref, const core::SecretArray<32>& seed);
 
-/// Whether a key object exists for `ref` (listed in the index or not).
+/// Retire the key `ref` (signer_ta.h DELETE_KEY): drop its index entry and make
+/// its object a tombstone atomically (one transaction on the soft TEE; on
+/// OP-TEE the tombstone first), call `after_commit` (may be null), then delete
+/// the object. Its cached pair and probe are dropped. TEE_ERROR_ITEM_NOT_FOUND
+/// when neither an index entry nor an object exists.
+TEE_Result delete_key(const KeyRef& ref, void (*after_commit)());
+
+/// Whether a key object exists for `ref` (listed in the index or not; a
+/// tombstone left by a crash inside delete_key counts until it is deleted).
 TEE_Result key_exists(const KeyRef& ref, bool& exists);
 
 /// A stored key pair (the sealed record is read and checked at the key's first

@@ -143,6 +143,31 @@ TEE_Result cmd_list_public_keys(Io& io) {
     return respond(io, e.take());
 }
 
+#ifdef TS_TA_TEST_COMMANDS
+bool g_crash_after_persist = false;
+void crash_after_delete_commit() {
+    if (g_crash_after_persist) raise(SIGKILL);
+}
+#endif
+
+TEE_Result cmd_delete_key(Io& io) {
+    Decoder d(io.request);
+    auto key_type = d.array<4>();
+    auto scheme = decode_scheme(d);
+    auto pk = d.bytes();
+    if (!key_type || !scheme || !pk || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
+    if (pk->size() != core::public_key_size(*scheme)) return TEE_ERROR_ITEM_NOT_FOUND;
+#ifdef TS_TA_TEST_COMMANDS
+    void (*hook)() = crash_after_delete_commit;
+#else
+    void (*hook)() = nullptr;
+#endif
+    TEE_Result rc = delete_key(KeyRef{*key_type, *scheme, std::move(pk).value()}, hook);
+    if (rc != TEE_SUCCESS) return rc;
+    io.out->memref.size = 0;
+    return TEE_SUCCESS;
+}
+
 TEE_Result cmd_has_keys(Io& io) {
     Decoder d(io.request);
     struct Query {
@@ -179,10 +204,6 @@ namespace prot = core::protection;
 // How a signing command answers: SignOutcome, or (SIGN, ECDSA_SIGN_PREHASHED)
 // the bare signature with refusals as TA result codes.
 enum class Reply { outcome, legacy };
-
-#ifdef TS_TA_TEST_COMMANDS
-bool g_crash_after_persist = false;
-#endif
 
 // Test builds: die after the record is committed and the signature computed,
 // before anything is returned (the crash a real deployment must survive).
@@ -687,6 +708,8 @@ TEE_Result dispatch(uint32_t command, Io& io) {
             return cmd_list_public_keys(io);
         case TA_SIGNER_CMD_HAS_KEYS:
             return cmd_has_keys(io);
+        case TA_SIGNER_CMD_DELETE_KEY:
+            return cmd_delete_key(io);
         case TA_SIGNER_CMD_SIGN:
             return cmd_sign(io, Reply::legacy);
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:

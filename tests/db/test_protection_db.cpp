@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../unit/test_server_fake_key_service.hpp"
+#include "key_usage.hpp"
 #include "metrics.hpp"
 #include "protected_key_service.hpp"
 #include "protection_db.hpp"
@@ -986,6 +987,33 @@ TEST_P(DbTest, AuditLogKeepsOutcomesAndNoMessageBytes) {
     EXPECT_EQ(rows[1].instance, "test");
     EXPECT_EQ(rows[1].position, (Position{5, 10}));
     EXPECT_FALSE(rows[1].at.empty());
+}
+
+// signer_retireKeys asks the audit log when a key last signed: the newest
+// "signed" row for that public key (refusals and other keys do not count).
+TEST_P(DbTest, LastSignedAtIsTheNewestSignedRowOfTheKey) {
+    auto db = open();
+    const std::string pk = core::to_hex(key(7), false);
+    EXPECT_FALSE(db->last_signed_at(pk).has_value());
+    signerd::AuditEntry e;
+    e.method = "keystore_sign";
+    e.key_type = "audi";
+    e.public_key = pk;
+    e.rule = "none";
+    e.outcome = "signed";
+    e.at = "2025-01-31T10:00:00.000Z";
+    db->append_audit(e);
+    e.at = "2025-01-31T11:00:00.000Z";
+    db->append_audit(e);
+    e.at = "2025-01-31T12:00:00.000Z";
+    e.outcome = "refused";
+    db->append_audit(e);
+    e.public_key = core::to_hex(key(8), false);
+    e.outcome = "signed";
+    db->append_audit(e);
+    EXPECT_EQ(db->last_signed_at(pk), std::optional<std::string>("2025-01-31T11:00:00.000Z"));
+    EXPECT_EQ(signerd::parse_iso_utc(*db->last_signed_at(pk)), 1738321200);
+    EXPECT_FALSE(db->last_signed_at(core::to_hex(key(9), false)).has_value());
 }
 
 TEST_P(DbTest, RefusesPositionsTheDatabaseCannotOrder) {

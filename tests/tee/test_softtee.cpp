@@ -861,4 +861,152 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
     scan(slurp(dir.log()), "TA log");
 }
 
+// DELETE_KEY retires exactly one key, for good: gone from the index, unusable,
+// its object file removed, after a restart too; the other keys untouched.
+Bytes delete_request(const char* key_type, Scheme scheme, const Bytes& pk) {
+    Encoder e(key_request(key_type, scheme));
+    e.bytes(pk);
+    return e.take();
+}
+
+bool listed(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk) {
+    auto keys = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request(key_type, scheme)), scheme);
+    return std::find(keys.begin(), keys.end(), pk) != keys.end();
+}
+
+TEST(SoftTee, DeleteKeyRetiresOneKeyForGood) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    const Bytes session = tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    const Bytes gran(session.begin(), session.begin() + 32);
+    const Bytes babe(session.begin() + 32, session.begin() + 64);
+    const Bytes beef(session.end() - 33, session.end());
+    const Bytes other =
+        tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("babe", Scheme::sr25519));
+    restart_to_write_object_files(tee);
+    Unsealer u(dir.storage());
+    const fs::path file =
+        dir.storage() / u.file_for(Unsealer::key_id("babe", Scheme::sr25519, babe));
+    ASSERT_TRUE(fs::exists(file));
+
+    Bytes out;
+    // Another scheme or key type, or a malformed request: nothing happens.
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("babe", Scheme::ed25519, babe), out),
+        TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("audi", Scheme::sr25519, babe), out),
+        TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, key_request("babe", Scheme::sr25519), out),
+              TEEC_ERROR_BAD_FORMAT);
+    EXPECT_TRUE(listed(tee, "babe", Scheme::sr25519, babe));
+
+    EXPECT_TRUE(tee.call_ok(TA_SIGNER_CMD_DELETE_KEY, delete_request("babe", Scheme::sr25519, babe))
+                    .empty());
+    auto gone = [&] {
+        EXPECT_FALSE(listed(tee, "babe", Scheme::sr25519, babe));
+        const Bytes msg = {1, 2, 3};
+        Bytes o;
+        EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, babe, msg), o),
+                  TEEC_ERROR_ITEM_NOT_FOUND);
+        Encoder vrf;
+        vrf.raw(teesigner::core::as_bytes("babe")).raw(babe).raw(Bytes(64, 1)).none();
+        EXPECT_EQ(tee.call(TA_SIGNER_CMD_VRF_SIGN_HASHED, vrf.take(), o),
+                  TEEC_ERROR_ITEM_NOT_FOUND);
+        Encoder has;
+        has.compact(1).bytes(babe).raw(teesigner::core::as_bytes("babe"));
+        EXPECT_EQ(tee.call_ok(TA_SIGNER_CMD_HAS_KEYS, has.take()), Bytes{0});
+        EXPECT_EQ(
+            tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("babe", Scheme::sr25519, babe), o),
+            TEEC_ERROR_ITEM_NOT_FOUND);
+        EXPECT_FALSE(fs::exists(file));  // the sealed seed is off the disk
+        // The others stay.
+        EXPECT_TRUE(listed(tee, "babe", Scheme::sr25519, other));
+        expect_signs(tee, "babe", Scheme::sr25519, other);
+        expect_signs(tee, "gran", Scheme::ed25519, gran);
+        expect_signs(tee, "beef", Scheme::ecdsa, beef);
+    };
+    gone();
+    tee.finalize();  // a new TA process reads the sealed state
+    tee.start();
+    gone();
+    // The TA's attestation no longer lists it.
+    Bytes statement = tee.call_ok(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes{7}).take());
+    EXPECT_EQ(std::search(statement.begin(), statement.end(), babe.begin(), babe.end()),
+              statement.end());
+    EXPECT_NE(std::search(statement.begin(), statement.end(), other.begin(), other.end()),
+              statement.end());
+}
+
+// A TA killed inside DELETE_KEY right after the atomic step (index and
+// tombstone committed, object not yet deleted): the key is gone after the
+// restart, and DELETE_KEY again removes what is left. Killed at random
+// moments while deleting many keys: every key is either listed and usable or
+// unlisted and unusable, and every acknowledged deletion holds.
+TEST(SoftTee, KillDuringKeyDeletionLeavesEachKeyWholeOrGone) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    const Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("test", Scheme::sr25519));
+    const Bytes keep =
+        tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("test", Scheme::sr25519));
+    tee.call_ok(TA_SIGNER_CMD_TEST_CRASH_AFTER_PERSIST, {});
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("test", Scheme::sr25519, pk), out),
+              TEEC_ERROR_TARGET_DEAD);
+    tee.reopen();
+    EXPECT_FALSE(listed(tee, "test", Scheme::sr25519, pk));
+    const Bytes msg = {9};
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("test", Scheme::sr25519, pk, msg), out),
+              TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("test", Scheme::sr25519, pk), out),
+              TEEC_SUCCESS);  // the tombstone left by the crash
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("test", Scheme::sr25519, pk), out),
+              TEEC_ERROR_ITEM_NOT_FOUND);
+    expect_signs(tee, "test", Scheme::sr25519, keep);
+
+    std::vector<Bytes> keys;
+    for (int i = 0; i < 48; ++i)
+        keys.push_back(
+            tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("tdel", Scheme::ed25519)));
+    std::vector<Bytes> acknowledged;
+    std::mt19937 rng(777);
+    size_t next = 0;
+    for (int round = 0; round < 8 && next < keys.size(); ++round) {
+        const pid_t pid = tee.pid();
+        std::atomic<bool> stop{false};
+        std::thread worker([&] {
+            Bytes o;
+            while (!stop && next < keys.size()) {
+                if (tee.call(TA_SIGNER_CMD_DELETE_KEY,
+                             delete_request("tdel", Scheme::ed25519, keys[next]),
+                             o) != TEEC_SUCCESS)
+                    break;
+                acknowledged.push_back(keys[next++]);
+            }
+        });
+        std::this_thread::sleep_for(std::chrono::microseconds(500 + rng() % 8000));
+        kill(pid, SIGKILL);
+        stop = true;
+        worker.join();
+        tee.reopen();
+        if (next < keys.size()) ++next;  // the one in flight: may or may not be gone
+    }
+    auto list = decode_key_list(
+        tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request("tdel", Scheme::ed25519)),
+        Scheme::ed25519);
+    for (const Bytes& k : acknowledged)
+        EXPECT_EQ(std::find(list.begin(), list.end(), k), list.end()) << "deleted key listed";
+    for (const Bytes& k : keys) {
+        const bool is_listed = std::find(list.begin(), list.end(), k) != list.end();
+        const TEEC_Result rc =
+            tee.call(TA_SIGNER_CMD_SIGN, sign_request("tdel", Scheme::ed25519, k, msg), out);
+        EXPECT_EQ(rc == TEEC_SUCCESS, is_listed)
+            << teesigner::core::to_hex(k) << ": listed " << is_listed << ", sign " << rc;
+    }
+    expect_signs(tee, "test", Scheme::sr25519, keep);
+}
+
 }  // namespace

@@ -765,6 +765,14 @@ TEST_F(ServerTest, LocalClientsNeedNoAuthByDefaultButBadTokensAreRefused) {
     EXPECT_EQ(post(call("signer_setProtectionPolicy", json::array({json::array()})))
                   .rpc()["error"]["code"],
               rpc_error::kNotSupported);  // local may; the fake service has no policy
+    // signer_retireKeys too (it deletes keys); local reaches the method, which
+    // answers -32005 here: the fixture configures no key usage records.
+    EXPECT_EQ(post(call("signer_retireKeys", json::array({"0x" + std::string(386, '0')})), kTokenA)
+                  .rpc()["error"]["code"],
+              rpc_error::kUnauthorized);
+    EXPECT_EQ(post(call("signer_retireKeys", json::array({"0x" + std::string(386, '0')})))
+                  .rpc()["error"]["code"],
+              rpc_error::kNotSupported);
     auto r = post(call("rpc_methods"), "wrong-token-0123456789");
     EXPECT_EQ(r.status, 401u);
     EXPECT_EQ(r.rpc()["error"]["code"], rpc_error::kUnauthorized);

@@ -62,6 +62,8 @@ TEST(Config, ExampleConfigParsesToTheDefaults) {
     EXPECT_EQ(c.methods.max_message_bytes, d.methods.max_message_bytes);
     EXPECT_EQ(c.server.io_threads, d.server.io_threads);
     EXPECT_EQ(c.server.rpc_workers, d.server.rpc_workers);
+    EXPECT_EQ(c.keys.retire_min_idle_sessions, d.keys.retire_min_idle_sessions);
+    EXPECT_EQ(c.keys.session_seconds, d.keys.session_seconds);
     EXPECT_TRUE(c.access.empty());
 }
 
@@ -111,6 +113,10 @@ ta = "/usr/libexec/ts-softtee-ta"
 timeout_ms = 9000
 [keystore]
 allow_dev_seeds = true
+[keys]
+retire_min_idle_sessions = 3
+session_seconds = 3600
+usage_file = "/srv/signer/usage.json"
 )",
                "test.toml");
     validate_config(c);
@@ -149,11 +155,29 @@ allow_dev_seeds = true
     EXPECT_EQ(c.softtee_ta, "/usr/libexec/ts-softtee-ta");
     EXPECT_EQ(c.softtee_timeout_ms, 9000u);
     EXPECT_TRUE(c.methods.allow_dev_seeds);
+    EXPECT_EQ(c.keys.retire_min_idle_sessions, 3u);
+    EXPECT_EQ(c.keys.session_seconds, 3600u);
+    EXPECT_EQ(c.keys.usage_file, "/srv/signer/usage.json");
     AccessList access = access_list(c);
     EXPECT_TRUE(access.allowed("keystore_sign", "validator-1"));
     EXPECT_FALSE(access.allowed("author_rotateKeys", "validator-1"));
     EXPECT_TRUE(access.allowed("author_rotateKeys", "local"));
     EXPECT_FALSE(access.allowed("rpc_methods", "stranger"));
+}
+
+TEST(Config, KeysRetirementWindowIsBounded) {
+    Config c = default_config();
+    EXPECT_EQ(c.keys.retire_min_idle_sessions, 2u);
+    EXPECT_EQ(c.keys.session_seconds, 14400u);  // Polkadot
+    const std::string zero_length =
+        error_of([&] { apply_toml(c, "[keys]\nsession_seconds = 0\n", "f.toml"); });
+    EXPECT_EQ(zero_length.rfind("f.toml:2: keys.session_seconds: ", 0), 0u) << zero_length;
+    const std::string zero_sessions =
+        error_of([&] { apply_toml(c, "[keys]\nretire_min_idle_sessions = 0\n", "f.toml"); });
+    EXPECT_EQ(zero_sessions.rfind("f.toml:2: keys.retire_min_idle_sessions: ", 0), 0u)
+        << zero_sessions;
+    EXPECT_EQ(error_of([&] { apply_toml(c, "[keys]\nwindow = 3\n", "f.toml"); }),
+              "f.toml:2: keys.window: unknown option");
 }
 
 TEST(Config, PortZeroDisablesTcp) {
@@ -324,6 +348,7 @@ TEST(AccessListTest, SensitiveMethodsNeedLocalOrAnExplicitGrant) {
     EXPECT_TRUE(is_sensitive_method("signer_setProtectionPolicy"));
     EXPECT_TRUE(is_sensitive_method("signer_importProtection"));
     EXPECT_FALSE(is_sensitive_method("signer_exportProtection"));
+    EXPECT_TRUE(is_sensitive_method("signer_retireKeys"));
     AccessList open;
     EXPECT_TRUE(open.allowed("signer_setProtectionPolicy", "local"));
     EXPECT_FALSE(open.allowed("signer_setProtectionPolicy", "validator-1"));
@@ -334,6 +359,10 @@ TEST(AccessListTest, SensitiveMethodsNeedLocalOrAnExplicitGrant) {
     a.allow("local", {"signer_setProtectionPolicy"});
     EXPECT_TRUE(a.allowed("keystore_sign", "admin"));
     EXPECT_FALSE(a.allowed("signer_setProtectionPolicy", "admin"));  // bare "*" is not enough
+    EXPECT_FALSE(a.allowed("signer_retireKeys", "admin"));
+    EXPECT_TRUE(a.allowed("signer_retireKeys", "ops"));
+    EXPECT_FALSE(open.allowed("signer_retireKeys", "validator-1"));
+    EXPECT_TRUE(open.allowed("signer_retireKeys", "local"));
     EXPECT_TRUE(a.allowed("signer_importProtection", "ops"));
     EXPECT_TRUE(a.allowed("signer_setProtectionPolicy", "local"));
     EXPECT_FALSE(a.allowed("signer_importProtection", "local"));

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -46,9 +48,10 @@ class TeeServiceTest : public ::testing::Test {
         o.backend = "soft";
         o.softtee_storage = dir_ + "/softtee";
         service_ = std::make_unique<TeeKeyService>(o, &metrics_);
-        register_rpc_methods(dispatcher_, *service_, metrics_);
+        register_rpc_methods(dispatcher_, *service_, metrics_, method_options());
         install_call_observer(dispatcher_, metrics_);
     }
+    virtual RpcMethodOptions method_options() { return {}; }
     void TearDown() override {
         service_.reset();
         std::error_code ec;
@@ -414,6 +417,182 @@ TEST_F(TeeServiceTest, VrfSignWithInputHashVerifiesAgainstTheTranscript) {
     std::unique_lock lk(mu);
     ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(30), [&] { return pending == 0; }));
     EXPECT_EQ(verified, kThreads * kPerThread);
+}
+
+// signer_retireKeys against the soft TEE with a fake clock: a window of 2
+// sessions of 100 s. Refused (nothing retired) while a key signed within the
+// window, while the records do not cover the window, and for the newest set
+// without force; the old set retired after the window, gone for good, the new
+// set intact; per-key answers; bad params -32602.
+class RetireKeysTest : public TeeServiceTest {
+  protected:
+    RpcMethodOptions method_options() override {
+        usage_options_.state_file = dir_ + "/key-usage.json";
+        usage_options_.min_idle_sessions = 2;
+        usage_options_.session_seconds = 100;
+        usage_options_.clock = [this] { return now_.load(); };
+        usage_options_.flush_interval_ms = 0;
+        usage_ = std::make_unique<KeyUsage>(usage_options_);
+        RpcMethodOptions o;
+        o.usage = usage_.get();
+        return o;
+    }
+    void TearDown() override {
+        usage_.reset();
+        TeeServiceTest::TearDown();
+    }
+    json retire(const json& params) { return rpc("signer_retireKeys", params); }
+    std::map<std::string, json> by_type(const json& keys) {
+        std::map<std::string, json> out;
+        for (const auto& k : keys) out[k["keyType"].get<std::string>()] = k;
+        return out;
+    }
+
+    std::atomic<int64_t> now_{1'700'000'000};
+    KeyUsageOptions usage_options_;
+    std::unique_ptr<KeyUsage> usage_;
+};
+
+TEST_F(RetireKeysTest, RefusedWithinTheWindowRetiredAfterIt) {
+    const json old_blob = result("author_rotateKeys", json::array());
+    const auto old_keys = split_session_keys(unhex(old_blob));
+    const std::string old_audi = to_hex(old_keys[4].first);
+    const std::string old_babe = to_hex(old_keys[1].first);
+    const json new_blob = result("author_rotateKeys", json::array());
+    const auto new_keys = split_session_keys(unhex(new_blob));
+    const std::string new_audi = to_hex(new_keys[4].first);
+    // The old audi key signs (opaque bytes are allowed for audi), the old babe
+    // key makes a VRF: both count as use.
+    result("keystore_sign", {"audi", "sr25519", old_audi, "0x0102"});
+    now_ += 10;
+    result("keystore_sr25519VrfSign",
+           {"babe", old_babe, json{{"inputHash", "0x" + std::string(128, '7')}}});
+
+    // At once: every old key refused, nothing retired.
+    json r = retire(json::array({old_blob}));
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["code"], rpc_error::kRetireRefused);
+    EXPECT_NE(r["error"]["message"].get<std::string>().find("nothing was retired"),
+              std::string::npos);
+    auto keys = by_type(r["error"]["data"]["keys"]);
+    ASSERT_EQ(keys.size(), 6u);
+    EXPECT_EQ(keys["audi"]["status"], "refused");
+    EXPECT_EQ(keys["audi"]["reason"], "signed_recently");
+    EXPECT_EQ(keys["audi"]["lastSigned"], iso_utc(now_ - 10));
+    EXPECT_EQ(keys["audi"]["retirableAt"], iso_utc(now_ - 10 + 200));
+    EXPECT_EQ(keys["babe"]["reason"], "signed_recently");
+    EXPECT_EQ(keys["gran"]["reason"], "usage_unknown");  // tracking began just now
+    EXPECT_EQ(keys["gran"]["lastSigned"], nullptr);
+    EXPECT_TRUE(result("author_hasSessionKeys", json::array({old_blob})).get<bool>());
+    EXPECT_EQ(metrics_.value(Metrics::kRefusals, {{"rule", "retire"}}), 1);
+    // force does not override a recent signature.
+    r = retire(json{{"keys", old_blob}, {"force", true}});
+    EXPECT_EQ(r["error"]["code"], rpc_error::kRetireRefused);
+    keys = by_type(r["error"]["data"]["keys"]);
+    EXPECT_EQ(keys["audi"]["reason"], "signed_recently");
+    EXPECT_EQ(keys["gran"]["status"], "allowed");  // force covers usage_unknown
+    EXPECT_TRUE(result("author_hasSessionKeys", json::array({old_blob})).get<bool>());
+
+    // One second before the babe key's VRF leaves the window: still refused,
+    // though audi (10 s earlier) is out of it.
+    now_ += 199;
+    r = retire(json::array({old_blob}));
+    EXPECT_EQ(r["error"]["code"], rpc_error::kRetireRefused);
+    keys = by_type(r["error"]["data"]["keys"]);
+    EXPECT_EQ(keys["babe"]["reason"], "signed_recently");
+    EXPECT_EQ(keys["audi"]["status"], "allowed");
+    EXPECT_TRUE(result("author_hasSessionKeys", json::array({old_blob})).get<bool>());
+    // Out of the window: the whole old set goes.
+    now_ += 1;
+    r = retire(json::array({old_blob}));
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(r["result"]["retired"], 6);
+    for (const auto& k : r["result"]["keys"]) EXPECT_EQ(k["status"], "retired") << k.dump();
+    EXPECT_FALSE(result("author_hasSessionKeys", json::array({old_blob})).get<bool>());
+    for (const auto& [pk, kt] : old_keys)
+        EXPECT_FALSE(result("author_hasKey", {to_hex(pk), key_type_string(kt)}).get<bool>());
+    EXPECT_EQ(rpc("keystore_sign", {"audi", "sr25519", old_audi, "0x0102"})["error"]["code"],
+              rpc_error::kKeyNotFound);
+    // The new set is intact and signs.
+    EXPECT_TRUE(result("author_hasSessionKeys", json::array({new_blob})).get<bool>());
+    const Bytes msg = {5, 6};
+    const json sig = result("keystore_sign", {"audi", "sr25519", new_audi, to_hex(msg)});
+    EXPECT_EQ(
+        teesigner::core::verify(teesigner::core::Scheme::sr25519, unhex(sig), msg, unhex(new_audi)),
+        teesigner::core::Error::ok);
+    // Again: every key absent, not an error.
+    r = retire(json::array({old_blob}));
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(r["result"]["retired"], 0);
+    for (const auto& k : r["result"]["keys"]) EXPECT_EQ(k["status"], "absent");
+
+    // The newest set: refused without force even once idle for the window...
+    now_ += 1000;
+    r = retire(json::array({new_blob}));
+    EXPECT_EQ(r["error"]["code"], rpc_error::kRetireRefused);
+    keys = by_type(r["error"]["data"]["keys"]);
+    EXPECT_EQ(keys["gran"]["reason"], "newest_set");
+    // ... and with force (as pairs this time) once every key is idle.
+    json pairs = json::array();
+    for (const auto& [pk, kt] : new_keys) pairs.push_back({to_hex(pk), key_type_string(kt)});
+    r = retire(json{{"keys", pairs}, {"force", true}});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(r["result"]["retired"], 6);
+    EXPECT_FALSE(result("author_hasSessionKeys", json::array({new_blob})).get<bool>());
+    EXPECT_EQ(by_type(r["result"]["keys"])["gran"]["scheme"], "ed25519");  // resolved
+}
+
+TEST_F(RetireKeysTest, UsageSurvivesARestartOfTheService) {
+    const json blob = result("author_rotateKeys", json::array());
+    const auto keys = split_session_keys(unhex(blob));
+    const int64_t t0 = now_;
+    result("keystore_sign", {"audi", "sr25519", to_hex(keys[4].first), "0x01"});
+    now_ += 500;
+    usage_->flush();
+    // What a restarted signer reads from the state file.
+    KeyUsage again(usage_options_);
+    EXPECT_EQ(again.tracking_since(), t0);
+    EXPECT_EQ(again.last_signed(keys[4].first), t0);
+    EXPECT_FALSE(again.last_signed(keys[0].first).has_value());
+    EXPECT_TRUE(again.in_newest_set(keys[0].first));
+    EXPECT_EQ(again.check(keys[4].first, std::nullopt, false).status, RetireStatus::newest_set);
+    EXPECT_EQ(again.check(keys[4].first, std::nullopt, true).status, RetireStatus::allowed);
+    // A later signature (e.g. seen by another signer in the shared audit log) counts.
+    EXPECT_EQ(again.check(keys[4].first, now_ - 10, true).status, RetireStatus::signed_recently);
+    // The state file is plain JSON with the documented members.
+    std::ifstream in(usage_options_.state_file);
+    const json doc = json::parse(in);
+    EXPECT_EQ(doc["version"], 1);
+    EXPECT_EQ(doc["lastSigned"][teesigner::core::to_hex(keys[4].first, false)], t0);
+    EXPECT_EQ(doc["newestSet"].size(), 6u);
+}
+
+TEST_F(RetireKeysTest, BadParams) {
+    const json blob = result("author_rotateKeys", json::array());
+    auto message = [&](const json& params) {
+        json r = retire(params);
+        EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
+        return r["error"]["message"].get<std::string>();
+    };
+    EXPECT_EQ(message(json::array({"0x" + std::string(384, '0')})),
+              "keys: expected 193 bytes, got 192");
+    EXPECT_EQ(message(json::array({json::array()})),
+              "keys: expected at least one [publicKey, keyType] pair");
+    EXPECT_EQ(message(json::array({5})),
+              "keys: expected a SessionKeys blob (0x hex, 193 bytes) or an array of "
+              "[publicKey, keyType] pairs");
+    EXPECT_EQ(
+        message(json::array({json::array({json::array({"0x" + std::string(62, '1'), "audi"})})})),
+        "keys[0][0]: expected at least 32 bytes");
+    EXPECT_EQ(message(json::array({json::array({json::array({"0x" + std::string(64, '1')})})})),
+              "keys[0]: expected a [publicKey, keyType] pair");
+    EXPECT_EQ(
+        message(json::array({json::array({json::array({"0x" + std::string(64, '1'), "aud"})})})),
+        "keys[0][1]: key type must be exactly 4 ASCII characters, got \"aud\"");
+    EXPECT_EQ(message(json{{"keys", blob}, {"force", "yes"}}), "force: expected a bool");
+    EXPECT_EQ(message(json::array()), "missing parameter keys");
+    EXPECT_EQ(message(json{{"keys", blob}, {"bogus", 1}}), "unknown parameter \"bogus\"");
+    EXPECT_TRUE(result("author_hasSessionKeys", json::array({blob})).get<bool>());
 }
 
 TEST_F(TeeServiceTest, AttestationBindsNonceAndKeys) {
