@@ -1,64 +1,73 @@
 #!/usr/bin/env bash
-# Builds the signer TA for OP-TEE (arm64) with a real TA dev kit, the way
-# docs/testing-on-optee.md sections 2 and 4 describe: OP-TEE's ta_dev_kit from
-# optee_os, libsodium and libsecp256k1 cross-built as TA libraries, then
-# ta/Makefile, which links and signs 286496c0-e466-46b0-9ef1-8d9e504801d9.ta.
-# It proves that the TA compiles and links against OP-TEE's own headers and
-# libraries (libutee, libutils), not that it runs: that needs OP-TEE itself
-# (QEMU or a board, docs/testing-on-optee.md section 1).
+# Builds the signer TA for OP-TEE (arm64) against the TA dev kit of an OP-TEE
+# build the user made (TA_DEV_KIT_DIR, e.g. <optee_os>/out/arm/export-ta_arm64
+# after following OP-TEE's own build documentation; docs/testing-on-optee.md
+# section 1): libsodium and libsecp256k1 from Debian's source packages
+# (`apt-get source`) cross-built as TA libraries, then ta/Makefile, which
+# links and signs 286496c0-e466-46b0-9ef1-8d9e504801d9.ta with the dev kit's
+# key. It builds our code only: it neither fetches nor builds OP-TEE.
+# Finally it checks the TA's ELF as OP-TEE's loader will see it: OS/ABI
+# "UNIX - System V", no STB_GNU_UNIQUE symbol, nothing linked from the
+# toolchain's libstdc++.a or libgcc_eh.a.
 #
-#   bash scripts/build-optee-ta.sh [work-dir]        (default: build-optee-ta)
+#   TA_DEV_KIT_DIR=<dev kit> bash scripts/build-optee-ta.sh [work-dir]   (default: build-optee-ta)
 # Environment:
-#   OPTEE_OS_DIR, LIBSODIUM_DIR, SECP256K1_DIR  existing source trees to use;
-#                         otherwise the pinned tags below are cloned from GitHub
-#   CROSS_COMPILE=aarch64-linux-gnu-            the toolchain prefix
-#   OPTEE_PLATFORM=vexpress-qemu_armv8a         whose dev kit to build
-# Not part of CI (it needs the three source trees, which CI would have to
-# download). Needs, besides scripts/install-deps.sh's packages:
-#   apt-get install autoconf automake libtool python3-cryptography python3-pyelftools
+#   TA_DEV_KIT_DIR (required)         the dev kit (has mk/ta_dev_kit.mk)
+#   LIBSODIUM_DIR, SECP256K1_DIR      existing source trees to use instead of
+#                                     `apt-get source libsodium libsecp256k1`
+#   CROSS_COMPILE=aarch64-linux-gnu-  the toolchain prefix
+#   TS_TA_EXTRA_CPPFLAGS              e.g. -DTS_TA_DEV_COMMANDS (test networks only)
+# Needs, besides scripts/install-deps.sh's packages: dpkg-dev autoconf automake
+# libtool, and deb-src entries in APT's sources (for `apt-get source`).
+# Not part of CI (it needs a dev kit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 work=$(mkdir -p "${1:-build-optee-ta}" && cd "${1:-build-optee-ta}" && pwd)
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
-platform=${OPTEE_PLATFORM:-vexpress-qemu_armv8a}
 jobs=$(nproc)
 
-# Versions this was first built with (30 November 2026): the latest OP-TEE
-# release, and the libsodium / libsecp256k1 releases Debian 12 ships.
-optee_tag=4.9.0
-sodium_tag=1.0.18-RELEASE
-secp_tag=v0.2.0
+kit=${TA_DEV_KIT_DIR:-}
+if [ -z "$kit" ] || [ ! -f "$kit/mk/ta_dev_kit.mk" ]; then
+    echo "build-optee-ta: set TA_DEV_KIT_DIR to an OP-TEE TA dev kit (the directory with" \
+        "mk/ta_dev_kit.mk, e.g. <optee_os>/out/arm/export-ta_arm64); build OP-TEE as its" \
+        "documentation says (docs/testing-on-optee.md, section 1)" >&2
+    exit 2
+fi
+kit=$(cd "$kit" && pwd)
 
-fetch() {  # fetch <dir-variable-value> <url> <tag> <dest>
+# Debian's source packages of the two libraries (the versions Debian 12 ships
+# and the host build links: libsodium 1.0.18, libsecp256k1 0.2.0).
+src=$work/src
+mkdir -p "$src"
+debsrc() {  # debsrc <override dir> <source package>: prints the unpacked tree
     if [ -n "$1" ]; then
         echo "$1"
         return
     fi
-    if [ ! -d "$4" ]; then
-        git clone -q --depth 1 --branch "$3" "$2" "$4" >&2
+    local dir
+    dir=$(find "$src" -maxdepth 1 -mindepth 1 -type d -name "$2-*" | head -1)
+    if [ -z "$dir" ]; then
+        (cd "$src" && apt-get source -qq "$2" >"$work/apt-source-$2.log" 2>&1) || {
+            cat "$work/apt-source-$2.log" >&2
+            echo "build-optee-ta: apt-get source $2 failed (add deb-src to APT's sources," \
+                "apt-get update; or set LIBSODIUM_DIR / SECP256K1_DIR)" >&2
+            exit 1
+        }
+        dir=$(find "$src" -maxdepth 1 -mindepth 1 -type d -name "$2-*" | head -1)
     fi
-    echo "$4"
+    echo "$dir"
 }
-optee_os=$(fetch "${OPTEE_OS_DIR:-}" https://github.com/OP-TEE/optee_os.git "$optee_tag" "$work/optee_os")
-sodium_src=$(fetch "${LIBSODIUM_DIR:-}" https://github.com/jedisct1/libsodium.git "$sodium_tag" "$work/libsodium")
-secp_src=$(fetch "${SECP256K1_DIR:-}" https://github.com/bitcoin-core/secp256k1.git "$secp_tag" "$work/secp256k1")
-
-# 1. The TA dev kit (headers, libutee, libutils, link scripts, signing key).
-kit_out=$work/optee-out
-make -s -C "$optee_os" -j"$jobs" O="$kit_out" PLATFORM="$platform" CFG_ARM64_core=y \
-    CFG_USER_TA_TARGETS=ta_arm64 CROSS_COMPILE="$cross" CROSS_COMPILE64="$cross" \
-    CROSS_COMPILE_ta_arm64="$cross" ta_dev_kit >"$work/dev-kit.log" 2>&1 ||
-    { tail -30 "$work/dev-kit.log"; exit 1; }
-kit=$kit_out/export-ta_arm64
-echo "build-optee-ta: dev kit in $kit"
+sodium_src=$(debsrc "${LIBSODIUM_DIR:-}" libsodium)
+secp_src=$(debsrc "${SECP256K1_DIR:-}" libsecp256k1)
+echo "build-optee-ta: dev kit $kit; sources $sodium_src, $secp_src"
 
 # The dev kit's compiler flags for TA code (its mk/conf.mk): position-
 # independent, strict alignment, no outline atomics, its stack protector.
 ta_cflags="$(sed -n 's/^ta_arm64-platform-cflags := //p' "$kit/mk/conf.mk" | sed 's/-g3//')"
 ta_cflags="$ta_cflags -ffunction-sections -fdata-sections"
 
-# 2. libsodium as a TA library. The cache variables keep out what a TA does
+# 1. libsodium as a TA library. The cache variables keep out what a TA does
 # not have (mmap, mlock, getrandom, ...): libsodium then uses its portable
 # paths; glibc's fortified wrappers are off for the same reason.
 # platform_stubs.cpp in ta/optee covers what is left.
@@ -79,7 +88,7 @@ if [ ! -f "$sodium/lib/libsodium.a" ]; then
     ) >"$work/libsodium.log" 2>&1 || { tail -30 "$work/libsodium.log"; exit 1; }
 fi
 
-# 3. libsecp256k1 with the recovery module; its default callbacks are the
+# 2. libsecp256k1 with the recovery module; its default callbacks are the
 # TA's (they panic); small precomputed tables.
 secp=$work/secp256k1-ta
 if [ ! -f "$secp/lib/libsecp256k1.a" ]; then
@@ -96,11 +105,12 @@ if [ ! -f "$secp/lib/libsecp256k1.a" ]; then
     ) >"$work/libsecp256k1.log" 2>&1 || { tail -30 "$work/libsecp256k1.log"; exit 1; }
 fi
 
-# 4. The TA: compile, link with the dev kit (libutee, libutils), sign.
+# 3. The TA: compile, link with the dev kit (libutee, libutils), sign.
 ta_out=$work/ta
 rm -rf "$ta_out"
 make -C "$repo/ta" -j"$jobs" CROSS_COMPILE="$cross" TA_DEV_KIT_DIR="$kit" \
-    TS_SODIUM_DIR="$sodium" TS_SECP256K1_DIR="$secp" O="$ta_out" >"$work/ta.log" 2>&1 ||
+    TS_SODIUM_DIR="$sodium" TS_SECP256K1_DIR="$secp" O="$ta_out" \
+    TS_TA_EXTRA_CPPFLAGS="${TS_TA_EXTRA_CPPFLAGS:-}" >"$work/ta.log" 2>&1 ||
     { grep -E "error|undefined" "$work/ta.log" | head -40; exit 1; }
 ta=$ta_out/286496c0-e466-46b0-9ef1-8d9e504801d9.ta
 [ -s "$ta" ] || { echo "build-optee-ta: no $ta" >&2; exit 1; }
@@ -111,6 +121,16 @@ map=$ta_out/286496c0-e466-46b0-9ef1-8d9e504801d9.map
 if sed -n '/^Archive member included/,/^Discarded/p' "$map" | grep -qE 'lib(stdc\+\+|gcc_eh)\.a\('; then
     echo "build-optee-ta: the TA links members of libstdc++.a or libgcc_eh.a:" >&2
     sed -n '/^Archive member included/,/^Discarded/p' "$map" | grep -E 'lib(stdc\+\+|gcc_eh)\.a\(' >&2
+    exit 1
+fi
+# OP-TEE's ldelf parses only System V ELF: no STB_GNU_UNIQUE symbol may reach
+# the link (ta/sub.mk: -fno-gnu-unique).
+elf=$ta_out/286496c0-e466-46b0-9ef1-8d9e504801d9.elf
+abi=$("${cross}readelf" -h "$elf" | sed -n 's/^ *OS\/ABI: *//p')
+uniq=$("${cross}readelf" -sW "$elf" | awk '$5 == "UNIQUE"' | wc -l)
+if [ "$abi" != "UNIX - System V" ] || [ "$uniq" -ne 0 ]; then
+    echo "build-optee-ta: $elf has OS/ABI '$abi' and $uniq STB_GNU_UNIQUE symbols;" \
+        "OP-TEE would refuse it (Cannot parse ELF)" >&2
     exit 1
 fi
 echo "build-optee-ta: OK, $ta ($(stat -c %s "$ta") bytes, signed with the dev kit's key)"

@@ -26,6 +26,18 @@
 # time as a self-test: that build MUST be refused, which shows the check
 # catches an OS call.
 #
+# OP-TEE's TA loader (ldelf) also refuses an ELF whose header says OS/ABI
+# "GNU" (TEEC_OpenSession: 0xffff0005 TEE_ERROR_BAD_FORMAT, "Cannot parse
+# ELF"). The linker writes that value when any input object has an
+# STB_GNU_UNIQUE symbol, which g++ emits for inline variables (core's
+# `inline constexpr` constants) unless -fno-gnu-unique is given, as ta/sub.mk
+# does. So, for the release and development TA: no object may define an
+# STB_GNU_UNIQUE symbol (readelf -s), and the objects linked into a
+# position-independent executable, as the dev kit links a TA, must carry
+# OS/ABI "UNIX - System V" (readelf -h). A second self-test compiles core/src
+# with -fgnu-unique (g++'s default, the flags before the fix): that build
+# MUST be refused.
+#
 #   scripts/check-ta-symbols.sh        (CROSS_CXX / CROSS_NM / CROSS_LD / CROSS_READELF override the tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +59,7 @@ ALLOW=(
     'libsecp256k1#platform#^secp256k1_[A-Za-z0-9_]+$#libsecp256k1 cross-built as a TA library'
     'libc memory#platform#^(memcpy|memmove|memset|memcmp|strlen)$#OP-TEE'"'"'s libutils'
     'AArch64 outline atomics#platform#^__aarch64_(cas|swp|ldadd|ldclr|ldeor|ldset)(1|2|4|8|16)_(relax|acq|rel|acq_rel|sync)$#libgcc (-moutline-atomics); the dev kit links libgcc'
+    'GOT base#platform#^_GLOBAL_OFFSET_TABLE_$#defined by the linker for -fpic code'
     'libgcc integer helpers#platform#^__(multi3|udivti3|divti3|umodti3|modti3)$#libgcc (128-bit arithmetic)'
     'operator new/delete#runtime#^(operator (new|delete)(\[\])?\(.*\)|std::nothrow)$#TA_CXX_RUNTIME: TEE_Malloc/TEE_Free, TEE_Panic when out of memory'
     'libstdc++ throw helpers#runtime#^std::__throw_[a-z_]+\(.*\)$#TA_CXX_RUNTIME: TEE_Panic (libstdc++ containers call them on misuse or OOM)'
@@ -67,7 +80,9 @@ done
 
 # How every TA source is compiled here, as ta/sub.mk builds it for OP-TEE (our
 # GP header standing in for the dev kit's).
-ta_cxx=("$CXX" -std=c++20 -O2 -fno-exceptions -fno-rtti -Wall -Wextra
+# -fpic as the dev kit compiles TA code (its mk/conf.mk), -fno-gnu-unique as
+# ta/sub.mk adds it.
+ta_cxx=("$CXX" -std=c++20 -O2 -fpic -fno-exceptions -fno-rtti -fno-gnu-unique -Wall -Wextra
     -Ita/include -Ita/softtee/include -Ita/src -Icore/include -I"$out/include")
 
 # compile <dir> <sources...> -- <extra flags...>: objects into <dir>, named
@@ -169,6 +184,34 @@ closure() {
     return $bad
 }
 
+# elf_abi <dir> <label>: 0 when no object in <dir> has an STB_GNU_UNIQUE symbol
+# and the objects with TA_CXX_RUNTIME, linked as a PIE like a TA (unresolved
+# platform symbols left open), give an ELF with OS/ABI "UNIX - System V".
+elf_abi() {
+    local dir=$1 label=$2 bad=0 obj uniq abi
+    echo
+    echo "== $label: STB_GNU_UNIQUE symbols, OS/ABI of the TA-like link"
+    for obj in "$dir"/*.o; do
+        uniq=$("$READELF" -sW -C "$obj" |
+            awk '$5 == "UNIQUE" { $1 = $2 = $3 = $4 = $5 = $6 = $7 = ""; sub(/^ +/, ""); print }')
+        if [ -n "$uniq" ]; then
+            printf '  FAIL %-26s %s: %s\n' "STB_GNU_UNIQUE" "$(basename "$obj" .o)" "$(paste -sd, <<<"$uniq")"
+            bad=1
+        fi
+    done
+    [ $bad -eq 0 ] && echo "  ok   no object defines an STB_GNU_UNIQUE symbol"
+    "$LD" -pie --no-dynamic-linker -e 0 --unresolved-symbols=ignore-all -z max-page-size=4096 \
+        -o "$dir.ta.elf" "$dir"/*.o "$out/runtime/ta_cxx_runtime.o"
+    abi=$("$READELF" -h "$dir.ta.elf" | sed -n 's/^ *OS\/ABI: *//p')
+    if [ "$abi" = "UNIX - System V" ]; then
+        echo "  ok   OS/ABI of the linked TA-like ELF: $abi"
+    else
+        echo "  FAIL OS/ABI of the linked TA-like ELF: $abi (OP-TEE's ldelf accepts UNIX - System V only)"
+        bad=1
+    fi
+    return $bad
+}
+
 status=0
 mkdir -p "$out/runtime"
 "${ta_cxx[@]}" -Werror -c "$TA_CXX_RUNTIME" -o "$out/runtime/ta_cxx_runtime.o"
@@ -176,9 +219,11 @@ compile "$out/core" core/src/*.cpp --
 variant "$out/release"
 check "$out/release" "release TA (ta/src + core/src)" || status=1
 closure "$out/release" "release TA" || status=1
+elf_abi "$out/release" "release TA" || status=1
 variant "$out/dev" -DTS_TA_DEV_COMMANDS
 check "$out/dev" "development TA (TS_TA_DEV_COMMANDS)" || status=1
 closure "$out/dev" "development TA" || status=1
+elf_abi "$out/dev" "development TA" || status=1
 
 # Self-test: the soft-TEE sandbox test commands make OS calls and must be caught.
 variant "$out/selftest" -DTS_TA_DEV_COMMANDS -DTS_TA_TEST_COMMANDS
@@ -190,6 +235,20 @@ else
     echo
     echo "== self-test: the soft-TEE test-command build is refused, as it must be:"
     grep FAIL "$out/selftest.log"
+fi
+
+# Self-test: g++'s default (-fgnu-unique, the TA's flags before ta/sub.mk
+# added -fno-gnu-unique) gives core's inline constants STB_GNU_UNIQUE binding
+# and the TA OS/ABI "GNU": the check must refuse it.
+compile "$out/unique" core/src/*.cpp -- -fgnu-unique
+if elf_abi "$out/unique" "self-test: core/src with -fgnu-unique (must FAIL)" >"$out/unique.log"; then
+    cat "$out/unique.log"
+    echo "self-test failed: STB_GNU_UNIQUE symbols / OS/ABI GNU were not caught" >&2
+    status=1
+else
+    echo
+    echo "== self-test: the build without -fno-gnu-unique is refused, as it must be:"
+    grep FAIL "$out/unique.log"
 fi
 
 # OP-TEE's GP headers come with its <compiler.h>, whose macros have names

@@ -14,6 +14,13 @@ global-incdirs_ext-y += $(TS_SECP256K1_DIR)/include
 endif
 
 cxxflags-y += -std=c++20 -fno-exceptions -fno-rtti
+# No STB_GNU_UNIQUE symbols: g++ emits them for inline variables (core's
+# `inline constexpr` key types, magics, engine ids), and one such symbol makes
+# the linked TA's ELF header say OS/ABI "GNU", which OP-TEE's ldelf refuses
+# ("Cannot parse ELF", TEE_ERROR_BAD_FORMAT at TEEC_OpenSession). A TA is one
+# image, never dlopen'ed twice, so the GNU extension buys nothing here.
+# scripts/check-ta-symbols.sh checks both (symbols and OS/ABI) in CI.
+cxxflags-y += -fno-gnu-unique
 # The dev kit compiles with -nostdinc, which also drops the C++ standard
 # library's headers. The TA uses their header-only parts (containers,
 # algorithms, <optional>); scripts/check-ta-symbols.sh proves that nothing

@@ -12,11 +12,15 @@
 // TEE in a fresh temporary data directory. Run from ctest (test node_service) or by hand:
 //   npm ci --prefix tests/node
 //   TS_CLI=build/cli/tee-signer node --test tests/node/service.test.mjs
+// Against a signer that is already running elsewhere (scripts/optee-qemu-test.sh: OP-TEE in
+// QEMU, over TLS with a bearer token), set TS_SERVICE_URL=https://127.0.0.1:PORT/,
+// TS_SERVICE_TOKEN_FILE and TS_SERVICE_CA (also as NODE_EXTRA_CA_CERTS); the tests that need
+// the service's own process, Unix socket or configured limits are then skipped.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +40,19 @@ if (!process.env.TS_CLI || !existsSync(process.env.TS_CLI)) {
   throw new Error('TS_CLI must name the built tee-signer executable ' +
                   `(got ${JSON.stringify(process.env.TS_CLI)}); run this test through ctest.`);
 }
+
+// A signer running elsewhere (see the top of this file), or null: the test starts its own.
+const remote = process.env.TS_SERVICE_URL
+  ? {
+      url: process.env.TS_SERVICE_URL.replace(/\/?$/, '/'),
+      token: process.env.TS_SERVICE_TOKEN_FILE
+        ? readFileSync(process.env.TS_SERVICE_TOKEN_FILE, 'utf8').split('\n')[0].trim()
+        : '',
+      ca: process.env.TS_SERVICE_CA ?? '',
+    }
+  : null;
+const authHeaders = remote?.token ? { Authorization: `Bearer ${remote.token}` } : {};
+const localOnly = remote ? { skip: 'needs the service process, its Unix socket or its limits' } : {};
 
 const { WsProvider, HttpProvider } = await import('@polkadot/rpc-provider');
 const { TypeRegistry, Metadata } = await import('@polkadot/types');
@@ -89,6 +106,12 @@ async function freePort () {
 
 class Service {
   async start () {
+    if (remote) {
+      this.url = remote.url;
+      this.port = Number(new URL(remote.url).port);
+      this.wsUrl = remote.url.replace(/^http/, 'ws');
+      return;
+    }
     this.dir = mkdtempSync(join(tmpdir(), 'ts-service-'));
     this.socket = join(this.dir, 'rpc.sock');
     this.port = await freePort();
@@ -130,6 +153,7 @@ class Service {
     });
     assert.match(this.log, new RegExp(`listening on 127\\.0\\.0\\.1:${this.port}\\b`));
     this.url = `http://127.0.0.1:${this.port}/`;
+    this.wsUrl = `ws://127.0.0.1:${this.port}`;
   }
 
   async stop () {
@@ -149,7 +173,7 @@ class Service {
 async function post (url, body, headers = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
+    headers: { 'Content-Type': 'application/json', ...authHeaders, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -204,13 +228,13 @@ before(async () => {
   keysType = registry.findMetaCall(callIndexOfSetKeys()).meta.args[0].type.toString();
 
   await service.start();
-  ws = new WsProvider(`ws://127.0.0.1:${service.port}`, 1000);
+  ws = new WsProvider(service.wsUrl, 1000, authHeaders);
   let timer;
   await Promise.race([ws.isReady, new Promise((resolve, reject) => {
     timer = setTimeout(() => reject(new Error('WsProvider did not connect in 20 s')), 20_000);
   })]).finally(() => clearTimeout(timer));
   assert.ok(ws.isConnected);
-  httpProvider = new HttpProvider(service.url);
+  httpProvider = new HttpProvider(service.url, authHeaders);
 });
 
 after(async () => {
@@ -282,7 +306,7 @@ describe('session keys with WsProvider and HttpProvider', () => {
     assert.equal(u8aToHex(encoded), u8aToHex(callIndexOfSetKeys()) + blob.slice(2) + '00');
   });
 
-  test('the Unix socket serves the same keystore', async () => {
+  test('the Unix socket serves the same keystore', localOnly, async () => {
     const blob = await httpProvider.send('author_rotateKeys', []);
     const res = await postUnix(service.socket, rpc('author_hasSessionKeys', [blob]));
     assert.equal(res.status, 200);
@@ -292,7 +316,11 @@ describe('session keys with WsProvider and HttpProvider', () => {
 
 describe('tee-signer session-keys (the CLI client of the service)', () => {
   function sessionKeys (...args) {
-    const r = spawnSync(process.env.TS_CLI, ['session-keys', '--rpc', service.url, ...args],
+    const remoteArgs = remote
+      ? ['--ca-file', remote.ca, '--token-file', process.env.TS_SERVICE_TOKEN_FILE]
+      : [];
+    const r = spawnSync(process.env.TS_CLI, ['session-keys', '--rpc', service.url, ...remoteArgs,
+                                             ...args],
                         { encoding: 'utf8', timeout: 60_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
@@ -534,14 +562,15 @@ describe('bad input gets a JSON-RPC error or a closed connection; the service ke
     }
   });
 
-  test('body over the configured limit: 413 with -32002, connection closed', async () => {
+  test('body over the configured limit: 413 with -32002, connection closed', localOnly, async () => {
     const big = JSON.stringify(rpc('keystore_sign',
                                    ['audi', 'sr25519', randomHex(32), randomHex(service.maxBody)]));
     assert.ok(big.length > service.maxBody);
     await expectError(big, -32002, 413);
   });
 
-  test('half-open and slow connections are closed; others are served meanwhile', async () => {
+  test('half-open and slow connections are closed; others are served meanwhile', localOnly,
+       async () => {
     // Half-open: a partial request header, then silence.
     const halfOpen = net.connect(service.port, '127.0.0.1');
     halfOpen.on('error', () => {});
@@ -593,7 +622,7 @@ describe('bad input gets a JSON-RPC error or a closed connection; the service ke
 });
 
 describe('shutdown', () => {
-  test('SIGTERM: exits 0 and removes the Unix socket', async () => {
+  test('SIGTERM: exits 0 and removes the Unix socket', localOnly, async () => {
     await ws.disconnect();
     ws = null;
     assert.ok(existsSync(service.socket), 'the Unix socket exists while serving');
