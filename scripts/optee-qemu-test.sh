@@ -398,8 +398,9 @@ else
     result simulate FAIL "$(tail -5 "$work/simulate1.txt" | tr '\n' ' ')"
 fi
 
-# opaque GRANDPA bytes through keystore_sign: refused by policy
-r=$(rpc keystore_sign "[\"gran\",\"ed25519\",\"$gran\",\"$vote1\"]")
+# opaque bytes for a GRANDPA key through keystore_sign: refused by policy (a parseable
+# GRANDPA message through keystore_sign is signed under protection instead)
+r=$(rpc keystore_sign "[\"gran\",\"ed25519\",\"$gran\",\"0x0102\"]")
 if jq -e '.error.code == -32011' <<<"$r" >/dev/null; then
     result opaque-refused PASS "$(jq -c '.error | {code, message, data}' <<<"$r" | cut -c1-160)"
 else
