@@ -31,8 +31,8 @@
 #                    the storage writable again the same vote signs
 #   supplicant-stop  tee-supplicant stopped during author_rotateKeys: the call waits for
 #                    it; restarted, the call completes with a whole key set or none
-#   reboot           the guest is powered off and booted again: same keys, same
-#                    protection history, the conflict still refused (state on a
+#   reboot           the guest is powered off and booted again: same keys, earlier
+#                    votes sign again, conflicting ones still refused (state on a
 #                    virtio disk, OP-TEE's REE FS under /data/tee)
 # and prints one line per check and a verdict (exit 0 only when all pass).
 #
@@ -344,7 +344,6 @@ keys_snapshot() {  # every public key per type and scheme, one line each
         done
     done
 }
-protection_snapshot() { rpc signer_exportProtection '[]' | jq -r '.result.document' | sha256sum | cut -c1-16; }
 
 # A GRANDPA prevote for (round 7, set 3): Message::Prevote(hash, number) ++ round ++ set_id.
 prevote() { printf '0x00%s%s%s%s' "$(printf "$1%.0s" {1..32})" 0a000000 0700000000000000 0300000000000000; }
@@ -398,8 +397,9 @@ else
     result simulate FAIL "$(tail -5 "$work/simulate1.txt" | tr '\n' ' ')"
 fi
 
-# opaque GRANDPA bytes through keystore_sign: refused by policy
-r=$(rpc keystore_sign "[\"gran\",\"ed25519\",\"$gran\",\"$vote1\"]")
+# opaque bytes for a GRANDPA key through keystore_sign: refused by policy (a parseable
+# GRANDPA message through keystore_sign is signed under protection instead)
+r=$(rpc keystore_sign "[\"gran\",\"ed25519\",\"$gran\",\"0x0102\"]")
 if jq -e '.error.code == -32011' <<<"$r" >/dev/null; then
     result opaque-refused PASS "$(jq -c '.error | {code, message, data}' <<<"$r" | cut -c1-160)"
 else
@@ -491,21 +491,25 @@ else
     result supplicant-stop FAIL "$waiting; $outcome; $added keys added"
 fi
 
-# reboot: same keys and protection history from the virtio disk
+# reboot: same keys and protection history from the virtio disk. (Not compared
+# through signer_exportProtection: exporting the whole history through the TEE
+# took over 5 minutes under emulation.)
 keys_snapshot >"$work/keys-before-reboot.txt"
-prot_before=$(protection_snapshot)
 stop_guest
 boot_guest 2 || { result reboot FAIL "second boot failed"; exit 1; }
 keys_snapshot >"$work/keys-after-reboot.txt"
-prot_after=$(protection_snapshot)
+vote4=$(prevote dd | sed 's/0700000000000000/0800000000000000/')   # conflicts with vote3
 r1=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote1\"]")
 r2=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote2\"]")
+r3=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote3\"]")
+r4=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote4\"]")
 nkeys=$(grep -o '0x' "$work/keys-after-reboot.txt" | wc -l)
-if cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" && [ "$prot_before" = "$prot_after" ] &&
-    jq -e .result <<<"$r1" >/dev/null && jq -e '.error.code == -32010' <<<"$r2" >/dev/null; then
-    result reboot PASS "$nkeys keys and protection export (sha256 $prot_after) identical after reboot; conflict still refused"
+if cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" &&
+    jq -e .result <<<"$r1" >/dev/null && jq -e '.error.code == -32010' <<<"$r2" >/dev/null &&
+    jq -e .result <<<"$r3" >/dev/null && jq -e '.error.code == -32010' <<<"$r4" >/dev/null; then
+    result reboot PASS "$nkeys keys identical after reboot; both earlier votes sign again, both conflicting ones refused"
 else
-    result reboot FAIL "keys same: $(cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" && echo yes || echo no); protection $prot_before vs $prot_after; $r1 / $r2"
+    result reboot FAIL "keys same: $(cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" && echo yes || echo no); $r1 / $r2 / $r3 / $r4"
 fi
 stop_guest
 
