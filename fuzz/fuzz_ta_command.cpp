@@ -66,6 +66,7 @@ constexpr uint32_t kCommands[] = {
     TA_SIGNER_CMD_GET_PROTECTION_POLICY,
     TA_SIGNER_CMD_SET_PROTECTION_POLICY,  // 23
     TA_SIGNER_CMD_VRF_SIGN_HASHED,        // 24
+    TA_SIGNER_CMD_DELETE_KEY,             // 25
 };
 constexpr size_t kCommandCount = sizeof kCommands / sizeof kCommands[0];
 
@@ -76,6 +77,7 @@ Bytes key_prefix(uint32_t command, const ta::StoredKey& k) {
     switch (command) {
         case TA_SIGNER_CMD_SIGN:
         case TA_SIGNER_CMD_SIGN_CHECKED:
+        case TA_SIGNER_CMD_DELETE_KEY:
             e.u8(static_cast<uint8_t>(k.scheme)).bytes(k.public_key);
             break;
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
@@ -303,6 +305,24 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
         case TA_SIGNER_CMD_HAS_KEYS:
             TS_FUZZ_CHECK(out.size() == 1 && out[0] <= 1);
             break;
+        case TA_SIGNER_CMD_DELETE_KEY: {
+            // Retired for good: no longer listed, and it cannot sign.
+            auto kt = d.array<4>();
+            auto scheme = d.u8();
+            auto pk = d.bytes();
+            TS_FUZZ_CHECK(kt && scheme && pk && *scheme <= 2 && out.empty());
+            core::scale::Encoder q;
+            q.raw(*kt).u8(*scheme);
+            auto listed = ta::invoke(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, q.bytes(), 1 << 16);
+            TS_FUZZ_CHECK(listed.rc == TEE_SUCCESS);
+            TS_FUZZ_CHECK(pk->empty() || memmem(listed.out.data(), listed.out.size(), pk->data(),
+                                                pk->size()) == nullptr);
+            core::scale::Encoder sign;
+            sign.raw(*kt).u8(*scheme).bytes(*pk).bytes(core::Bytes{1, 2, 3});
+            TS_FUZZ_CHECK(ta::invoke(TA_SIGNER_CMD_SIGN, sign.bytes(), 128).rc ==
+                          TEE_ERROR_ITEM_NOT_FOUND);
+            break;
+        }
         default:
             break;
     }

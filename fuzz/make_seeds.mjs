@@ -176,7 +176,7 @@ write('protection', 'import-doc', u8aConcat(u8(0x10, 6), le16(9), stringToU8a('T
 // ---- the TA command decoder (fuzz_ta_command.cpp input format) -----------------------
 // Command selectors: 0 GENERATE_KEY, 1 GENERATE_SESSION_KEYS, 2 LIST_PUBLIC_KEYS,
 // 3 HAS_KEYS, 4 SIGN, 5 ECDSA_SIGN_PREHASHED, 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI,
-// ..., 24 VRF_SIGN_HASHED.
+// ..., 24 VRF_SIGN_HASHED, 25 DELETE_KEY.
 // Stored keys: 0 gran/ed25519 //Alice, 1 babe/sr25519 //Alice, 2 beef/ecdsa //Alice,
 // 3..8 a generated SessionKeys set.
 function call(sel, shape, key, cap, body) {
@@ -197,6 +197,8 @@ const ta = {
   'vrf-hashed': call(24, 4, 1, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(0))),
   'vrf-hashed-extra': call(24, 4, 6, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(1), vecU8(stringToU8a('VRF')), compact(0))),
   'vrf-hashed-short': call(24, 4, 1, 96, Uint8Array.from({ length: 63 }, (_, i) => i)),
+  'delete-then-sign': u8aConcat(call(25, 4, 1, 0, u8()), call(4, 4, 1, 64, vecU8(stringToU8a('abc')))),
+  'delete-generated': u8aConcat(call(25, 4, 5, 0, u8()), call(2, 0, 0, 1024, u8aConcat(kt('para'), u8(0)))),
   'list': call(2, 0, 0, 1024, u8aConcat(kt('babe'), u8(0))),
   'has-keys': call(3, 4, 1, 1, u8()),
   'generate-then-list': u8aConcat(call(0, 0, 0, 33, u8aConcat(kt('beef'), u8(2))), call(2, 0, 0, 4096, u8aConcat(kt('beef'), u8(2)))),
