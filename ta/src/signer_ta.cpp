@@ -564,6 +564,11 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     } else {
         auto h = d.array<TA_SIGNER_VRF_INPUT_HASH_SIZE>();
         if (!h) return TEE_ERROR_BAD_FORMAT;
+        // A hash that maps to the identity point (all zeros does) gives a
+        // pre-output no verifier accepts: refuse it rather than sign garbage.
+        const core::ByteArray<32> point = core::sr25519::vrf_input_point_from_hash(*h);
+        if (std::all_of(point.begin(), point.end(), [](uint8_t b) { return b == 0; }))
+            return TEE_ERROR_BAD_PARAMETERS;
         input_hash = *h;
     }
     auto has_extra = d.option_tag();

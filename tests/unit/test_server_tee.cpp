@@ -369,6 +369,11 @@ TEST_F(TeeServiceTest, VrfSignWithInputHashVerifiesAgainstTheTranscript) {
     EXPECT_EQ(rpc("keystore_sr25519VrfSign",
                   {"babe", pk, json{{"inputHash", "0x" + std::string(126, '0')}}})["error"]["code"],
               -32602);
+    // A hash that maps to the identity point (64 zero bytes does) is refused by
+    // the TA: its pre-output would verify nowhere (found by fuzz_ta_command).
+    EXPECT_EQ(rpc("keystore_sr25519VrfSign",
+                  {"babe", pk, json{{"inputHash", "0x" + std::string(128, '0')}}})["error"]["code"],
+              -32602);
 
     // Asynchronous callers on several threads, hashed and listed forms mixed.
     const KeyTypeId babe{'b', 'a', 'b', 'e'};
