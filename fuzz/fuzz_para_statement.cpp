@@ -22,7 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!st) {
         TS_FUZZ_CHECK(st.error() == Error::invalid_encoding);
         TS_FUZZ_CHECK(cls.cls == (has_para_magic(in) ? protection::MessageClass::malformed
-                                                     : protection::MessageClass::opaque));
+                                  : is_proof_of_possession_statement(in)
+                                      ? protection::MessageClass::unprotected
+                                      : protection::MessageClass::opaque));
         return 0;
     }
     TS_FUZZ_CHECK(has_para_magic(in));
