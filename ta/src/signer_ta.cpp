@@ -564,11 +564,6 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     } else {
         auto h = d.array<TA_SIGNER_VRF_INPUT_HASH_SIZE>();
         if (!h) return TEE_ERROR_BAD_FORMAT;
-        // A hash that maps to the identity point (all zeros does) gives a
-        // pre-output no verifier accepts: refuse it rather than sign garbage.
-        const core::ByteArray<32> point = core::sr25519::vrf_input_point_from_hash(*h);
-        if (std::all_of(point.begin(), point.end(), [](uint8_t b) { return b == 0; }))
-            return TEE_ERROR_BAD_PARAMETERS;
         input_hash = *h;
     }
     auto has_extra = d.option_tag();
@@ -586,6 +581,13 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     if (rc != TEE_SUCCESS) return rc;
     const core::sr25519::Keypair* kp = pair->as_sr25519();
     if (kp == nullptr) return TEE_ERROR_GENERIC;
+    if (input_hash) {
+        // A hash that maps to the identity point (all zeros does) gives a
+        // pre-output no verifier accepts: refuse it rather than sign garbage.
+        const core::ByteArray<32> point = core::sr25519::vrf_input_point_from_hash(*input_hash);
+        if (std::all_of(point.begin(), point.end(), [](uint8_t b) { return b == 0; }))
+            return TEE_ERROR_BAD_PARAMETERS;
+    }
     core::Transcript extra_or_default = extra ? *extra : core::sr25519::vrf_default_extra();
     core::sr25519::VrfSignature sig =
         input ? core::sr25519::vrf_sign(*kp, *input, extra_or_default)
