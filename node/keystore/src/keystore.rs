@@ -286,6 +286,20 @@ impl TeeSignerKeystore {
         })
     }
 
+    /// `sign_raw` as the trait's typed result: `Ok(None)` for an unknown key.
+    fn sign_as<S: ByteArray>(
+        &self,
+        key_type: KeyTypeId,
+        scheme: Scheme,
+        public: &[u8],
+        msg: &[u8],
+    ) -> Result<Option<S>, KeystoreError> {
+        none_if_unknown(self.sign_raw(key_type, scheme, public, msg))?
+            .map(|sig| S::from_slice(&sig))
+            .transpose()
+            .map_err(|_| KeystoreError::Other("bad signature length".into()))
+    }
+
     /// The VRF signature of `data`'s input transcript. The transcript cannot be
     /// serialized, so the input point's hash is computed here exactly as
     /// schnorrkel does before it multiplies by the secret (non-malleable VRF:
@@ -357,10 +371,7 @@ impl Keystore for TeeSignerKeystore {
         public: &sr25519::Public,
         msg: &[u8],
     ) -> Result<Option<sr25519::Signature>, KeystoreError> {
-        none_if_unknown(self.sign_raw(key_type, Scheme::Sr25519, public.as_ref(), msg))?
-            .map(|sig| sr25519::Signature::from_slice(&sig))
-            .transpose()
-            .map_err(|_| KeystoreError::Other("bad signature length".into()))
+        self.sign_as(key_type, Scheme::Sr25519, public.as_ref(), msg)
     }
 
     fn sr25519_vrf_sign(
@@ -401,10 +412,7 @@ impl Keystore for TeeSignerKeystore {
         public: &ed25519::Public,
         msg: &[u8],
     ) -> Result<Option<ed25519::Signature>, KeystoreError> {
-        none_if_unknown(self.sign_raw(key_type, Scheme::Ed25519, public.as_ref(), msg))?
-            .map(|sig| ed25519::Signature::from_slice(&sig))
-            .transpose()
-            .map_err(|_| KeystoreError::Other("bad signature length".into()))
+        self.sign_as(key_type, Scheme::Ed25519, public.as_ref(), msg)
     }
 
     fn ecdsa_public_keys(&self, key_type: KeyTypeId) -> Vec<ecdsa::Public> {
@@ -426,10 +434,7 @@ impl Keystore for TeeSignerKeystore {
         public: &ecdsa::Public,
         msg: &[u8],
     ) -> Result<Option<ecdsa::Signature>, KeystoreError> {
-        none_if_unknown(self.sign_raw(key_type, Scheme::Ecdsa, public.as_ref(), msg))?
-            .map(|sig| ecdsa::Signature::from_slice(&sig))
-            .transpose()
-            .map_err(|_| KeystoreError::Other("bad signature length".into()))
+        self.sign_as(key_type, Scheme::Ecdsa, public.as_ref(), msg)
     }
 
     fn ecdsa_sign_prehashed(
