@@ -150,20 +150,21 @@ impl TeeSignerKeystore {
         })
     }
 
-    /// Lists every key of `key_type` (all schemes) and remembers the list.
-    fn relist(&self, key_type: KeyTypeId) -> Result<(), SignerError> {
-        let mut keys = HashSet::new();
+    /// Lists every key of `key_type` (all schemes), remembers the list and
+    /// returns it.
+    fn relist(&self, key_type: KeyTypeId) -> Result<Vec<Vec<u8>>, SignerError> {
+        let mut all = Vec::new();
         for scheme in Scheme::ALL {
-            keys.extend(self.public_keys_of(key_type, scheme)?);
+            all.extend(self.public_keys_of(key_type, scheme)?);
         }
         self.held.lock().expect("not poisoned").insert(
             key_type,
             HeldKeys {
                 listed_at: Instant::now(),
-                keys,
+                keys: all.iter().cloned().collect(),
             },
         );
-        Ok(())
+        Ok(all)
     }
 
     /// Whether the signer holds `public` under `key_type`, from the remembered
@@ -184,9 +185,7 @@ impl TeeSignerKeystore {
             return Ok(known == Some(true));
         }
         match self.relist(key_type) {
-            Ok(()) => Ok(self.held.lock().expect("not poisoned")[&key_type]
-                .keys
-                .contains(public)),
+            Ok(all) => Ok(all.iter().any(|k| k.as_slice() == public)),
             Err(e) => known.ok_or(e),
         }
     }
@@ -469,18 +468,7 @@ impl Keystore for TeeSignerKeystore {
     }
 
     fn keys(&self, key_type: KeyTypeId) -> Result<Vec<Vec<u8>>, KeystoreError> {
-        let mut all = Vec::new();
-        for scheme in Scheme::ALL {
-            all.extend(self.public_keys_of(key_type, scheme)?);
-        }
-        self.held.lock().expect("not poisoned").insert(
-            key_type,
-            HeldKeys {
-                listed_at: Instant::now(),
-                keys: all.iter().cloned().collect(),
-            },
-        );
-        Ok(all)
+        Ok(self.relist(key_type)?)
     }
 
     /// Answered from the remembered key lists (see `HeldKeys`): nodes ask

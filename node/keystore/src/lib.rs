@@ -28,11 +28,3 @@ pub use config::SignerConfig;
 pub use error::{code, SignerError};
 pub use keystore::TeeSignerKeystore;
 pub use protected::{ProtectedSignature, ProtectedSigning};
-
-#[doc(hidden)]
-pub fn vrf_input_hash(
-    public: &sp_core::sr25519::Public,
-    input: &sp_core::sr25519::vrf::VrfInput,
-) -> [u8; 64] {
-    keystore::vrf_input_hash(public, input)
-}
