@@ -10,23 +10,8 @@
 set -u
 
 BIN=${1:?usage: test_keys_cli.sh tee-signer}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-run() {
-    "$BIN" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-}
+# shellcheck source=tests/cli/harness.sh
+source "$(dirname "$0")/harness.sh"
 expect_rc() {
     if [ "$RC" -eq "$1" ]; then ok; else bad "$2: exit $RC, want $1 (stdout: $(head -c 600 "$TMP/out") stderr: $(cat "$TMP/err"))"; fi
 }

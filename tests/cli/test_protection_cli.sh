@@ -15,24 +15,8 @@ set -u
 
 BIN=${1:?usage: test_protection_cli.sh tee-signer ts-softtee-ta-test}
 TA=${2:?usage: test_protection_cli.sh tee-signer ts-softtee-ta-test}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-
-run() {
-    "$BIN" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-}
+# shellcheck source=tests/cli/harness.sh
+source "$(dirname "$0")/harness.sh"
 expect_rc() {  # expect_rc CODE DESCRIPTION
     if [ "$RC" -eq "$1" ]; then ok; else bad "$2: exit $RC, want $1 (stderr: $(cat "$TMP/err"))"; fi
 }
