@@ -154,7 +154,8 @@ class Node {
       for (const [k, v] of Object.entries(this.last)) this.base[k] = (this.base[k] ?? 0) + v;
       this.last = {};
       if (stopping) return;
-      const reason = lastLines(this.logPath, 400).filter((l) => /Error|error|refused|stopped/.test(l)).slice(-1)[0] ?? '';
+      const tail = lastLines(this.logPath, 400).reverse();
+      const reason = tail.find((l) => /GRANDPA voter error/.test(l)) ?? tail.find((l) => /Error|error/.test(l)) ?? '';
       this.restarts.push({ at: elapsed(), code, signal, reason: reason.slice(0, 240) });
       log(`${this.name} exited (code ${code}, signal ${signal}); restarting in 2 s: ${reason.slice(0, 160)}`);
       setTimeout(() => { if (!stopping) this.start(spec, bootnodes); }, 2000);
@@ -402,7 +403,13 @@ function report(chaos, authored, authoredAfterRestart) {
   console.log(`finalized blocks by author: ${JSON.stringify(authored)}`);
   console.log(`signatures by key source (purpose:outcome → count): ${JSON.stringify(bySource)}`);
   console.log(`signer refusals (teesigner_refusals_total by rule): ${JSON.stringify(refusals)}`);
-  console.log(`node restarts: ${JSON.stringify(Object.fromEntries(nodes.map((n) => [n.name, n.restarts])))}`);
+  console.log('node restarts (time, and the last GRANDPA voter error or other error before the exit):');
+  for (const n of nodes) {
+    console.log(`  ${n.name}: ${n.restarts.length}`);
+    for (const r of n.restarts) console.log(`    ${r.at.toFixed(0)} s: ${r.reason.replace(/^\S+ \S+ /, '')}`);
+  }
+  const standbys = grepLogs(/standing by \(no GRANDPA votes\)/);
+  console.log(`GRANDPA stand-bys begun after a refused vote: ${standbys.length} (${nodes.map((n) => `${n.name} ${standbys.filter((l) => l.startsWith(n.name + ':')).length}`).join(', ')})`);
   console.log(`chaos: signer-charlie killed at ${chaos.killedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtKill}), restarted at ${chaos.restartedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtRestart}); tee-charlie signatures after the restart: ${charlieAfter}; blocks finalized after the restart by author: ${JSON.stringify(authoredAfterRestart)}`);
   console.log(`equivocations seen by the nodes (BABE import check, GRANDPA voter): ${babeEquivocations.length + grandpaEquivocations.length}; conflicting best heads seen by this script: ${seenConflicts.length}`);
   for (const line of [...babeEquivocations, ...grandpaEquivocations].slice(0, 10)) console.log(`  ${line}`);

@@ -39,6 +39,17 @@ pub struct SignerArgs {
     #[arg(long, value_name = "FILE", requires = "signer")]
     pub signer_ca: Option<PathBuf>,
 
+    /// After the signer refuses one of this node's GRANDPA votes as an
+    /// equivocation (another node votes with the same key), cast no GRANDPA
+    /// vote for this many seconds; 0 turns the stand-by off.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "signer"
+    )]
+    pub standby_after_refusal: u64,
+
     /// Client certificate and key (PEM) for mutual TLS with the signer.
     #[arg(long, value_names = ["CERT", "KEY"], num_args = 2, requires = "signer")]
     pub signer_client_cert: Option<Vec<PathBuf>>,

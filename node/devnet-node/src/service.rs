@@ -4,7 +4,9 @@
 
 use crate::{
     cli::SignerArgs,
-    signing::{HeaderBook, RecordingEnvironment, SigningMetrics, ValidatorKeystore},
+    signing::{
+        GrandpaStandby, HeaderBook, RecordingEnvironment, SigningMetrics, ValidatorKeystore,
+    },
 };
 use futures::FutureExt;
 use sc_client_api::BlockBackend;
@@ -67,10 +69,17 @@ where
             );
             let tee = tee_signer_keystore::TeeSignerKeystore::new(signer_config)
                 .map_err(|e| ServiceError::Other(format!("tee-signer: {e}")))?;
+            let standby = (signer.standby_after_refusal > 0).then(|| {
+                GrandpaStandby::new(
+                    config.data_path.join("grandpa-standby"),
+                    Duration::from_secs(signer.standby_after_refusal),
+                )
+            });
             Arc::new(ValidatorKeystore::tee(
                 Arc::new(tee),
                 header_book.clone(),
                 metrics,
+                standby,
             ))
         }
         None => {

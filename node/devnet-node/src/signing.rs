@@ -22,7 +22,9 @@ use sp_keystore::{Error as KeystoreError, Keystore, KeystorePtr};
 use sp_runtime::traits::{Block as BlockT, Header as HeaderT};
 use std::{
     collections::VecDeque,
+    path::PathBuf,
     sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tee_signer_keystore::{ProtectedSigning, SignerError, TeeSignerKeystore};
 
@@ -170,6 +172,55 @@ impl SigningMetrics {
     }
 }
 
+/// Stand-by after a refused GRANDPA vote. When the signer refuses one of
+/// this node's GRANDPA votes because the same key already voted differently
+/// in that round, another node of a redundant set is voting with it. GRANDPA
+/// ends its voter on a vote it cannot sign, and the node stops; restarted, a
+/// node that is still catching up would vote differently again and stop
+/// again. So the refusal starts a stand-by window, kept in a file because it
+/// must outlive the process: while it runs, the node tells GRANDPA it holds
+/// no GRANDPA key (`has_keys` is false), follows rounds without voting and
+/// catches up; afterwards it votes again, and if the other node still votes
+/// first, the signer refuses it again (never both).
+pub struct GrandpaStandby {
+    file: PathBuf,
+    window: Duration,
+}
+
+impl GrandpaStandby {
+    pub fn new(file: PathBuf, window: Duration) -> Self {
+        Self { file, window }
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    /// Seconds of stand-by left, 0 when none.
+    fn remaining(&self) -> u64 {
+        let until = std::fs::read_to_string(&self.file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        until.saturating_sub(Self::now())
+    }
+
+    fn begin(&self) {
+        let until = Self::now() + self.window.as_secs();
+        if let Err(e) = std::fs::write(&self.file, until.to_string()) {
+            log::error!(target: "tee-devnet", "cannot record the GRANDPA stand-by in {}: {e}", self.file.display());
+        }
+        log::warn!(
+            target: "tee-devnet",
+            "⏸️  another node votes with this GRANDPA key: standing by (no GRANDPA votes) for {} s",
+            self.window.as_secs()
+        );
+    }
+}
+
 /// The keystore the node's consensus code and RPC use: the local keystore or
 /// tee-signer, with BABE seals routed to the protected typed method and every
 /// signature counted.
@@ -178,6 +229,7 @@ pub struct ValidatorKeystore {
     signer: Option<Arc<TeeSignerKeystore>>,
     book: Arc<HeaderBook>,
     metrics: Option<SigningMetrics>,
+    standby: Option<GrandpaStandby>,
 }
 
 impl ValidatorKeystore {
@@ -188,6 +240,7 @@ impl ValidatorKeystore {
             signer: None,
             book: Default::default(),
             metrics,
+            standby: None,
         }
     }
 
@@ -196,12 +249,14 @@ impl ValidatorKeystore {
         signer: Arc<TeeSignerKeystore>,
         book: Arc<HeaderBook>,
         metrics: Option<SigningMetrics>,
+        standby: Option<GrandpaStandby>,
     ) -> Self {
         Self {
             inner: signer.clone(),
             signer: Some(signer),
             book,
             metrics,
+            standby,
         }
     }
 
@@ -346,6 +401,13 @@ impl Keystore for ValidatorKeystore {
     ) -> Result<Option<ed25519::Signature>, KeystoreError> {
         let result = self.inner.ed25519_sign(key_type, public, msg);
         self.count(Purpose::of(key_type), &result);
+        if let (GRANDPA, Some(standby), Err(KeystoreError::Other(message))) =
+            (key_type, &self.standby, &result)
+        {
+            if message.contains("refused") && message.contains("equivocation") {
+                standby.begin();
+            }
+        }
         result
     }
 
@@ -388,7 +450,9 @@ impl Keystore for ValidatorKeystore {
     }
 
     fn has_keys(&self, public_keys: &[(Vec<u8>, KeyTypeId)]) -> bool {
-        self.inner.has_keys(public_keys)
+        let standing_by = public_keys.iter().any(|(_, key_type)| *key_type == GRANDPA)
+            && self.standby.as_ref().is_some_and(|s| s.remaining() > 0);
+        !standing_by && self.inner.has_keys(public_keys)
     }
 
     fn sign_with(
