@@ -38,6 +38,7 @@
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -708,9 +709,18 @@ TEE_Result storage_prepare(const char* path, std::string& why) {
         why = std::string("cannot open lock file: ") + strerror(errno);
         return TEE_ERROR_STORAGE_NOT_AVAILABLE;
     }
-    if (flock(g_store.lockfd, LOCK_EX | LOCK_NB) != 0) {
-        why = std::string("storage directory ") + path + " is in use by another TA process";
-        return TEE_ERROR_BUSY;
+    // A TA process whose signer was just killed releases the lock when it sees
+    // its socket close, a moment later; a signer restarted at once (systemd's
+    // default RestartSec is 100 ms) waits for that instead of failing.
+    constexpr int kLockWaitMs = 3000;
+    constexpr int kLockPollMs = 50;
+    for (int waited = 0; flock(g_store.lockfd, LOCK_EX | LOCK_NB) != 0; waited += kLockPollMs) {
+        if (errno != EWOULDBLOCK || waited >= kLockWaitMs) {
+            why = std::string("storage directory ") + path + " is in use by another TA process";
+            return TEE_ERROR_BUSY;
+        }
+        const timespec poll{0, kLockPollMs * 1'000'000L};
+        nanosleep(&poll, nullptr);
     }
     return TEE_SUCCESS;
 }
