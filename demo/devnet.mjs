@@ -21,6 +21,7 @@ const { values: opt } = parseArgs({
     'node-bin': { type: 'string' },
     'signer-bin': { type: 'string' },
     dir: { type: 'string' },
+    validators: { type: 'string', default: '4' },
     minutes: { type: 'string', default: '6' },
     'kill-at': { type: 'string', default: '120' },
     'down-for': { type: 'string', default: '30' },
@@ -30,11 +31,16 @@ const { values: opt } = parseArgs({
 });
 
 const runSeconds = Number(opt.minutes) * 60;
+const validatorCount = Number(opt.validators);
+if (!(validatorCount >= 4 && validatorCount <= 6)) {
+  console.error('devnet: --validators must be 4, 5 or 6 (dev accounts alice .. ferdie)');
+  process.exit(2);
+}
 const killAt = Number(opt['kill-at']);
 const downFor = Number(opt['down-for']);
 const basePort = Number(opt['base-port']);
 if (!opt['node-bin'] || !opt['signer-bin']) {
-  console.error('usage: devnet.mjs --node-bin PATH --signer-bin PATH [--minutes N] [--kill-at S] [--down-for S] [--dir DIR]');
+  console.error('usage: devnet.mjs --node-bin PATH --signer-bin PATH [--validators N] [--minutes N] [--kill-at S] [--down-for S] [--dir DIR]');
   process.exit(2);
 }
 if (!(killAt + downFor < runSeconds - 60)) {
@@ -257,15 +263,19 @@ function noteHeader(header, seenBy) {
 // ------------------------------------------------------------------- run --
 
 let stopping = false;
-const signers = [new Signer('signer-charlie', 0), new Signer('signer-dave', 1)];
-const nodes = [
-  new Node('cloud-alice', 0, 'alice', null),
-  new Node('cloud-bob', 1, 'bob', null),
-  new Node('tee-charlie', 2, 'charlie', signers[0]),
-  new Node('tee-dave-1', 3, 'dave', signers[1]),
-  new Node('tee-dave-2', 4, 'dave', signers[1]),
-];
-const validators = ['alice', 'bob', 'charlie', 'dave'];
+// N validators (dev accounts in genesis order): the first half on local
+// keystores, the rest on one tee-signer each; the last TEE validator runs on
+// two nodes sharing its signer; the first TEE validator's signer is killed.
+const validators = ['alice', 'bob', 'charlie', 'dave', 'eve', 'ferdie'].slice(0, validatorCount);
+const cloudCount = Math.floor(validatorCount / 2);
+const teeValidators = validators.slice(cloudCount);
+const signers = teeValidators.map((v, i) => new Signer(`signer-${v}`, i));
+const nodes = validators.slice(0, cloudCount).map((v, i) => new Node(`cloud-${v}`, i, v, null));
+for (const [i, v] of teeValidators.entries()) {
+  if (i < teeValidators.length - 1) nodes.push(new Node(`tee-${v}`, nodes.length, v, signers[i]));
+  else for (const k of [1, 2]) nodes.push(new Node(`tee-${v}-${k}`, nodes.length, v, signers[i]));
+}
+const killed = { signer: signers[0], node: nodes[cloudCount] };
 
 function stopAll() {
   stopping = true;
@@ -279,7 +289,7 @@ async function main() {
   for (const s of signers) s.start();
   for (const s of signers) await s.ready();
   const sessionKeys = {};
-  for (const [s, who] of [[signers[0], 'charlie'], [signers[1], 'dave']]) {
+  for (const [s, who] of signers.map((sg, i) => [sg, teeValidators[i]])) {
     const blob = await s.rpc('author_rotateKeys');
     // The relay chain's set starts with GRANDPA (ed25519) and BABE (sr25519):
     // the devnet runtime's SessionKeys are exactly those two.
@@ -288,8 +298,8 @@ async function main() {
   }
   const spec = path.join(workDir, 'chain-spec.json');
   const specJson = execFileSync(opt['node-bin'], [
-    'devnet-spec', '--validator', 'alice', '--validator', 'bob',
-    '--validator', `charlie=${sessionKeys.charlie}`, '--validator', `dave=${sessionKeys.dave}`,
+    'devnet-spec',
+    ...validators.flatMap((v) => ['--validator', sessionKeys[v] ? `${v}=${sessionKeys[v]}` : v]),
   ], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   fs.writeFileSync(spec, specJson);
 
@@ -299,12 +309,12 @@ async function main() {
     await sleep(200);
     peerId = await nodes[0].rpc('system_localPeerId').catch(() => null);
   }
-  if (!peerId) throw new Error('cloud-alice did not start; see ' + nodes[0].logPath);
+  if (!peerId) throw new Error(`${nodes[0].name} did not start; see ${nodes[0].logPath}`);
   const boot = [`/ip4/127.0.0.1/tcp/${nodes[0].p2p}/p2p/${peerId}`];
   for (const n of nodes.slice(1)) n.start(spec, boot);
-  log(`5 nodes started: ${nodes.map((n) => `${n.name} (${n.source})`).join(', ')}`);
+  log(`${nodes.length} nodes started: ${nodes.map((n) => `${n.name} (${n.source})`).join(', ')}`);
 
-  const chaos = { killedAt: null, restartedAt: null, finalizedAtKill: null, finalizedAtRestart: null, charlieAtRestart: null };
+  const chaos = { killedAt: null, restartedAt: null, finalizedAtKill: null, finalizedAtRestart: null, killedAtRestart: null };
   const authored = Object.fromEntries(validators.map((v) => [v, 0]));
   const authoredAfterRestart = Object.fromEntries(validators.map((v) => [v, 0]));
   let scanned = 0;
@@ -333,16 +343,16 @@ async function main() {
     if (chaos.killedAt == null && elapsed() >= killAt) {
       chaos.killedAt = elapsed();
       chaos.finalizedAtKill = maxFinalized();
-      log(`CHAOS: kill -9 ${signers[0].name} (pid ${signers[0].proc?.pid}); finalized #${chaos.finalizedAtKill}`);
-      signers[0].kill9();
+      log(`CHAOS: kill -9 ${killed.signer.name} (pid ${killed.signer.proc?.pid}); finalized #${chaos.finalizedAtKill}`);
+      killed.signer.kill9();
     }
     if (chaos.killedAt != null && chaos.restartedAt == null && elapsed() >= killAt + downFor) {
       chaos.finalizedAtRestart = maxFinalized();
-      log(`CHAOS: restarting ${signers[0].name}; finalized #${chaos.finalizedAtRestart} (was #${chaos.finalizedAtKill} at the kill)`);
-      signers[0].start();
-      await signers[0].ready();
+      log(`CHAOS: restarting ${killed.signer.name}; finalized #${chaos.finalizedAtRestart} (was #${chaos.finalizedAtKill} at the kill)`);
+      killed.signer.start();
+      await killed.signer.ready();
       chaos.restartedAt = elapsed();
-      chaos.charlieAtRestart = nodes[2].count('grandpa_vote', 'signed') + nodes[2].count('babe_seal', 'signed');
+      chaos.killedAtRestart = killed.node.count('grandpa_vote', 'signed') + killed.node.count('babe_seal', 'signed');
     }
 
     if (elapsed() - lastPrint >= 10) {
@@ -392,13 +402,13 @@ function report(chaos, authored, authoredAfterRestart) {
   const babeEquivocations = grepLogs(/is equivocating at slot/);
   const grandpaEquivocations = grepLogs(/Detected (prevote|precommit) equivocation/);
   const finalized = maxFinalized();
-  const teeBlocks = authored.charlie + authored.dave;
+  const teeBlocks = teeValidators.reduce((sum, v) => sum + authored[v], 0);
   const teeVotes = bySource['tee-signer']['grandpa_vote:signed'] ?? 0;
-  const charlieAfter = nodes[2].count('grandpa_vote', 'signed') + nodes[2].count('babe_seal', 'signed') - (chaos.charlieAtRestart ?? 0);
+  const killedAfter = killed.node.count('grandpa_vote', 'signed') + killed.node.count('babe_seal', 'signed') - (chaos.killedAtRestart ?? 0);
   const refusals = signers.map((s) => ({ signer: s.name, ...s.refusals() }));
 
   console.log('\n================ devnet result ================');
-  console.log(`run: ${(elapsed() / 60).toFixed(1)} min, 4 validators on 5 nodes (cloud-alice, cloud-bob: local keystores; tee-charlie: signer-charlie; tee-dave-1 + tee-dave-2: one validator, both on signer-dave)`);
+  console.log(`run: ${(elapsed() / 60).toFixed(1)} min, ${validators.length} validators on ${nodes.length} nodes (${nodes.map((n) => `${n.name}: ${n.signer ? n.signer.name : 'local keystore'}`).join('; ')})`);
   console.log(`finalized height: #${finalized}; best: ${nodes.map((n) => `${n.name} #${n.best}`).join(', ')}`);
   console.log(`finalized blocks by author: ${JSON.stringify(authored)}`);
   console.log(`signatures by key source (purpose:outcome → count): ${JSON.stringify(bySource)}`);
@@ -410,17 +420,17 @@ function report(chaos, authored, authoredAfterRestart) {
   }
   const standbys = grepLogs(/standing by \(no GRANDPA votes\)/);
   console.log(`GRANDPA stand-bys begun after a refused vote: ${standbys.length} (${nodes.map((n) => `${n.name} ${standbys.filter((l) => l.startsWith(n.name + ':')).length}`).join(', ')})`);
-  console.log(`chaos: signer-charlie killed at ${chaos.killedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtKill}), restarted at ${chaos.restartedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtRestart}); tee-charlie signatures after the restart: ${charlieAfter}; blocks finalized after the restart by author: ${JSON.stringify(authoredAfterRestart)}`);
+  console.log(`chaos: ${killed.signer.name} killed at ${chaos.killedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtKill}), restarted at ${chaos.restartedAt?.toFixed(0)} s (finalized #${chaos.finalizedAtRestart}); ${killed.node.name} signatures after the restart: ${killedAfter}; blocks finalized after the restart by author: ${JSON.stringify(authoredAfterRestart)}`);
   console.log(`equivocations seen by the nodes (BABE import check, GRANDPA voter): ${babeEquivocations.length + grandpaEquivocations.length}; conflicting best heads seen by this script: ${seenConflicts.length}`);
   for (const line of [...babeEquivocations, ...grandpaEquivocations].slice(0, 10)) console.log(`  ${line}`);
   for (const c of seenConflicts.slice(0, 10)) console.log(`  slot/authority ${c.key}: ${JSON.stringify(c)}`);
 
   const checks = [
     ['the chain finalized blocks', finalized >= 10],
-    ['finality went on while signer-charlie was down', chaos.finalizedAtRestart > chaos.finalizedAtKill],
+    [`finality went on while ${killed.signer.name} was down`, chaos.finalizedAtRestart > chaos.finalizedAtKill],
     ['TEE validators authored finalized blocks', teeBlocks > 0],
     ['GRANDPA votes were signed through tee-signer', teeVotes > 0],
-    ['tee-charlie signed again after its signer restarted', charlieAfter > 0],
+    [`${killed.node.name} signed again after its signer restarted`, killedAfter > 0],
     ['no equivocation (nodes\' BABE and GRANDPA checks, best heads)', babeEquivocations.length + grandpaEquivocations.length + seenConflicts.length === 0],
   ];
   let ok = true;
