@@ -23,7 +23,10 @@ use sp_runtime::traits::{Block as BlockT, Header as HeaderT};
 use std::{
     collections::VecDeque,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tee_signer_keystore::{ProtectedSigning, SignerError, TeeSignerKeystore};
@@ -185,11 +188,22 @@ impl SigningMetrics {
 pub struct GrandpaStandby {
     file: PathBuf,
     window: Duration,
+    /// End of the window, seconds since the Unix epoch: read from `file` once
+    /// at start-up, then kept here (GRANDPA asks `has_keys` every round).
+    until: AtomicU64,
 }
 
 impl GrandpaStandby {
     pub fn new(file: PathBuf, window: Duration) -> Self {
-        Self { file, window }
+        let until = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        Self {
+            file,
+            window,
+            until: AtomicU64::new(until),
+        }
     }
 
     fn now() -> u64 {
@@ -199,17 +213,13 @@ impl GrandpaStandby {
             .unwrap_or(0)
     }
 
-    /// Seconds of stand-by left, 0 when none.
-    fn remaining(&self) -> u64 {
-        let until = std::fs::read_to_string(&self.file)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        until.saturating_sub(Self::now())
+    fn active(&self) -> bool {
+        self.until.load(Ordering::Relaxed) > Self::now()
     }
 
     fn begin(&self) {
         let until = Self::now() + self.window.as_secs();
+        self.until.store(until, Ordering::Relaxed);
         if let Err(e) = std::fs::write(&self.file, until.to_string()) {
             log::error!(target: "tee-devnet", "cannot record the GRANDPA stand-by in {}: {e}", self.file.display());
         }
@@ -451,7 +461,7 @@ impl Keystore for ValidatorKeystore {
 
     fn has_keys(&self, public_keys: &[(Vec<u8>, KeyTypeId)]) -> bool {
         let standing_by = public_keys.iter().any(|(_, key_type)| *key_type == GRANDPA)
-            && self.standby.as_ref().is_some_and(|s| s.remaining() > 0);
+            && self.standby.as_ref().is_some_and(GrandpaStandby::active);
         !standing_by && self.inner.has_keys(public_keys)
     }
 
