@@ -52,7 +52,7 @@ T must(core::Result<T> r, const char* what) {
     return std::move(r).value();
 }
 
-sr::Keypair sr_keypair() {
+sr::KeyPair sr_keypair() {
     auto s = seed();
     return must(sr::keypair_from_mini_secret(s), "sr25519 keypair");
 }
@@ -106,7 +106,7 @@ void BM_merlin_signing_context(benchmark::State& state) {
 TS_BENCHMARK(BM_merlin_signing_context);
 
 void BM_sr25519_sign(benchmark::State& state) {
-    sr::Keypair kp = sr_keypair();
+    sr::KeyPair kp = sr_keypair();
     auto m = message();
     for (auto _ : state) {
         sr::Signature sig = sr::sign_simple(kp, core::as_bytes(sr::kSubstrateContext), m);
@@ -118,7 +118,7 @@ TS_BENCHMARK(BM_sr25519_sign);
 // The same signature with caller-given randomness: the difference to BM_sr25519_sign
 // is the cost of the installed random source (here libsodium's randombytes_buf).
 void BM_sr25519_sign_given_randomness(benchmark::State& state) {
-    sr::Keypair kp = sr_keypair();
+    sr::KeyPair kp = sr_keypair();
     auto m = message();
     sr::Randomness rnd{};
     for (auto _ : state) {
@@ -152,12 +152,13 @@ void BM_sr25519_sign_keypair_api(benchmark::State& state) {
 TS_BENCHMARK(BM_sr25519_sign_keypair_api);
 
 void BM_sr25519_verify(benchmark::State& state) {
-    sr::Keypair kp = sr_keypair();
+    sr::KeyPair kp = sr_keypair();
     auto m = message();
     sr::Signature sig = sr::sign_simple(kp, core::as_bytes(sr::kSubstrateContext), m);
     for (auto _ : state) {
         core::Error e =
-            sr::verify_simple(kp.public_key, core::as_bytes(sr::kSubstrateContext), m, sig);
+            sr::verify_simple(core::SignatureBytes(sig), core::as_bytes(sr::kSubstrateContext), m,
+                              core::PublicKeyBytes(kp.public_key));
         if (e != core::Error::ok) state.SkipWithError("verify failed");
         benchmark::DoNotOptimize(e);
     }
@@ -165,7 +166,7 @@ void BM_sr25519_verify(benchmark::State& state) {
 TS_BENCHMARK(BM_sr25519_verify);
 
 void BM_sr25519_vrf_sign(benchmark::State& state) {
-    sr::Keypair kp = sr_keypair();
+    sr::KeyPair kp = sr_keypair();
     auto m = message();
     for (auto _ : state) {
         sr::VrfSignature sig =
@@ -177,7 +178,7 @@ void BM_sr25519_vrf_sign(benchmark::State& state) {
 TS_BENCHMARK(BM_sr25519_vrf_sign);
 
 void BM_sr25519_vrf_verify(benchmark::State& state) {
-    sr::Keypair kp = sr_keypair();
+    sr::KeyPair kp = sr_keypair();
     auto m = message();
     sr::VrfSignature sig = sr::vrf_sign(kp, sr::signing_transcript(core::as_bytes(kVrfContext), m),
                                         sr::vrf_extra_from_bytes({}));
@@ -210,7 +211,8 @@ void BM_ed25519_verify(benchmark::State& state) {
     auto m = message();
     auto sig = core::ed25519::sign(kp, m);
     for (auto _ : state) {
-        core::Error e = core::ed25519::verify(sig, m, kp.public_key);
+        core::Error e = core::ed25519::verify(core::SignatureBytes(sig), m,
+                                              core::PublicKeyBytes(kp.public_key));
         if (e != core::Error::ok) state.SkipWithError("verify failed");
         benchmark::DoNotOptimize(e);
     }
@@ -235,7 +237,8 @@ void BM_ecdsa_verify(benchmark::State& state) {
     auto m = message();
     auto sig = must(core::ecdsa::sign(kp, m), "ecdsa sign");
     for (auto _ : state) {
-        core::Error e = core::ecdsa::verify(sig, m, kp.public_key);
+        core::Error e =
+            core::ecdsa::verify(core::SignatureBytes(sig), m, core::PublicKeyBytes(kp.public_key));
         if (e != core::Error::ok) state.SkipWithError("verify failed");
         benchmark::DoNotOptimize(e);
     }

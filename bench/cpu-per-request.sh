@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU per request of a signing load (unprotected by default), by process
-# (docs/PERFORMANCE.md, "Profile of an unprotected signature"). Starts
+# (docs/PERFORMANCE.md, "Where the time goes"). Starts
 # `tee-signer serve` (soft TEE, fresh storage, database "none" unless
 # PROTECTION_DB says otherwise) and ts-loadgen, and reads utime+stime and the
 # voluntary context switches of the signer, its TA process and the load

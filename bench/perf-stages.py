@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Where the CPU of a signer under load goes, by request stage (docs/PERFORMANCE.md,
-# "Profile of an unprotected signature"). Input: `perf script --no-inline -F
+# "Where the time goes"). Input: `perf script --no-inline -F
 # comm,tid,ip,sym` of a `perf record -e cpu-clock --call-graph dwarf` of
 # `tee-signer serve` (its TA process is recorded through inheritance), e.g.
 #   PERF=1 bash bench/cpu-per-request.sh build-bench 16 5

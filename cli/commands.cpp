@@ -489,7 +489,8 @@ int run_verify(const VerifyOptions& opts) {
     }
 
     const core::Bytes message = read_message(opts.message, opts.hex);
-    const core::Error result = core::verify(scheme, *sig, message, public_key);
+    const core::Error result =
+        core::verify(scheme, core::SignatureBytes(*sig), message, core::PublicKeyBytes(public_key));
     if (result == core::Error::ok) {
         std::cout << "Signature verifies correctly.\n";
         return 0;

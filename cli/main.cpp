@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 
+#include "attest_cmd.hpp"
 #include "commands.hpp"
 #include "keys_cmd.hpp"
 #include "protection_cmd.hpp"
@@ -162,6 +163,16 @@ int run(int argc, char** argv) {
         ->add_option("--output-type", session_keys.output_type,
                      "Output format: text (default) or json")
         ->type_name("FORMAT");
+    session_keys_cmd
+        ->add_option_function<unsigned>(
+            "--timeout",
+            [&session_keys](unsigned seconds) {
+                if (seconds == 0 || seconds > 86400)
+                    throw CLI::ValidationError("--timeout", "must be 1 ... 86400 seconds");
+                session_keys.timeout_ms = seconds * 1000;
+            },
+            "Seconds to wait for the signer's answer (default 30)")
+        ->type_name("SECONDS");
 
     // Slashing-protection history (export/import/inspect/convert) and the
     // two-node equivocation simulation, both clients of a running signer.
@@ -169,6 +180,8 @@ int run(int argc, char** argv) {
     SimulateCommand simulate(app);
     // The keys a signer holds: list, and retire an old session's (signer_retireKeys).
     KeysCommand keys(app);
+    // Attestation evidence, verified on the operator's side.
+    VerifyAttestationCommand verify_attestation(app);
 
     // CLI11 would report a misspelt command as a missing one; name it instead.
     if (argc > 1 && argv[1][0] != '-' &&
@@ -176,10 +189,11 @@ int run(int argc, char** argv) {
           sign_cmd->check_name(argv[1]) || verify_cmd->check_name(argv[1]) ||
           serve.subcommand()->check_name(argv[1]) || session_keys_cmd->check_name(argv[1]) ||
           protection.subcommand()->check_name(argv[1]) ||
-          simulate.subcommand()->check_name(argv[1]) || keys.subcommand()->check_name(argv[1])))
+          simulate.subcommand()->check_name(argv[1]) || keys.subcommand()->check_name(argv[1]) ||
+          verify_attestation.subcommand()->check_name(argv[1])))
         return fail(std::string("unknown command '") + argv[1] +
-                        "' (expected serve, session-keys, keys, protection, simulate, inspect, "
-                        "generate, sign or verify)",
+                        "' (expected serve, session-keys, keys, protection, simulate, "
+                        "verify-attestation, inspect, generate, sign or verify)",
                     2);
 
     try {
@@ -203,6 +217,7 @@ int run(int argc, char** argv) {
     if (protection.subcommand()->parsed()) return protection.dispatch();
     if (simulate.parsed()) return simulate.run();
     if (keys.subcommand()->parsed()) return keys.dispatch();
+    if (verify_attestation.parsed()) return verify_attestation.run();
     return fail("no command given (see tee-signer --help)", 2);
 }
 

@@ -213,10 +213,6 @@ size_t public_key_size(prot::Rule rule) {
     return rule == prot::Rule::beefy ? 33 : 32;
 }
 
-std::string hex(core::ByteSpan b) {
-    return core::to_hex(b);
-}
-
 std::string u64s(uint64_t v) {
     return std::to_string(v);
 }
@@ -330,7 +326,7 @@ prot::Record read_record(prot::Rule rule, const ordered_json& r, const std::stri
 
 [[noreturn]] void unrepresentable(const History& h, const std::string& what) {
     throw CliError("the signer's history for " + std::string(prot::rule_name(h.rule)) + " key " +
-                       hex(h.public_key) + " has " + what +
+                       core::to_hex(h.public_key) + " has " + what +
                        ", which the JSON interchange format cannot represent",
                    1);
 }
@@ -363,21 +359,21 @@ ordered_json record_json(const History& h, const prot::Record& r) {
             return {{"set_id", u64s(r.position.major)},
                     {"round", u64s(r.position.minor)},
                     {"kind", r.kind == 0 ? "prevote" : "precommit"},
-                    {"target_hash", hex(r.subject)},
+                    {"target_hash", core::to_hex(r.subject)},
                     {"target_number", r.number},
-                    {"payload_hash", hex(r.payload_hash)}};
+                    {"payload_hash", core::to_hex(r.payload_hash)}};
         case prot::Rule::babe:
             if (r.position.minor != 0 || r.kind != 0 || r.sides != 0 || r.number != 0 ||
                 !is_zero(r.subject))
                 unrepresentable(h, "a malformed record");
-            return {{"slot", u64s(r.position.major)}, {"pre_hash", hex(r.payload_hash)}};
+            return {{"slot", u64s(r.position.major)}, {"pre_hash", core::to_hex(r.payload_hash)}};
         case prot::Rule::beefy:
             if (r.position.minor > UINT32_MAX || r.kind != 0 || r.sides != 0 || r.number != 0 ||
                 !is_zero(r.subject))
                 unrepresentable(h, "a malformed record");
             return {{"set_id", u64s(r.position.major)},
                     {"block_number", r.position.minor},
-                    {"payload_hash", hex(r.payload_hash)}};
+                    {"payload_hash", core::to_hex(r.payload_hash)}};
         case prot::Rule::para: {
             if (r.position.major > UINT32_MAX || r.position.minor != 0 || r.kind < 1 ||
                 r.kind > 6 || r.sides < 1 || r.sides > 3 || r.number != 0)
@@ -386,10 +382,10 @@ ordered_json record_json(const History& h, const prot::Record& r) {
             if (r.sides & prot::kValidSide) sides.push_back("valid");
             if (r.sides & prot::kInvalidSide) sides.push_back("invalid");
             return {{"session", r.position.major},
-                    {"candidate_hash", hex(r.subject)},
+                    {"candidate_hash", core::to_hex(r.subject)},
                     {"sides", sides},
                     {"first_statement", kParaKinds[r.kind]},
-                    {"payload_hash", hex(r.payload_hash)}};
+                    {"payload_hash", core::to_hex(r.payload_hash)}};
         }
         case prot::Rule::none:
             break;
@@ -603,7 +599,7 @@ ordered_json to_json(const std::vector<History>& items, const std::string& expor
         entry["rule"] = prot::rule_name(h.rule);
         if (h.public_key.size() != public_key_size(h.rule))
             unrepresentable(h, "a public key of " + std::to_string(h.public_key.size()) + " bytes");
-        entry["public_key"] = hex(h.public_key);
+        entry["public_key"] = core::to_hex(h.public_key);
         entry["watermark"] = watermark_json(h);
         ordered_json records = ordered_json::array();
         for (const prot::Record& r : h.records) records.push_back(record_json(h, r));
@@ -739,7 +735,8 @@ int run_protection_import(const ProtectionImportOptions& o) {
     for (size_t i = 0; i < documents.size(); ++i) {
         nlohmann::json r;
         try {
-            r = call(c, "signer_importProtection", nlohmann::json::array({hex(documents[i])}));
+            r = call(c, "signer_importProtection",
+                     nlohmann::json::array({core::to_hex(documents[i])}));
         } catch (const CliError& e) {
             if (i == 0) throw;
             throw CliError(std::string(e.what()) + " (after " + std::to_string(i) + " of " +
@@ -784,7 +781,7 @@ int run_protection_inspect(const ProtectionInspectOptions& o) {
         ordered_json out = ordered_json::array();
         for (const History& h : merged) {
             ordered_json e = {{"rule", prot::rule_name(h.rule)},
-                              {"public_key", hex(h.public_key)},
+                              {"public_key", core::to_hex(h.public_key)},
                               {"watermark", position_text(h.rule, h.watermark)},
                               {"records", h.records.size()}};
             if (!h.records.empty()) {
@@ -803,7 +800,7 @@ int run_protection_inspect(const ProtectionInspectOptions& o) {
     }
     size_t total = 0;
     for (const History& h : merged) {
-        std::printf("%-7s %s\n", prot::rule_name(h.rule), hex(h.public_key).c_str());
+        std::printf("%-7s %s\n", prot::rule_name(h.rule), core::to_hex(h.public_key).c_str());
         std::printf("  watermark: %s\n", position_text(h.rule, h.watermark).c_str());
         std::printf("  records:   %zu", h.records.size());
         if (!h.records.empty())
@@ -826,7 +823,7 @@ int run_protection_convert(const ProtectionConvertOptions& o) {
     if (o.to == "json") {
         write_output(o.out, interchange::to_json(items, "").dump(2) + "\n");
     } else if (o.to == "hex") {
-        write_output(o.out, hex(prot::encode_document(interchange::merge(items))) + "\n");
+        write_output(o.out, core::to_hex(prot::encode_document(interchange::merge(items))) + "\n");
     } else {
         throw CliError("--to must be json or hex (got '" + o.to + "')");
     }

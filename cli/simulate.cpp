@@ -139,9 +139,9 @@ std::string verify_event(const SimEvent& e) {
     }
     core::Error err;
     if (e.scheme == "ecdsa" && msg->size() == 32 && e.method != "keystore_sign")
-        err = core::verify_prehashed(*sig, *msg, *pk);
+        err = core::verify_prehashed(core::SignatureBytes(*sig), *msg, core::PublicKeyBytes(*pk));
     else if (auto s = core::scheme_from_name(e.scheme))
-        err = core::verify(*s, *sig, *msg, *pk);
+        err = core::verify(*s, core::SignatureBytes(*sig), *msg, core::PublicKeyBytes(*pk));
     else
         return "unknown scheme " + e.scheme;
     if (err != core::Error::ok) return core::error_message(err);
@@ -236,10 +236,6 @@ struct Keys {
     std::string gran, babe, para, asgn, audi, beef;
 };
 
-std::string hex(core::ByteSpan b) {
-    return core::to_hex(b);
-}
-
 Bytes le(uint64_t v, size_t n) {
     Bytes out(n);
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -285,8 +281,9 @@ uint32_t session_of(unsigned r) {
 
 json transcript_json(std::string_view label,
                      const std::vector<std::pair<std::string, Bytes>>& items) {
-    json j = {{"label", hex(core::as_bytes(label))}, {"items", json::array()}};
-    for (const auto& [l, d] : items) j["items"].push_back({hex(core::as_bytes(l)), hex(d)});
+    json j = {{"label", core::to_hex(core::as_bytes(label))}, {"items", json::array()}};
+    for (const auto& [l, d] : items)
+        j["items"].push_back({core::to_hex(core::as_bytes(l)), core::to_hex(d)});
     return j;
 }
 
@@ -389,7 +386,7 @@ class Node {
         e.type = prevote ? "grandpa_prevote" : "grandpa_precommit";
         e.scheme = "ed25519";
         e.public_key = keys_.gran;
-        e.message = hex(payload);
+        e.message = core::to_hex(payload);
         e.vote = "grandpa/" + std::to_string(v.set_id) + "/" + std::to_string(v.round) + "/" +
                  (prevote ? "prevote" : "precommit");
         // Node A uses the typed method, node B the sp-keystore path a stock node forwards.
@@ -397,7 +394,7 @@ class Node {
         json res = typed ? call(e, "signer_signGrandpaVote", {"gran", keys_.gran, e.message})
                          : call(e, "keystore_sign", {"gran", "ed25519", keys_.gran, e.message});
         take_signature(e, res, typed);
-        if (!typed) e.payload_hash = hex(core::blake2b_256(payload));
+        if (!typed) e.payload_hash = core::to_hex(core::blake2b_256(payload));
         events_.push_back(std::move(e));
     }
 
@@ -452,9 +449,9 @@ class Node {
         e.type = "babe_seal";
         e.scheme = "sr25519";
         e.public_key = keys_.babe;
-        e.message = hex(pre_hash);
+        e.message = core::to_hex(pre_hash);
         e.vote = "babe/" + std::to_string(slot);
-        json sres = call(e, "signer_signBabeHeader", {"babe", keys_.babe, hex(encoded)});
+        json sres = call(e, "signer_signBabeHeader", {"babe", keys_.babe, core::to_hex(encoded)});
         take_signature(e, sres, true);
         events_.push_back(std::move(e));
     }
@@ -466,15 +463,15 @@ class Node {
         e.type = type;
         e.scheme = "sr25519";
         e.public_key = keys_.para;
-        e.message = hex(*payload);
+        e.message = core::to_hex(*payload);
         e.side = s.valid_side() ? "valid" : "invalid";
         // One protected vote per (session, candidate); an approval of several
         // candidates is recorded under each, so check it under the first.
-        e.vote = "para/" + std::to_string(s.session) + "/" + hex(s.candidates.front());
+        e.vote = "para/" + std::to_string(s.session) + "/" + core::to_hex(s.candidates.front());
         json res = typed ? call(e, "signer_signParaStatement", {"para", keys_.para, e.message})
                          : call(e, "keystore_sign", {"para", "sr25519", keys_.para, e.message});
         take_signature(e, res, typed);
-        if (!typed) e.payload_hash = hex(core::blake2b_256(*payload));
+        if (!typed) e.payload_hash = core::to_hex(core::blake2b_256(*payload));
         events_.push_back(std::move(e));
     }
 
@@ -532,10 +529,11 @@ class Node {
         e.type = "beefy_vote";
         e.scheme = "ecdsa";
         e.public_key = keys_.beef;
-        e.message = hex(pl::beefy_prehash(encoded));
+        e.message = core::to_hex(pl::beefy_prehash(encoded));
         e.vote =
             "beefy/" + std::to_string(c.validator_set_id) + "/" + std::to_string(c.block_number);
-        json res = call(e, "signer_signBeefyCommitment", {"beef", keys_.beef, hex(encoded)});
+        json res =
+            call(e, "signer_signBeefyCommitment", {"beef", keys_.beef, core::to_hex(encoded)});
         take_signature(e, res, true);
         events_.push_back(std::move(e));
     }
@@ -569,7 +567,7 @@ class Node {
         e.type = "authority_discovery";
         e.scheme = "sr25519";
         e.public_key = keys_.audi;
-        e.message = hex(core::as_bytes(record));
+        e.message = core::to_hex(core::as_bytes(record));
         json res = call(e, "keystore_sign", {"audi", "sr25519", keys_.audi, e.message});
         take_signature(e, res, false);
         events_.push_back(std::move(e));
@@ -753,6 +751,7 @@ int run_simulate(const SimulateOptions& o) {
         return rep.ok() ? 0 : 1;
     }
     if (o.rounds == 0 || o.rounds > 100000) throw CliError("--rounds must be 1 ... 100000");
+    if (o.timeout_s == 0 || o.timeout_s > 86400) throw CliError("--timeout must be 1 ... 86400");
     if (o.spawn && (!o.rpc.rpc_url.empty() || !o.rpc.unix_socket.empty()))
         throw CliError(
             "--spawn starts its own signer: do not combine it with --rpc-url or "
@@ -767,6 +766,7 @@ int run_simulate(const SimulateOptions& o) {
     } else {
         endpoint = make_endpoint(o.rpc);
     }
+    endpoint.timeout = std::chrono::seconds(o.timeout_s);
 
     // Fresh keys: their history is empty, so every refusal must come from this run.
     Keys keys;
@@ -835,6 +835,10 @@ SimulateCommand::SimulateCommand(CLI::App& app) {
     sub_->add_option("--events", options_.events_file,
                      "Write every request and its outcome to FILE (JSON lines)")
         ->type_name("FILE");
+    sub_->add_option("--timeout", options_.timeout_s,
+                     "Seconds each request may take before the client gives up and counts it "
+                     "as failed (default 30; raise it for a slow signer, e.g. under emulation)")
+        ->type_name("SECONDS");
     sub_->add_option("--check-events", options_.check_events,
                      "Run the checks on a FILE written by --events instead of simulating")
         ->type_name("FILE");

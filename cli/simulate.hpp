@@ -25,6 +25,7 @@ struct SimulateOptions {
     uint64_t seed = 1;         // the chain views and forks; same seed, same workload
     std::string events_file;   // write every request and its outcome (JSON lines)
     std::string check_events;  // re-run the checks on such a file; no signer needed
+    unsigned timeout_s = 30;   // per request: the client gives up after this (1 ... 86400)
 };
 
 /// One request of one node and what the signer answered.

@@ -25,18 +25,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto pk = in.array<33>();
         auto prehash = in.array<32>();
         ByteSpan msg = in.rest();
-        Error e = ecdsa::verify_prehashed(sig, prehash, pk);
+        Error e = ecdsa::verify_prehashed(SignatureBytes(sig), prehash, PublicKeyBytes(pk));
         TS_FUZZ_CHECK(e == Error::ok || e == Error::invalid_signature);
         auto rec = ecdsa::recover_prehashed(sig, prehash);
         if (!rec) TS_FUZZ_CHECK(rec.error() == Error::invalid_signature);
         TS_FUZZ_CHECK((e == Error::ok) == (rec.ok() && *rec == pk));
-        Error m = ecdsa::verify(sig, msg, pk);
+        Error m = ecdsa::verify(SignatureBytes(sig), msg, PublicKeyBytes(pk));
         TS_FUZZ_CHECK(m == Error::ok || m == Error::invalid_signature);
         TS_FUZZ_CHECK((m == Error::ok) ==
-                      (ecdsa::verify_prehashed(sig, blake2b_256(msg), pk) == Error::ok));
-        TS_FUZZ_CHECK(ecdsa::verify(ByteSpan(sig).first(64), msg, pk) == Error::invalid_length);
-        TS_FUZZ_CHECK(ecdsa::verify_prehashed(sig, ByteSpan(prehash).first(31), pk) ==
-                      Error::invalid_length);
+                      (ecdsa::verify_prehashed(SignatureBytes(sig), blake2b_256(msg),
+                                               PublicKeyBytes(pk)) == Error::ok));
+        TS_FUZZ_CHECK(ecdsa::verify(SignatureBytes(ByteSpan(sig).first(64)), msg,
+                                    PublicKeyBytes(pk)) == Error::invalid_length);
+        TS_FUZZ_CHECK(ecdsa::verify_prehashed(SignatureBytes(sig), ByteSpan(prehash).first(31),
+                                              PublicKeyBytes(pk)) == Error::invalid_length);
         return 0;
     }
     auto secret = in.array<32>();
@@ -51,8 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto sig = ecdsa::sign(*kp, msg);
     auto psig = ecdsa::sign_prehashed(*kp, prehash);
     TS_FUZZ_CHECK(sig && psig);
-    TS_FUZZ_CHECK(ecdsa::verify(*sig, msg, kp->public_key) == Error::ok);
-    TS_FUZZ_CHECK(ecdsa::verify_prehashed(*psig, prehash, kp->public_key) == Error::ok);
+    TS_FUZZ_CHECK(ecdsa::verify(SignatureBytes(*sig), msg, PublicKeyBytes(kp->public_key)) ==
+                  Error::ok);
+    TS_FUZZ_CHECK(ecdsa::verify_prehashed(SignatureBytes(*psig), prehash,
+                                          PublicKeyBytes(kp->public_key)) == Error::ok);
     auto rec = ecdsa::recover_prehashed(*psig, prehash);
     TS_FUZZ_CHECK(rec && *rec == kp->public_key);
     // Deterministic (RFC 6979): signing again gives the same bytes.
@@ -65,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bad_sig[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     else
         bad_hash[(bit - 520) / 8] ^= static_cast<uint8_t>(1u << ((bit - 520) % 8));
-    TS_FUZZ_CHECK(ecdsa::verify_prehashed(bad_sig, bad_hash, kp->public_key) != Error::ok);
+    TS_FUZZ_CHECK(ecdsa::verify_prehashed(SignatureBytes(bad_sig), bad_hash,
+                                          PublicKeyBytes(kp->public_key)) != Error::ok);
     return 0;
 }

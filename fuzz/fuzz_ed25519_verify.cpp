@@ -20,9 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto sig = in.array<64>();
         auto pk = in.array<32>();
         ByteSpan msg = in.rest();
-        Error e = ed25519::verify(sig, msg, pk);
+        Error e = ed25519::verify(SignatureBytes(sig), msg, PublicKeyBytes(pk));
         TS_FUZZ_CHECK(e == Error::ok || e == Error::invalid_signature);
-        TS_FUZZ_CHECK(ed25519::verify(ByteSpan(sig).first(63), msg, pk) == Error::invalid_length);
+        TS_FUZZ_CHECK(ed25519::verify(SignatureBytes(ByteSpan(sig).first(63)), msg,
+                                      PublicKeyBytes(pk)) == Error::invalid_length);
         return 0;
     }
     auto seed = in.array<32>();
@@ -32,13 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto kp = ed25519::keypair_from_seed(seed);
     TS_FUZZ_CHECK(kp.ok());
     ed25519::Signature sig = ed25519::sign(*kp, msg);
-    TS_FUZZ_CHECK(ed25519::verify(sig, msg, kp->public_key) == Error::ok);
+    TS_FUZZ_CHECK(ed25519::verify(SignatureBytes(sig), msg, PublicKeyBytes(kp->public_key)) ==
+                  Error::ok);
     TS_FUZZ_CHECK(ed25519::sign(*kp, msg) == sig);
     auto child_seed = ed25519::derive_hard(seed, chain);
     TS_FUZZ_CHECK(child_seed.ok());
     auto child = ed25519::keypair_from_seed(child_seed->span());
     TS_FUZZ_CHECK(child && child->public_key != kp->public_key);
-    TS_FUZZ_CHECK(ed25519::verify(ed25519::sign(*child, msg), msg, child->public_key) == Error::ok);
+    TS_FUZZ_CHECK(ed25519::verify(SignatureBytes(ed25519::sign(*child, msg)), msg,
+                                  PublicKeyBytes(child->public_key)) == Error::ok);
     size_t total = 512 + 256 + 8 * msg.size();
     size_t bit = flip % total;
     ed25519::Signature bad_sig = sig;
@@ -50,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bad_pk[(bit - 512) / 8] ^= static_cast<uint8_t>(1u << ((bit - 512) % 8));
     else
         bad_msg[(bit - 768) / 8] ^= static_cast<uint8_t>(1u << ((bit - 768) % 8));
-    TS_FUZZ_CHECK(ed25519::verify(bad_sig, bad_msg, bad_pk) != Error::ok);
+    TS_FUZZ_CHECK(ed25519::verify(SignatureBytes(bad_sig), bad_msg, PublicKeyBytes(bad_pk)) !=
+                  Error::ok);
     return 0;
 }

@@ -1,4 +1,4 @@
-// The soft TEE's sealed storage (tee/src/storage.cpp) under a storage-level
+// The soft TEE's sealed storage (tee/softtee/storage.cpp) under a storage-level
 // attacker, plus the TA's parsing of what it unseals. See ta_harness.hpp for
 // the set-up (//Alice keys, a SessionKeys set, the attestation key).
 //
@@ -104,9 +104,19 @@ void run_ta_commands(uint8_t which) {
     static const uint8_t kMsg[] = {'s', 'e', 'a', 'l', 'e', 'd'};
     core::scale::Encoder e;
     e.raw(k.key_type).u8(static_cast<uint8_t>(k.scheme)).bytes(k.public_key).bytes(kMsg);
-    ta::Outcome o = ta::invoke(TA_SIGNER_CMD_SIGN, e.bytes(), 65);
-    if (o.rc == TEE_SUCCESS)
-        TS_FUZZ_CHECK(core::verify(k.scheme, o.out, kMsg, k.public_key) == core::Error::ok);
+    ta::Outcome o = ta::invoke(TA_SIGNER_CMD_SIGN_CHECKED, e.bytes(), TA_SIGNER_SIGN_OUTCOME_MAX);
+    if (o.rc == TEE_SUCCESS) {
+        // SignOutcome: Signed(signature, payload_hash) or Refused(...).
+        core::scale::Decoder d(o.out);
+        auto tag = d.enum_tag(2);
+        TS_FUZZ_CHECK(tag.ok());
+        if (*tag == 0) {
+            auto sig = d.bytes();
+            TS_FUZZ_CHECK(sig.ok());
+            TS_FUZZ_CHECK(core::verify(k.scheme, core::SignatureBytes(*sig), kMsg,
+                                       core::PublicKeyBytes(k.public_key)) == core::Error::ok);
+        }
+    }
     core::scale::Encoder l;
     l.raw(k.key_type).u8(static_cast<uint8_t>(k.scheme));
     ta::invoke(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, l.bytes(), 4096);
@@ -222,8 +232,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 1: {
             auto bytes = in.rest();
             write_file("counter", bytes.data(), bytes.size());
-            std::string why;
-            TEE_Result rc = softtee::storage_load(why);
+            TEE_Result rc = softtee::storage_load();
             if (rc == TEE_SUCCESS) {
                 TS_FUZZ_CHECK(g.authentic_counters.count(Bytes(bytes.begin(), bytes.end())) == 1);
                 open_all();
@@ -236,8 +245,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case 4: {
             auto bytes = in.rest();
             write_file("journal", bytes.data(), bytes.size());
-            std::string why;
-            TS_FUZZ_CHECK(softtee::storage_load(why) == TEE_SUCCESS);
+            TS_FUZZ_CHECK(softtee::storage_load() == TEE_SUCCESS);
             TS_FUZZ_CHECK(open_all() == 0);
             run_ta_commands(which);
             break;

@@ -8,7 +8,7 @@
 // or panic (TEE_Panic exits the process, which libFuzzer reports), and every
 // response frame it writes must be well formed.
 //
-// Host -> TA frame layout: tee/src/protocol.hpp.
+// Host -> TA frame layout: tee/protocol/protocol.hpp.
 
 // Everything child_main.cpp includes, first, so the macros below touch only its code.
 #include <fcntl.h>
@@ -46,7 +46,7 @@ ssize_t quiet_write(int fd, const void* buf, size_t n) {
 
 #define main ts_softtee_ta_main
 #define write(fd, buf, n) quiet_write(fd, buf, n)
-#include "../tee/src/child_main.cpp"
+#include "../tee/softtee/child_main.cpp"
 #undef write
 #undef main
 
@@ -83,9 +83,8 @@ Harness& harness() {
         must(fcntl(kChildSocketFd, F_GETFD) == -1, "descriptor 3 is already in use");
         park_socket_fd();  // keep descriptor 3 taken: the storage must not get it
         s.dir = teesigner::fuzz::make_scratch_dir();
-        std::string why;
-        must(storage_prepare(s.dir.c_str(), why) == TEE_SUCCESS, "storage_prepare");
-        must(storage_load(why) == TEE_SUCCESS, "storage_load");
+        must(storage_prepare(s.dir.c_str()) == TEE_SUCCESS, "storage_prepare");
+        must(storage_load() == TEE_SUCCESS, "storage_load");
         must(TA_CreateEntryPoint() == TEE_SUCCESS, "TA_CreateEntryPoint");
         // //Alice under gran (ed25519), babe (sr25519) and beef (ecdsa).
         const struct {
@@ -183,9 +182,8 @@ void play_host(int fd, const uint8_t* data, size_t size, ResponseChecker& checke
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Harness& h = harness();
     teesigner::fuzz::restore_snapshot(h.dir, h.snapshot);
-    std::string why;
-    if (storage_load(why) != TEE_SUCCESS) {
-        std::fprintf(stderr, "storage_load: %s\n", why.c_str());
+    if (storage_load() != TEE_SUCCESS) {
+        std::fprintf(stderr, "storage_load: %s\n", storage_failure_reason().c_str());
         must(false, "storage_load after restore");
     }
 

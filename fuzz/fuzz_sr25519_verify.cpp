@@ -92,17 +92,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto pk = in.array<32>();
         auto sig = in.array<64>();
         ByteSpan msg = in.rest();
-        Error e = sr25519::verify_simple(pk, as_bytes(kContext), msg, sig);
+        Error e = sr25519::verify_simple(SignatureBytes(sig), as_bytes(kContext), msg,
+                                         PublicKeyBytes(pk));
         TS_FUZZ_CHECK(e == Error::ok || e == Error::invalid_signature ||
                       e == Error::invalid_encoding);
         TS_FUZZ_CHECK((e == Error::invalid_encoding) == !sr25519::is_valid_public_key(pk));
         TS_FUZZ_CHECK((e == Error::ok) == reference_verify(pk, msg, sig));
         record(pk, sig, msg, e == Error::ok);
         // Wrong sizes are refused before anything else.
-        TS_FUZZ_CHECK(sr25519::verify_simple(ByteSpan(pk).first(31), as_bytes(kContext), msg,
-                                             sig) == Error::invalid_length);
-        TS_FUZZ_CHECK(sr25519::verify_simple(pk, as_bytes(kContext), msg,
-                                             ByteSpan(sig).first(63)) == Error::invalid_length);
+        TS_FUZZ_CHECK(sr25519::verify_simple(SignatureBytes(sig), as_bytes(kContext), msg,
+                                             PublicKeyBytes(ByteSpan(pk).first(31))) ==
+                      Error::invalid_length);
+        TS_FUZZ_CHECK(sr25519::verify_simple(SignatureBytes(ByteSpan(sig).first(63)),
+                                             as_bytes(kContext), msg,
+                                             PublicKeyBytes(pk)) == Error::invalid_length);
         return 0;
     }
     auto mini = in.array<32>();
@@ -111,8 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto kp = sr25519::keypair_from_mini_secret(mini);
     TS_FUZZ_CHECK(kp.ok());
     sr25519::Signature sig = sr25519::sign_simple(*kp, as_bytes(kContext), msg);
-    TS_FUZZ_CHECK(sr25519::verify_simple(kp->public_key, as_bytes(kContext), msg, sig) ==
-                  Error::ok);
+    TS_FUZZ_CHECK(sr25519::verify_simple(SignatureBytes(sig), as_bytes(kContext), msg,
+                                         PublicKeyBytes(kp->public_key)) == Error::ok);
     TS_FUZZ_CHECK(reference_verify(kp->public_key, msg, sig));
     record(kp->public_key, sig, msg, true);
     // One flipped bit: in the signature (512 bits), the public key (256) or the message.
@@ -127,7 +130,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bad_pk[(bit - 512) / 8] ^= static_cast<uint8_t>(1u << ((bit - 512) % 8));
     else
         bad_msg[(bit - 768) / 8] ^= static_cast<uint8_t>(1u << ((bit - 768) % 8));
-    Error e = sr25519::verify_simple(bad_pk, as_bytes(kContext), bad_msg, bad_sig);
+    Error e = sr25519::verify_simple(SignatureBytes(bad_sig), as_bytes(kContext), bad_msg,
+                                     PublicKeyBytes(bad_pk));
     TS_FUZZ_CHECK(e != Error::ok);
     TS_FUZZ_CHECK(!reference_verify(bad_pk, bad_msg, bad_sig));
     record(bad_pk, bad_sig, bad_msg, false);

@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         TS_FUZZ_CHECK(pair->public_key().size() == public_key_size(s));
         static const uint8_t kMsg[] = {'f', 'u', 'z', 'z'};
         auto sig = pair->sign(kMsg);
-        TS_FUZZ_CHECK(sig && verify(s, *sig, kMsg, pair->public_key()) == Error::ok);
+        TS_FUZZ_CHECK(sig && verify(s, SignatureBytes(*sig), kMsg,
+                                    PublicKeyBytes(pair->public_key())) == Error::ok);
     }
     return 0;
 }

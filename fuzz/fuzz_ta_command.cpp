@@ -40,13 +40,15 @@ using core::scale::Decoder;
 namespace {
 
 // Selectors index this list; new commands go at the end (the seeds use indices).
+// Selectors 4 and 5 named the removed SIGN and ECDSA_SIGN_PREHASHED, whose
+// requests SIGN_CHECKED and ECDSA_SIGN_PREHASHED_CHECKED take unchanged.
 constexpr uint32_t kCommands[] = {
     TA_SIGNER_CMD_GENERATE_KEY,
     TA_SIGNER_CMD_GENERATE_SESSION_KEYS,
     TA_SIGNER_CMD_LIST_PUBLIC_KEYS,
     TA_SIGNER_CMD_HAS_KEYS,
-    TA_SIGNER_CMD_SIGN,
-    TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED,
+    TA_SIGNER_CMD_SIGN_CHECKED,
+    TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED,
     TA_SIGNER_CMD_VRF_SIGN,
     TA_SIGNER_CMD_ATTEST,
     TA_SIGNER_CMD_IMPORT_SURI,
@@ -75,12 +77,10 @@ Bytes key_prefix(uint32_t command, const ta::StoredKey& k) {
     core::scale::Encoder e;
     e.raw(k.key_type);
     switch (command) {
-        case TA_SIGNER_CMD_SIGN:
         case TA_SIGNER_CMD_SIGN_CHECKED:
         case TA_SIGNER_CMD_DELETE_KEY:
             e.u8(static_cast<uint8_t>(k.scheme)).bytes(k.public_key);
             break;
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
         case TA_SIGNER_CMD_VRF_SIGN:
         case TA_SIGNER_CMD_VRF_SIGN_HASHED:
@@ -100,21 +100,6 @@ Bytes key_prefix(uint32_t command, const ta::StoredKey& k) {
             break;
     }
     return e.take();
-}
-
-std::optional<core::Transcript> decode_transcript(Decoder& d) {
-    auto label = d.bytes_view();
-    if (!label) return std::nullopt;
-    core::Transcript t(*label);
-    auto n = d.length_prefix(2);
-    if (!n) return std::nullopt;
-    for (size_t i = 0; i < *n; ++i) {
-        auto item_label = d.bytes_view();
-        auto item = d.bytes_view();
-        if (!item_label || !item) return std::nullopt;
-        t.append_message(*item_label, *item);
-    }
-    return t;
 }
 
 // Slashing protection across the calls of one input (the storage starts from
@@ -167,8 +152,8 @@ void check_typed(uint32_t command, Decoder& d, const Bytes& out) {
         case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE: {
             auto v = decode_grandpa_vote(*payload);
             TS_FUZZ_CHECK(v.ok());
-            TS_FUZZ_CHECK(core::verify(core::Scheme::ed25519, *sig, *payload, pk) ==
-                          core::Error::ok);
+            TS_FUZZ_CHECK(core::verify(core::Scheme::ed25519, core::SignatureBytes(*sig), *payload,
+                                       core::PublicKeyBytes(pk)) == core::Error::ok);
             if (v->kind != GrandpaMessageKind::primary_propose)
                 g_signed.value({0, g_signed.id(pk), v->set_id, v->round, uint64_t(v->kind)},
                                core::blake2b_256(*payload));
@@ -177,8 +162,8 @@ void check_typed(uint32_t command, Decoder& d, const Bytes& out) {
         case TA_SIGNER_CMD_SIGN_BABE_HEADER: {
             auto r = decode_babe_seal_request(*payload);
             TS_FUZZ_CHECK(r.ok());
-            TS_FUZZ_CHECK(core::verify(core::Scheme::sr25519, *sig, r->pre_hash, pk) ==
-                          core::Error::ok);
+            TS_FUZZ_CHECK(core::verify(core::Scheme::sr25519, core::SignatureBytes(*sig),
+                                       r->pre_hash, core::PublicKeyBytes(pk)) == core::Error::ok);
             g_signed.value({1, g_signed.id(pk), r->pre_digest.slot}, r->pre_hash);
             break;
         }
@@ -186,15 +171,17 @@ void check_typed(uint32_t command, Decoder& d, const Bytes& out) {
             auto c = decode_beefy_commitment(*payload);
             TS_FUZZ_CHECK(c.ok());
             core::Hash256 prehash = beefy_prehash(*payload);
-            TS_FUZZ_CHECK(core::ecdsa::verify_prehashed(*sig, prehash, pk) == core::Error::ok);
+            TS_FUZZ_CHECK(core::ecdsa::verify_prehashed(core::SignatureBytes(*sig), prehash,
+                                                        core::PublicKeyBytes(pk)) ==
+                          core::Error::ok);
             g_signed.value({2, g_signed.id(pk), c->validator_set_id, c->block_number}, prehash);
             break;
         }
         default: {
             auto st = decode_para_statement(*payload);
             TS_FUZZ_CHECK(st.ok());
-            TS_FUZZ_CHECK(core::verify(core::Scheme::sr25519, *sig, *payload, pk) ==
-                          core::Error::ok);
+            TS_FUZZ_CHECK(core::verify(core::Scheme::sr25519, core::SignatureBytes(*sig), *payload,
+                                       core::PublicKeyBytes(pk)) == core::Error::ok);
             for (const core::Hash256& c : st->candidates) {
                 std::vector<uint64_t> key = {3, g_signed.id(pk), st->session};
                 key.insert(key.end(), c.begin(), c.end());
@@ -222,8 +209,9 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
             auto msg = d.bytes();
             TS_FUZZ_CHECK(kt && scheme && pk && msg && *scheme <= 2);
             if (auto sig = signed_outcome(out))
-                TS_FUZZ_CHECK(core::verify(static_cast<core::Scheme>(*scheme), *sig, *msg, *pk) ==
-                              core::Error::ok);
+                TS_FUZZ_CHECK(core::verify(static_cast<core::Scheme>(*scheme),
+                                           core::SignatureBytes(*sig), *msg,
+                                           core::PublicKeyBytes(*pk)) == core::Error::ok);
             break;
         }
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED: {
@@ -232,38 +220,20 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
             auto prehash = d.array<32>();
             TS_FUZZ_CHECK(kt && pk && prehash);
             if (auto sig = signed_outcome(out))
-                TS_FUZZ_CHECK(core::ecdsa::verify_prehashed(*sig, *prehash, *pk) ==
+                TS_FUZZ_CHECK(core::ecdsa::verify_prehashed(core::SignatureBytes(*sig), *prehash,
+                                                            core::PublicKeyBytes(*pk)) ==
                               core::Error::ok);
-            break;
-        }
-        case TA_SIGNER_CMD_SIGN: {
-            auto kt = d.array<4>();
-            auto scheme = d.u8();
-            auto pk = d.bytes();
-            auto msg = d.bytes();
-            TS_FUZZ_CHECK(kt && scheme && pk && msg && *scheme <= 2);
-            auto s = static_cast<core::Scheme>(*scheme);
-            TS_FUZZ_CHECK(out.size() == core::signature_size(s));
-            TS_FUZZ_CHECK(core::verify(s, out, *msg, *pk) == core::Error::ok);
-            break;
-        }
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED: {
-            auto kt = d.array<4>();
-            auto pk = d.array<33>();
-            auto prehash = d.array<32>();
-            TS_FUZZ_CHECK(kt && pk && prehash && out.size() == 65);
-            TS_FUZZ_CHECK(core::ecdsa::verify_prehashed(out, *prehash, *pk) == core::Error::ok);
             break;
         }
         case TA_SIGNER_CMD_VRF_SIGN: {
             auto kt = d.array<4>();
             auto pk = d.array<32>();
             TS_FUZZ_CHECK(kt && pk);
-            auto input = decode_transcript(d);
+            auto input = core::sr25519::decode_vrf_transcript(d);
             auto has_extra = d.option_tag();
             TS_FUZZ_CHECK(input && has_extra);
             std::optional<core::Transcript> extra;
-            if (*has_extra) extra = decode_transcript(d);
+            if (*has_extra) extra = core::sr25519::decode_vrf_transcript(d);
             TS_FUZZ_CHECK(out.size() == 96);
             ByteSpan pre(out.data(), 32), proof(out.data() + 32, 64);
             auto ok = extra ? core::sr25519::vrf_verify(*pk, *input, pre, proof, *extra)
@@ -280,7 +250,7 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
             auto has_extra = d.option_tag();
             TS_FUZZ_CHECK(kt && pk && hash && has_extra);
             std::optional<core::Transcript> extra;
-            if (*has_extra) extra = decode_transcript(d);
+            if (*has_extra) extra = core::sr25519::decode_vrf_transcript(d);
             TS_FUZZ_CHECK(out.size() == 96);
             ByteSpan pre(out.data(), 32), proof(out.data() + 32, 64);
             auto ok = core::sr25519::vrf_verify_hashed(
@@ -319,8 +289,9 @@ void check_success(uint32_t command, ByteSpan request, const Bytes& out) {
                                                 pk->size()) == nullptr);
             core::scale::Encoder sign;
             sign.raw(*kt).u8(*scheme).bytes(*pk).bytes(core::Bytes{1, 2, 3});
-            TS_FUZZ_CHECK(ta::invoke(TA_SIGNER_CMD_SIGN, sign.bytes(), 128).rc ==
-                          TEE_ERROR_ITEM_NOT_FOUND);
+            TS_FUZZ_CHECK(
+                ta::invoke(TA_SIGNER_CMD_SIGN_CHECKED, sign.bytes(), TA_SIGNER_SIGN_OUTCOME_MAX)
+                    .rc == TEE_ERROR_ITEM_NOT_FOUND);
             break;
         }
         default:

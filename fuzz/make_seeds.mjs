@@ -175,7 +175,8 @@ write('protection', 'import-doc', u8aConcat(u8(0x10, 6), le16(9), stringToU8a('T
 
 // ---- the TA command decoder (fuzz_ta_command.cpp input format) -----------------------
 // Command selectors: 0 GENERATE_KEY, 1 GENERATE_SESSION_KEYS, 2 LIST_PUBLIC_KEYS,
-// 3 HAS_KEYS, 4 SIGN, 5 ECDSA_SIGN_PREHASHED, 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI,
+// 3 HAS_KEYS, 4 SIGN_CHECKED (was SIGN), 5 ECDSA_SIGN_PREHASHED_CHECKED (was
+// ECDSA_SIGN_PREHASHED), 6 VRF_SIGN, 7 ATTEST, 8 IMPORT_SURI,
 // ..., 24 VRF_SIGN_HASHED, 25 DELETE_KEY.
 // Stored keys: 0 gran/ed25519 //Alice, 1 babe/sr25519 //Alice, 2 beef/ecdsa //Alice,
 // 3..8 a generated SessionKeys set.
@@ -186,18 +187,18 @@ function call(sel, shape, key, cap, body) {
 const kt = (s) => stringToU8a(s);
 const babeTranscript = u8aConcat(vecU8(stringToU8a('BABE')), compact(3), vecU8(stringToU8a('slot number')), vecU8(le64(1234)), vecU8(stringToU8a('current epoch')), vecU8(le64(5)), vecU8(stringToU8a('chain randomness')), vecU8(new Uint8Array(32)));
 const ta = {
-  'sign-sr25519': call(4, 4, 1, 64, vecU8(msg)),
-  'sign-ed25519': call(4, 4, 0, 64, vecU8(msg)),
-  'sign-ecdsa': call(4, 4, 2, 65, vecU8(msg)),
-  'sign-generated': call(4, 4, 5, 64, vecU8(msg)),
+  'sign-sr25519': call(4, 4, 1, 112, vecU8(msg)),
+  'sign-ed25519': call(4, 4, 0, 112, vecU8(msg)),
+  'sign-ecdsa': call(4, 4, 2, 112, vecU8(msg)),
+  'sign-generated': call(4, 4, 5, 112, vecU8(msg)),
   'sign-short-buffer': call(4, 4, 1, 10, vecU8(msg)),
-  'prehashed': call(5, 4, 2, 65, uc.keccakAsU8a(msg)),
+  'prehashed': call(5, 4, 2, 112, uc.keccakAsU8a(msg)),
   'vrf-babe': call(6, 4, 1, 96, u8aConcat(babeTranscript, u8(0))),
   'vrf-extra': call(6, 4, 6, 96, u8aConcat(babeTranscript, u8(1), vecU8(stringToU8a('VRF')), compact(0))),
   'vrf-hashed': call(24, 4, 1, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(0))),
   'vrf-hashed-extra': call(24, 4, 6, 96, u8aConcat(Uint8Array.from({ length: 64 }, (_, i) => i), u8(1), vecU8(stringToU8a('VRF')), compact(0))),
   'vrf-hashed-short': call(24, 4, 1, 96, Uint8Array.from({ length: 63 }, (_, i) => i)),
-  'delete-then-sign': u8aConcat(call(25, 4, 1, 0, u8()), call(4, 4, 1, 64, vecU8(stringToU8a('abc')))),
+  'delete-then-sign': u8aConcat(call(25, 4, 1, 0, u8()), call(4, 4, 1, 112, vecU8(stringToU8a('abc')))),
   'delete-generated': u8aConcat(call(25, 4, 5, 0, u8()), call(2, 0, 0, 1024, u8aConcat(kt('para'), u8(0)))),
   'list': call(2, 0, 0, 1024, u8aConcat(kt('babe'), u8(0))),
   'has-keys': call(3, 4, 1, 1, u8()),
@@ -216,13 +217,13 @@ const ta = {
   'prehashed-checked': call(19, 4, 2, 112, uc.keccakAsU8a(msg)),
   'export': call(20, 0, 0, 4096, u8aConcat(le64(0), le32(0))),
   'import-export': u8aConcat(call(14, 4, 0, 112, vecU8(grandpa(0, 1, 100, 7, 3))), call(20, 0, 0, 4096, u8aConcat(le64(0), le32(0))), call(21, 0, 0, 16, vecU8(u8aConcat(stringToU8a('TSPX'), u8(1), compact(0))))),
-  'policy': u8aConcat(call(23, 0, 0, 0, u8aConcat(compact(1), kt('gran'), u8(1))), call(22, 0, 0, 256, u8()), call(4, 4, 0, 64, vecU8(msg))),
+  'policy': u8aConcat(call(23, 0, 0, 0, u8aConcat(compact(1), kt('gran'), u8(1))), call(22, 0, 0, 256, u8()), call(4, 4, 0, 112, vecU8(msg))),
   'raw-command': u8aConcat(u8(0xff), le32(0x0200), u8(0), le16(16), le16(0)),
-  'raw-types': call(4, 6, 1, 64, vecU8(msg)).map((b, i) => (i === 1 ? 2 : b)),
+  'raw-types': call(4, 6, 1, 112, vecU8(msg)).map((b, i) => (i === 1 ? 2 : b)),
 };
 for (const [name, bytes] of Object.entries(ta)) write('ta_command', name, bytes);
 
-// ---- soft TEE frames (tee/src/protocol.hpp), host -> TA --------------------------------
+// ---- soft TEE frames (tee/protocol/protocol.hpp), host -> TA --------------------------------
 const frame = (body) => u8aConcat(le32(body.length), body);
 // 286496c0-e466-46b0-9ef1-8d9e504801d9
 const uuid = u8aConcat(le32(0x286496c0), le16(0xe466), le16(0x46b0), hexToU8a('0x9ef18d9e504801d9'));

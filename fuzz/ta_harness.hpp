@@ -1,5 +1,5 @@
 // In-process harness for the signer TA: the TA's GP entry points run directly in
-// the fuzzer process on the soft TEE's real sealed storage (tee/src/storage.cpp)
+// the fuzzer process on the soft TEE's real sealed storage (tee/softtee/storage.cpp)
 // in a scratch directory, with a deterministic GP runtime (ta_runtime.cpp):
 // fixed device key, seeded TEE_GenerateRandom and libsodium randombytes, and a
 // storage snapshot restored before every input. TEE_Panic aborts (a finding:

@@ -153,9 +153,8 @@ void setup() {
     g.dir = make_scratch_dir();
     // A new device: its key comes from the deterministic randombytes stream, so
     // sealed files are identical from run to run.
-    std::string why;
-    must(softtee::storage_prepare(g.dir.c_str(), why) == TEE_SUCCESS, "setup: storage_prepare");
-    must(softtee::storage_load(why) == TEE_SUCCESS, "setup: storage_load");
+    must(softtee::storage_prepare(g.dir.c_str()) == TEE_SUCCESS, "setup: storage_prepare");
+    must(softtee::storage_load() == TEE_SUCCESS, "setup: storage_load");
     must(TA_CreateEntryPoint() == TEE_SUCCESS, "setup: TA_CreateEntryPoint");
     g.ready = true;
     snapshot();
@@ -197,9 +196,9 @@ void setup() {
 
 void reset() {
     restore_snapshot(g.dir, g.history.back());
-    std::string why;
-    if (softtee::storage_load(why) != TEE_SUCCESS) {
-        std::fprintf(stderr, "reset: storage_load: %s\n", why.c_str());
+    if (softtee::storage_load() != TEE_SUCCESS) {
+        std::fprintf(stderr, "reset: storage_load: %s\n",
+                     softtee::storage_failure_reason().c_str());
         std::abort();
     }
     g_tee_stream.counter = 1000;  // past the set-up draws: fresh keys differ from stored ones

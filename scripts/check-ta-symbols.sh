@@ -2,7 +2,7 @@
 # Proves that the signer TA, as an OP-TEE TA would be built, references nothing
 # outside what a TA may link against: every ta/src/*.cpp and core/src/*.cpp is
 # compiled with aarch64-linux-gnu-g++ -std=c++20 -O2 -fno-exceptions -fno-rtti
-# against our GP Internal Core API header (ta/softtee/include) and the libsodium /
+# against our GP Internal Core API header (tee/softtee/include) and the libsodium /
 # libsecp256k1 headers (borrowed from the host: they are architecture
 # independent, and only they are put on the include path), then
 # aarch64-linux-gnu-nm lists the symbols the objects need but do not define
@@ -83,7 +83,7 @@ done
 # -fpic as the dev kit compiles TA code (its mk/conf.mk), -fno-gnu-unique as
 # ta/sub.mk adds it.
 ta_cxx=("$CXX" -std=c++20 -O2 -fpic -fno-exceptions -fno-rtti -fno-gnu-unique -Wall -Wextra
-    -Ita/include -Ita/softtee/include -Ita/src -Icore/include -I"$out/include")
+    -Ita/include -Itee/softtee/include -Ita/src -Icore/include -I"$out/include")
 
 # compile <dir> <sources...> -- <extra flags...>: objects into <dir>, named
 # <top directory>-<file>.o, in parallel.

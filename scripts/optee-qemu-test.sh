@@ -17,13 +17,18 @@
 # virtio-net MMIO device):
 #   health           GET /health answers ok, backend optee
 #   session-keys     `tee-signer session-keys` (author_rotateKeys), author_hasSessionKeys
+#   attest           signer_attest with a fresh nonce, verified on the host by
+#                    `tee-signer verify-attestation`: the TA's statement, OP-TEE's
+#                    attestation PTA signatures (RSASSA-PSS) over the report data,
+#                    the TA header digest equal to the installed .ta file's; a second
+#                    answer with the PTA key and TA memory measurement of the first
+#                    pinned; the saved answer checked against another nonce must fail
 #   service-tests    tests/node/service.test.mjs against the guest's signer (SKIP without
 #                    tests/node/node_modules)
 #   simulate         `tee-signer simulate`: typed GRANDPA/BABE/BEEFY/para signing by two
 #                    racing nodes, every conflict refused once, every signature verified
 #   opaque-refused   keystore_sign of an opaque GRANDPA message is refused by policy
 #   grandpa-conflict a GRANDPA prevote signs, a conflicting one is refused
-#   attest           signer_attest answers, bound to the nonce
 #   kill-9           `kill -9` of the signer in the middle of `simulate`: it is
 #                    restarted, keys and protection (the conflict) intact
 #   tee-error        OP-TEE's REE FS read-only (secure-storage writes fail inside the
@@ -33,7 +38,8 @@
 #                    it; restarted, the call completes with a whole key set or none
 #   reboot           the guest is powered off and booted again: same keys, earlier
 #                    votes sign again, conflicting ones still refused (state on a
-#                    virtio disk, OP-TEE's REE FS under /data/tee)
+#                    virtio disk, OP-TEE's REE FS under /data/tee); the attestation
+#                    verifies with the PTA key and TA measurement pinned before
 # and prints one line per check and a verdict (exit 0 only when all pass).
 #
 #   scripts/optee-qemu-test.sh --firmware DIR [options]
@@ -48,6 +54,9 @@
 #   --timeout S      boot timeout per boot in seconds (default 300)
 #   --port N         host port forwarded to the signer (default 19955, on 127.0.0.1)
 #   --fresh          start with an empty state disk (default: keep the previous one)
+#   --client-timeout S  seconds a host client waits for one request (session-keys,
+#                    simulate, verify-attestation, curl, the service tests' WsProvider;
+#                    default 600: emulation is slow)
 # Needs: qemu-system-arm, curl, jq, openssl, cpio, e2fsprogs, aarch64-linux-gnu binutils,
 # and Debian's arm64 architecture enabled (dpkg --add-architecture arm64) for apt-get download.
 set -euo pipefail
@@ -56,7 +65,7 @@ repo=$PWD
 uuid=286496c0-e466-46b0-9ef1-8d9e504801d9
 
 fw="" ta="build-optee-ta/ta/$uuid.ta" signer=build-optee-aarch64/cli/tee-signer cli=""
-work=build-optee-qemu debs="" timeout=300 port=19955 fresh=0
+work=build-optee-qemu debs="" timeout=300 port=19955 fresh=0 client_timeout=600
 while [ $# -gt 0 ]; do
     case $1 in
     --firmware) fw=$2; shift 2 ;;
@@ -68,6 +77,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --fresh) fresh=1; shift ;;
+    --client-timeout) client_timeout=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "optee-qemu-test: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
@@ -174,6 +184,7 @@ if [ ! -f "$work/tls/ca.pem" ]; then
         -keyout "$work/tls/key.pem" -out "$work/tls/ca.pem" >/dev/null 2>&1
     printf 'host:%s\n' "$(openssl rand -hex 24)" >"$work/tls/tokens"
     cut -d: -f2 "$work/tls/tokens" >"$work/tls/token"
+    chmod 600 "$work/tls/token"
 fi
 cp "$work/tls/ca.pem" "$root/etc/signer/cert.pem"
 cp "$work/tls/key.pem" "$root/etc/signer/key.pem"
@@ -316,7 +327,7 @@ stop_guest() {
 trap 'stop_guest >/dev/null 2>&1 || true' EXIT
 
 rpc() {  # rpc <method> <params JSON>: the whole JSON-RPC response
-    curl -sS --max-time 300 --cacert "$work/tls/ca.pem" -H "Authorization: Bearer $token" \
+    curl -sS --max-time "$client_timeout" --cacert "$work/tls/ca.pem" -H "Authorization: Bearer $token" \
         -H 'Content-Type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$url/"
 }
@@ -362,7 +373,8 @@ else
 fi
 
 # session-keys (author_rotateKeys) and author_hasSessionKeys
-if timed t_rotate "$cli" session-keys --rpc "$url" "${client[@]}" >"$work/session-keys.txt" 2>&1; then
+blob=""
+if timed t_rotate "$cli" session-keys --rpc "$url" "${client[@]}" --timeout "$client_timeout" >"$work/session-keys.txt" 2>&1; then
     blob=$(sed -n 's/^Session keys:[[:space:]]*\(0x[0-9a-f]*\)$/\1/p' "$work/session-keys.txt")
     has=$(rpc author_hasSessionKeys "[\"$blob\"]" | jq -r .result)
     if [ -n "$blob" ] && [ "$has" = true ]; then
@@ -375,11 +387,42 @@ else
 fi
 gran=0x${blob:2:64}
 
+# attestation bound to a nonce, verified on the host with the CLI verifier: the TA's
+# statement, OP-TEE's attestation PTA signatures over the report data, the header
+# digest of the .ta file we installed. The first answer's PTA key and TA memory
+# measurement are then pinned for a second answer (and after the reboot).
+attest_verify() {  # attest_verify <out-prefix> [verify-attestation options]: verify a fresh answer
+    local out=$1
+    shift
+    "$cli" verify-attestation --rpc-url "$url" "${client[@]}" --timeout "$client_timeout" \
+        --nonce "0x$(openssl rand -hex 16)" --save "$out.json" --expect-ta-file "$ta" "$@" \
+        >"$out.txt" 2>&1
+}
+rm -f "$work/pta-pubkey.pem"
+if timed t_att attest_verify "$work/attest1" --write-pubkey "$work/pta-pubkey.pem"; then
+    ta_memory=$(sed -n 's/^TA memory measurement (signed): *//p' "$work/attest1.txt")
+    if timed t_att2 attest_verify "$work/attest2" --expect-pubkey "$work/pta-pubkey.pem" \
+        --expect-ta-memory "$ta_memory"; then
+        # The same answer checked against another nonce must be refused.
+        if "$cli" verify-attestation --file "$work/attest2.json" --nonce 0x00 \
+            --expect-pubkey "$work/pta-pubkey.pem" >"$work/attest-wrong-nonce.txt" 2>&1; then
+            result attest FAIL "an answer verified against another nonce"
+        else
+            result attest PASS "kind $(jq -r .kind "$work/attest1.json"), $(jq -r .tee.publicKey.bits "$work/attest1.json")-bit PTA key; first answer ${t_att} s, second (key and TA memory $ta_memory pinned) ${t_att2} s; TA header digest = the .ta file's; another nonce refused ($(grep -c '^FAIL' "$work/attest-wrong-nonce.txt") checks failed)"
+        fi
+    else
+        result attest FAIL "second answer: $(grep -E '^FAIL|^error' "$work/attest2.txt" | head -3 | tr '\n' ' ')"
+    fi
+else
+    result attest FAIL "$(grep -E '^FAIL|^error|^result' "$work/attest1.txt" | head -4 | tr '\n' ' ') $(jq -r '.teeUnavailable // empty' "$work/attest1.json" 2>/dev/null)"
+fi
+
 # The project's own service tests (tests/node/service.test.mjs) against this signer:
 # polkadot-js WsProvider/HttpProvider, session.setKeys decoding, signatures verified
 # with @polkadot/util-crypto, bad input; those needing the local process are skipped.
 if command -v node >/dev/null && [ -d tests/node/node_modules/@polkadot ]; then
     if timed t_node env TS_CLI="$cli" TS_SERVICE_URL="$url/" TS_SERVICE_CA="$work/tls/ca.pem" \
+        TS_SERVICE_TIMEOUT_MS=$((client_timeout * 1000)) \
         NODE_EXTRA_CA_CERTS="$work/tls/ca.pem" TS_SERVICE_TOKEN_FILE="$work/tls/token" \
         node --test tests/node/service.test.mjs >"$work/service-tests.txt" 2>&1; then
         result service-tests PASS "tests/node/service.test.mjs in ${t_node} s: $(grep -E '^# (pass|fail|skipped)' "$work/service-tests.txt" | tr '\n' ' ')"
@@ -391,7 +434,7 @@ else
 fi
 
 # simulate: typed signing under protection by two racing nodes, verified on the host
-if timed t_sim "$cli" simulate --rpc-url "$url" "${client[@]}" --rounds 10 --seed 7 >"$work/simulate1.txt" 2>&1; then
+if timed t_sim "$cli" simulate --rpc-url "$url" "${client[@]}" --timeout "$client_timeout" --rounds 10 --seed 7 >"$work/simulate1.txt" 2>&1; then
     result simulate PASS "10 rounds in ${t_sim} s: $(grep -E '^total|^result' "$work/simulate1.txt" | tr '\n' ' ')"
 else
     result simulate FAIL "$(tail -5 "$work/simulate1.txt" | tr '\n' ' ')"
@@ -415,18 +458,9 @@ else
     result grandpa-conflict FAIL "$(cat "$work/vote1.json") / $r2"
 fi
 
-# attestation bound to a nonce
-nonce=0x$(openssl rand -hex 16)
-timed t_att rpc signer_attest "[\"$nonce\"]" >"$work/attest.json" || true
-if jq -e --arg n "$nonce" '.result.details.nonce == $n' "$work/attest.json" >/dev/null; then
-    result attest PASS "kind $(jq -r .result.kind "$work/attest.json") in ${t_att} s"
-else
-    result attest FAIL "$(head -c 300 "$work/attest.json")"
-fi
-
 # kill -9 of the signer in the middle of simulate's requests
 keys_snapshot >"$work/keys-before-kill.txt"
-"$cli" simulate --rpc-url "$url" "${client[@]}" --rounds 200 --seed 9 >"$work/simulate-killed.txt" 2>&1 &
+"$cli" simulate --rpc-url "$url" "${client[@]}" --timeout "$client_timeout" --rounds 200 --seed 9 >"$work/simulate-killed.txt" 2>&1 &
 sim_pid=$!
 sleep 8
 guest 'kill -9 $(pidof tee-signer); echo TS-KILLED'
@@ -442,7 +476,7 @@ lost=$(paste "$work/keys-before-kill.txt" "$work/keys-after-kill.txt" |
     awk -F'\t' '{ split($1, a, " "); split($2, b, " "); n = split(a[3], k, ","); for (i = 1; i <= n; i++) { gsub(/[][\"]/, "", k[i]); if (k[i] != "" && index(b[3], k[i]) == 0) print k[i] } }')
 if grep -q TS-SIGNER-EXIT "$work/boot1.log" && [ -z "$lost" ] &&
     jq -e .result <<<"$r1" >/dev/null && jq -e '.error.code == -32010' <<<"$r2" >/dev/null &&
-    "$cli" simulate --rpc-url "$url" "${client[@]}" --rounds 5 --seed 11 >"$work/simulate2.txt" 2>&1; then
+    "$cli" simulate --rpc-url "$url" "${client[@]}" --timeout "$client_timeout" --rounds 5 --seed 11 >"$work/simulate2.txt" 2>&1; then
     result kill-9 PASS "$(grep -c TS-SUPPLICANT-EXIT "$work/boot1.log" || true) tee-supplicant restarts; killed mid-simulate ($(grep -cE 'refused|signed' "$work/simulate-killed.txt" || true) lines before); healthy again after ${t_restart} s; keys kept; vote re-signed, conflict refused; simulate 5 rounds PASS"
 else
     result kill-9 FAIL "lost keys [$lost]; $r1 / $r2; $(tail -2 "$work/simulate2.txt" 2>/dev/null | tr '\n' ' ')"
@@ -504,12 +538,21 @@ r2=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote2\"]")
 r3=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote3\"]")
 r4=$(rpc signer_signGrandpaVote "[\"gran\",\"$gran\",\"$vote4\"]")
 nkeys=$(grep -o '0x' "$work/keys-after-reboot.txt" | wc -l)
+# The PTA's key lives in OP-TEE's secure storage and the TA is the same binary:
+# both pins of the first boot must hold after the reboot.
+attest_pinned=no
+if [ -s "$work/pta-pubkey.pem" ] && [ -n "${ta_memory:-}" ] &&
+    attest_verify "$work/attest-reboot" --expect-pubkey "$work/pta-pubkey.pem" \
+        --expect-ta-memory "$ta_memory"; then
+    attest_pinned=yes
+fi
 if cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" &&
     jq -e .result <<<"$r1" >/dev/null && jq -e '.error.code == -32010' <<<"$r2" >/dev/null &&
-    jq -e .result <<<"$r3" >/dev/null && jq -e '.error.code == -32010' <<<"$r4" >/dev/null; then
-    result reboot PASS "$nkeys keys identical after reboot; both earlier votes sign again, both conflicting ones refused"
+    jq -e .result <<<"$r3" >/dev/null && jq -e '.error.code == -32010' <<<"$r4" >/dev/null &&
+    [ "$attest_pinned" = yes ]; then
+    result reboot PASS "$nkeys keys identical after reboot; both earlier votes sign again, both conflicting ones refused; attestation verifies with the first boot's PTA key and TA measurement pinned"
 else
-    result reboot FAIL "keys same: $(cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" && echo yes || echo no); $r1 / $r2 / $r3 / $r4"
+    result reboot FAIL "keys same: $(cmp -s "$work/keys-before-reboot.txt" "$work/keys-after-reboot.txt" && echo yes || echo no); attestation pinned: $attest_pinned ($(grep -E '^FAIL|^error' "$work/attest-reboot.txt" 2>/dev/null | head -2 | tr '\n' ' ')); $r1 / $r2 / $r3 / $r4"
 fi
 stop_guest
 

@@ -16,7 +16,7 @@
 # leak detection, strict string checks, initialization order, stack
 # use-after-return; $ASAN_OPTIONS / $UBSAN_OPTIONS are appended, so what you set
 # there wins. The soft TEE's TA process runs in its seccomp sandbox in this
-# build too: tee/src/sandbox.cpp lets a sanitizer report print completely there
+# build too: tee/softtee/sandbox.cpp lets a sanitizer report print completely there
 # and turns LeakSanitizer off for that process only (it cannot stop the world
 # inside the sandbox); see its comments.
 set -euo pipefail

@@ -2,7 +2,7 @@
 # trusted core library (pure C++, no OS calls). Release builds leave out the
 # development and test commands (TS_TA_DEV_COMMANDS, TS_TA_TEST_COMMANDS).
 # include/ has the TA's command interface only; the GP headers are the dev
-# kit's (ours, for the soft TEE, are in softtee/include and stay off the path).
+# kit's (ours, for the soft TEE, are in ../tee/softtee/include and stay off the path).
 global-incdirs-y += include
 global-incdirs-y += ../core/include
 # Absolute paths: global-incdirs_ext-y (global-incdirs-y is relative to here).

@@ -1,6 +1,6 @@
 /*
  * OP-TEE TA properties of the tee-signer TA (the TA dev kit reads this file by
- * this exact name). The soft TEE reads TA_UUID from it too (host/ta_uuid.cpp).
+ * this exact name). The soft TEE reads TA_UUID from it too (softtee/ta_uuid.cpp).
  */
 #ifndef USER_TA_HEADER_DEFINES_H
 #define USER_TA_HEADER_DEFINES_H

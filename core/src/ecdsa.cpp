@@ -120,14 +120,15 @@ Result<PublicKey> recover_prehashed(ByteSpan signature, ByteSpan prehash) noexce
     return out;
 }
 
-Error verify_prehashed(ByteSpan signature, ByteSpan prehash, ByteSpan public_key) noexcept {
-    if (public_key.size() != kPublicKeySize) return Error::invalid_length;
-    auto recovered = recover_prehashed(signature, prehash);
+Error verify_prehashed(SignatureBytes signature, ByteSpan prehash,
+                       PublicKeyBytes public_key) noexcept {
+    if (public_key.bytes.size() != kPublicKeySize) return Error::invalid_length;
+    auto recovered = recover_prehashed(signature.bytes, prehash);
     if (!recovered) return recovered.error();
-    return constant_time_equal(*recovered, public_key) ? Error::ok : Error::invalid_signature;
+    return constant_time_equal(*recovered, public_key.bytes) ? Error::ok : Error::invalid_signature;
 }
 
-Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept {
+Error verify(SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key) noexcept {
     const Hash256 digest = blake2b_256(message);
     return verify_prehashed(signature, digest, public_key);
 }
@@ -135,20 +136,8 @@ Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept
 Result<SecretArray<kSecretKeySize>> derive_hard(ByteSpan secret, ByteSpan chain_code) noexcept {
     if (secret.size() != kSecretKeySize || chain_code.size() != kChainCodeSize)
         return Error::invalid_length;
-    // SCALE of a &str is a compact length (13 << 2 = 0x34) and the bytes; the two
-    // [u8; 32] arrays are encoded raw.
-    static constexpr char kLabel[] = "Secp256k1HDKD";
-    constexpr size_t kLabelLen = sizeof(kLabel) - 1;
-    static_assert(kLabelLen < 64, "single-byte compact length");
-    uint8_t buf[1 + kLabelLen + kSecretKeySize + kChainCodeSize];
-    buf[0] = static_cast<uint8_t>(kLabelLen << 2);
-    std::memcpy(buf + 1, kLabel, kLabelLen);
-    std::memcpy(buf + 1 + kLabelLen, secret.data(), kSecretKeySize);
-    std::memcpy(buf + 1 + kLabelLen + kSecretKeySize, chain_code.data(), kChainCodeSize);
-    SecretArray<kSecretKeySize> out;
-    crypto_generichash_blake2b(out.data(), kSecretKeySize, buf, sizeof(buf), nullptr, 0);
-    secure_wipe(buf, sizeof(buf));  // holds the parent secret
-    return out;
+    static_assert(kSecretKeySize == 32 && kChainCodeSize == 32);
+    return hdkd_hash("Secp256k1HDKD", secret, chain_code);
 }
 
 }  // namespace teesigner::core::ecdsa

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "teesigner/core/hash.hpp"
+
 namespace teesigner::core::ed25519 {
 
 static_assert(crypto_sign_SEEDBYTES == kSeedSize);
@@ -26,11 +28,11 @@ Signature sign(const KeyPair& pair, ByteSpan message) noexcept {
     return sig;
 }
 
-Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept {
-    if (signature.size() != kSignatureSize || public_key.size() != kPublicKeySize)
+Error verify(SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key) noexcept {
+    if (signature.bytes.size() != kSignatureSize || public_key.bytes.size() != kPublicKeySize)
         return Error::invalid_length;
-    if (crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
-                                    public_key.data()) != 0)
+    if (crypto_sign_verify_detached(signature.bytes.data(), message.data(), message.size(),
+                                    public_key.bytes.data()) != 0)
         return Error::invalid_signature;
     return Error::ok;
 }
@@ -38,20 +40,8 @@ Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept
 Result<SecretArray<kSeedSize>> derive_hard(ByteSpan seed, ByteSpan chain_code) noexcept {
     if (seed.size() != kSeedSize || chain_code.size() != kChainCodeSize)
         return Error::invalid_length;
-    // SCALE of a &str is a compact length (11 << 2 = 0x2c) and the bytes; the two
-    // [u8; 32] arrays are encoded raw.
-    static constexpr char kLabel[] = "Ed25519HDKD";
-    constexpr size_t kLabelLen = sizeof(kLabel) - 1;
-    static_assert(kLabelLen < 64, "single-byte compact length");
-    uint8_t buf[1 + kLabelLen + kSeedSize + kChainCodeSize];
-    buf[0] = static_cast<uint8_t>(kLabelLen << 2);
-    std::memcpy(buf + 1, kLabel, kLabelLen);
-    std::memcpy(buf + 1 + kLabelLen, seed.data(), kSeedSize);
-    std::memcpy(buf + 1 + kLabelLen + kSeedSize, chain_code.data(), kChainCodeSize);
-    SecretArray<kSeedSize> out;
-    crypto_generichash_blake2b(out.data(), kSeedSize, buf, sizeof(buf), nullptr, 0);
-    secure_wipe(buf, sizeof(buf));  // holds the parent seed
-    return out;
+    static_assert(kSeedSize == 32 && kChainCodeSize == 32);
+    return hdkd_hash("Ed25519HDKD", seed, chain_code);
 }
 
 }  // namespace teesigner::core::ed25519

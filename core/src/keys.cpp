@@ -15,7 +15,7 @@
 namespace teesigner::core {
 
 struct KeyPair::Impl {
-    std::variant<sr25519::Keypair, ed25519::KeyPair, ecdsa::KeyPair> key;
+    std::variant<sr25519::KeyPair, ed25519::KeyPair, ecdsa::KeyPair> key;
 };
 
 const char* scheme_name(Scheme s) noexcept {
@@ -83,8 +83,8 @@ KeyPair::~KeyPair() {
     delete impl_;
 }  // the per-scheme secrets wipe themselves
 
-const sr25519::Keypair* KeyPair::as_sr25519() const noexcept {
-    return impl_ ? std::get_if<sr25519::Keypair>(&impl_->key) : nullptr;
+const sr25519::KeyPair* KeyPair::as_sr25519() const noexcept {
+    return impl_ ? std::get_if<sr25519::KeyPair>(&impl_->key) : nullptr;
 }
 const ed25519::KeyPair* KeyPair::as_ed25519() const noexcept {
     return impl_ ? std::get_if<ed25519::KeyPair>(&impl_->key) : nullptr;
@@ -115,7 +115,7 @@ Result<Derived> derive_sr25519(ByteSpan seed, std::span<const DeriveJunction> pa
                                std::optional<SecretArray<32>>& seed_out) {
     auto kp = sr25519::keypair_from_mini_secret(seed);
     if (!kp) return kp.error();
-    sr25519::Keypair acc = std::move(*kp);
+    sr25519::KeyPair acc = std::move(*kp);
     for (const auto& j : path) {
         if (j.hard) {
             auto mini = sr25519::hard_derive_mini_secret(acc.secret, j.chain_code);
@@ -237,11 +237,11 @@ Result<Bytes> KeyPair::sign_prehashed(ByteSpan prehash) const {
     return Bytes(sig->begin(), sig->end());
 }
 
-Error verify(Scheme scheme, ByteSpan signature, ByteSpan message, ByteSpan public_key) {
+Error verify(Scheme scheme, SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key) {
     switch (scheme) {
         case Scheme::sr25519:
-            return sr25519::verify_simple(public_key, as_bytes(sr25519::kSubstrateContext), message,
-                                          signature);
+            return sr25519::verify_simple(signature, as_bytes(sr25519::kSubstrateContext), message,
+                                          public_key);
         case Scheme::ed25519:
             return ed25519::verify(signature, message, public_key);
         case Scheme::ecdsa:
@@ -250,7 +250,7 @@ Error verify(Scheme scheme, ByteSpan signature, ByteSpan message, ByteSpan publi
     return Error::unsupported;
 }
 
-Error verify_prehashed(ByteSpan signature, ByteSpan prehash, ByteSpan public_key) {
+Error verify_prehashed(SignatureBytes signature, ByteSpan prehash, PublicKeyBytes public_key) {
     return ecdsa::verify_prehashed(signature, prehash, public_key);
 }
 

@@ -97,8 +97,9 @@ Bytes bucket_name(ByteSpan pk, uint32_t session, uint8_t bucket) {
     return n;
 }
 
+// A rule a stored history can be kept under (not Rule::none).
 bool valid_rule(uint8_t r) {
-    return r >= 1 && r <= 4;
+    return r >= static_cast<uint8_t>(Rule::grandpa) && r <= static_cast<uint8_t>(kLastRule);
 }
 
 bool valid_public_key(ByteSpan pk) {
@@ -222,19 +223,6 @@ struct IndexEntry {
     Rule rule = Rule::none;
     Bytes public_key;
 };
-
-uint32_t position_limit(const Limits& l, Rule rule) {
-    switch (rule) {
-        case Rule::grandpa:
-            return l.grandpa_positions;
-        case Rule::babe:
-            return l.babe_positions;
-        case Rule::beefy:
-            return l.beefy_positions;
-        default:
-            return 0;
-    }
-}
 
 // ---- Stored objects ------------------------------------------------------------------
 
@@ -673,6 +661,22 @@ const char* rule_name(Rule rule) noexcept {
     return "none";
 }
 
+uint32_t position_limit(const Limits& l, Rule rule) noexcept {
+    switch (rule) {
+        case Rule::grandpa:
+            return l.grandpa_positions;
+        case Rule::babe:
+            return l.babe_positions;
+        case Rule::beefy:
+            return l.beefy_positions;
+        case Rule::para:
+            return l.para_sessions;
+        case Rule::none:
+            break;
+    }
+    return 0;
+}
+
 const char* reason_name(Reason reason) noexcept {
     switch (reason) {
         case Reason::conflict:
@@ -687,6 +691,41 @@ const char* reason_name(Reason reason) noexcept {
             return "capacity";
     }
     return "unknown";
+}
+
+void encode_refusal(scale::Encoder& e, const Refusal& r) {
+    e.u8(static_cast<uint8_t>(r.reason)).u8(static_cast<uint8_t>(r.rule));
+    e.u64(r.position.major).u64(r.position.minor);
+    e.u64(r.watermark.major).u64(r.watermark.minor);
+    e.u8(r.earlier_kind).u8(r.earlier_sides).raw(r.subject).u32(r.earlier_number);
+    e.raw(r.earlier_payload_hash).raw(r.key_type);
+}
+
+Result<Refusal> decode_refusal(scale::Decoder& d) {
+    auto reason = d.u8();
+    auto rule = d.u8();
+    auto p1 = d.u64(), p2 = d.u64(), w1 = d.u64(), w2 = d.u64();
+    auto kind = d.u8(), sides = d.u8();
+    auto subject = d.array<32>();
+    auto number = d.u32();
+    auto earlier = d.array<32>();
+    auto key_type = d.array<4>();
+    if (!reason || !rule || !p1 || !p2 || !w1 || !w2 || !kind || !sides || !subject || !number ||
+        !earlier || !key_type || *reason < static_cast<uint8_t>(kFirstReason) ||
+        *reason > static_cast<uint8_t>(kLastReason) || *rule > static_cast<uint8_t>(kLastRule))
+        return Error::invalid_encoding;
+    Refusal r;
+    r.reason = static_cast<Reason>(*reason);
+    r.rule = static_cast<Rule>(*rule);
+    r.position = {*p1, *p2};
+    r.watermark = {*w1, *w2};
+    r.earlier_kind = *kind;
+    r.earlier_sides = *sides;
+    r.subject = *subject;
+    r.earlier_number = *number;
+    r.earlier_payload_hash = *earlier;
+    r.key_type = *key_type;
+    return r;
 }
 
 const char* refusal_code(const Refusal& r) noexcept {
@@ -746,6 +785,16 @@ Signable signable_beefy(const payloads::BeefyCommitment& commitment, const Hash2
     s.position = {commitment.validator_set_id, commitment.block_number};
     s.payload_hash = prehash;
     return s;
+}
+
+Record record_of(const Signable& s) noexcept {
+    Record r;
+    r.position = s.position;
+    r.kind = s.kind;
+    r.subject = s.subject;
+    r.number = s.number;
+    r.payload_hash = s.payload_hash;
+    return r;
 }
 
 Signable signable_para(const payloads::ParaStatement& statement, ByteSpan payload) {
@@ -893,12 +942,7 @@ Result<Decision> Protector::authorize(ByteSpan pk, const Signable& s) {
         return refused(below_watermark_refusal(s.rule, s.position, main->watermark));
 
     if (s.rule != Rule::para) {
-        Record r;
-        r.position = s.position;
-        r.kind = s.kind;
-        r.subject = s.subject;
-        r.number = s.number;
-        r.payload_hash = s.payload_hash;
+        const Record r = record_of(s);
         if (!valid_record(s.rule, r)) return Error::invalid_encoding;
         PagedHistory h(state, s.rule, pk, *main, limits_);
         auto earlier = h.find(r);

@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "teesigner/core/random.hpp"
+#include "teesigner/core/scale.hpp"
 #include "teesigner/core/secure.hpp"
 
 namespace teesigner::core::sr25519 {
@@ -131,8 +132,8 @@ Scalar derive_scalar_and_chaincode(Transcript& t, const PublicKey& pk, const Cha
     return scalar;
 }
 
-// Keypair::dleq_proove with kusama = true.
-VrfProof dleq_prove(const Keypair& kp, Transcript& t, const VrfInOut& io,
+// schnorrkel Keypair::dleq_proove with kusama = true.
+VrfProof dleq_prove(const KeyPair& kp, Transcript& t, const VrfInOut& io,
                     const Randomness& randomness) noexcept {
     proto_name(t, "DLEQProof");
     t.append_message("vrf:h", io.input);
@@ -186,7 +187,7 @@ Error dleq_verify(const uint8_t* pk, Transcript& t, const VrfInOut& io, ByteSpan
 // ---------------------------------------------------------------------------
 // Keys
 
-Result<Keypair> keypair_from_mini_secret(ByteSpan mini_secret) {
+Result<KeyPair> keypair_from_mini_secret(ByteSpan mini_secret) {
     if (mini_secret.size() != kMiniSecretSize) return Error::invalid_length;
     SecretArray<64> h;
     crypto_hash_sha512(h.data(), mini_secret.data(), mini_secret.size());
@@ -195,22 +196,22 @@ Result<Keypair> keypair_from_mini_secret(ByteSpan mini_secret) {
     h[0] &= 248;
     h[31] &= 63;
     h[31] |= 64;
-    Keypair kp;
+    KeyPair kp;
     divide_by_cofactor(h.data(), kp.secret.key.data());
     for (size_t i = 0; i < 32; ++i) kp.secret.nonce[i] = h[32 + i];
     kp.public_key = public_from_scalar(kp.secret.key);
     return kp;
 }
 
-Result<Keypair> keypair_from_secret(SecretKey secret) {
+Result<KeyPair> keypair_from_secret(SecretKey secret) {
     if (!scalar_is_canonical(secret.key.data())) return Error::invalid_encoding;
-    Keypair kp;
+    KeyPair kp;
     kp.public_key = public_from_scalar(secret.key);
     kp.secret = std::move(secret);
     return kp;
 }
 
-Result<Keypair> keypair_from_secret_bytes(ByteSpan key_and_nonce) {
+Result<KeyPair> keypair_from_secret_bytes(ByteSpan key_and_nonce) {
     if (key_and_nonce.size() != kSecretKeySize) return Error::invalid_length;
     SecretKey sk;
     for (size_t i = 0; i < 32; ++i) {
@@ -229,7 +230,7 @@ SecretArray<kSecretKeySize> secret_to_bytes(const SecretKey& secret) noexcept {
     return out;
 }
 
-Result<Keypair> keypair_from_ed25519_bytes(ByteSpan scalar_times_8_and_nonce) {
+Result<KeyPair> keypair_from_ed25519_bytes(ByteSpan scalar_times_8_and_nonce) {
     if (scalar_times_8_and_nonce.size() != kSecretKeySize) return Error::invalid_length;
     SecretKey sk;
     divide_by_cofactor(scalar_times_8_and_nonce.data(), sk.key.data());
@@ -258,7 +259,7 @@ Transcript signing_transcript(ByteSpan context, ByteSpan message) noexcept {
     return t;
 }
 
-Signature sign_with_randomness(const Keypair& keypair, Transcript t,
+Signature sign_with_randomness(const KeyPair& keypair, Transcript t,
                                const Randomness& randomness) noexcept {
     proto_name(t, "Schnorr-sig");
     t.append_message("sign:pk", keypair.public_key);
@@ -277,14 +278,17 @@ Signature sign_with_randomness(const Keypair& keypair, Transcript t,
     return sig;
 }
 
-Signature sign(const Keypair& keypair, Transcript transcript) noexcept {
+Signature sign(const KeyPair& keypair, Transcript transcript) noexcept {
     Randomness randomness = fresh_randomness();
     Signature sig = sign_with_randomness(keypair, std::move(transcript), randomness);
     secure_wipe(randomness.data(), randomness.size());
     return sig;
 }
 
-Error verify(ByteSpan public_key, Transcript t, ByteSpan signature) noexcept {
+Error verify(SignatureBytes signature_bytes, Transcript t,
+             PublicKeyBytes public_key_bytes) noexcept {
+    const ByteSpan signature = signature_bytes.bytes;
+    const ByteSpan public_key = public_key_bytes.bytes;
     if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize)
         return Error::invalid_length;
     if (!is_valid_point(public_key)) return Error::invalid_encoding;
@@ -309,13 +313,13 @@ Error verify(ByteSpan public_key, Transcript t, ByteSpan signature) noexcept {
                                                               : Error::invalid_signature;
 }
 
-Signature sign_simple(const Keypair& keypair, ByteSpan context, ByteSpan message) noexcept {
+Signature sign_simple(const KeyPair& keypair, ByteSpan context, ByteSpan message) noexcept {
     return sign(keypair, signing_transcript(context, message));
 }
 
-Error verify_simple(ByteSpan public_key, ByteSpan context, ByteSpan message,
-                    ByteSpan signature) noexcept {
-    return verify(public_key, signing_transcript(context, message), signature);
+Error verify_simple(SignatureBytes signature, ByteSpan context, ByteSpan message,
+                    PublicKeyBytes public_key) noexcept {
+    return verify(signature, signing_transcript(context, message), public_key);
 }
 
 // ---------------------------------------------------------------------------
@@ -335,7 +339,7 @@ SecretArray<kMiniSecretSize> hard_derive_mini_secret(const SecretKey& secret, co
     return mini;
 }
 
-Keypair derive_hard(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_hard(const KeyPair& parent, const ChainCode& cc,
                     ChainCode* next_chain_code) noexcept {
     const SecretArray<kMiniSecretSize> mini =
         hard_derive_mini_secret(parent.secret, cc, next_chain_code);
@@ -343,13 +347,13 @@ Keypair derive_hard(const Keypair& parent, const ChainCode& cc,
     return keypair_from_mini_secret(mini.span()).value();
 }
 
-Keypair derive_soft_with_randomness(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_soft_with_randomness(const KeyPair& parent, const ChainCode& cc,
                                     const Randomness& randomness,
                                     ChainCode* next_chain_code) noexcept {
     Transcript t("SchnorrRistrettoHDKD");
     const Scalar scalar = derive_scalar_and_chaincode(t, parent.public_key, cc, next_chain_code);
 
-    Keypair child;
+    KeyPair child;
     // The nonce only guards signatures against bad RNGs; schnorrkel draws it from
     // the transcript RNG over the parent's nonce and full secret key.
     const SecretArray<kSecretKeySize> parent_bytes = secret_to_bytes(parent.secret);
@@ -361,10 +365,10 @@ Keypair derive_soft_with_randomness(const Keypair& parent, const ChainCode& cc,
     return child;
 }
 
-Keypair derive_soft(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_soft(const KeyPair& parent, const ChainCode& cc,
                     ChainCode* next_chain_code) noexcept {
     Randomness randomness = fresh_randomness();
-    Keypair child = derive_soft_with_randomness(parent, cc, randomness, next_chain_code);
+    KeyPair child = derive_soft_with_randomness(parent, cc, randomness, next_chain_code);
     secure_wipe(randomness.data(), randomness.size());
     return child;
 }
@@ -392,6 +396,21 @@ Transcript vrf_default_extra() noexcept {
     return Transcript("VRF");
 }
 
+std::optional<Transcript> decode_vrf_transcript(scale::Decoder& d) {
+    auto label = d.bytes_view();
+    if (!label) return std::nullopt;
+    Transcript t(*label);
+    auto n = d.length_prefix(2);
+    if (!n) return std::nullopt;
+    for (size_t i = 0; i < *n; ++i) {
+        auto item_label = d.bytes_view();
+        auto item = d.bytes_view();
+        if (!item_label || !item) return std::nullopt;
+        t.append_message(*item_label, *item);
+    }
+    return t;
+}
+
 Transcript vrf_extra_from_bytes(ByteSpan extra) noexcept {
     Transcript t("VRF");
     // Appending even an empty message would change the transcript, so the JS
@@ -417,18 +436,18 @@ ByteArray<32> vrf_input_point(const PublicKey& public_key, Transcript input) noe
     return vrf_input_point_from_hash(vrf_input_hash(public_key, std::move(input)));
 }
 
-VrfInOut vrf_create_inout_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept {
+VrfInOut vrf_create_inout_hashed(const KeyPair& keypair, const VrfInputHash& input_hash) noexcept {
     VrfInOut io;
     io.input = vrf_input_point_from_hash(input_hash);
     point_mul(io.output.data(), keypair.secret.key.data(), io.input.data());
     return io;
 }
 
-VrfInOut vrf_create_inout(const Keypair& keypair, Transcript input) noexcept {
+VrfInOut vrf_create_inout(const KeyPair& keypair, Transcript input) noexcept {
     return vrf_create_inout_hashed(keypair, vrf_input_hash(keypair.public_key, std::move(input)));
 }
 
-VrfSignature vrf_sign_hashed_with_randomness(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed_with_randomness(const KeyPair& keypair, const VrfInputHash& input_hash,
                                              Transcript extra, const Randomness& randomness,
                                              VrfInOut* inout) noexcept {
     const VrfInOut io = vrf_create_inout_hashed(keypair, input_hash);
@@ -439,14 +458,14 @@ VrfSignature vrf_sign_hashed_with_randomness(const Keypair& keypair, const VrfIn
     return sig;
 }
 
-VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, Transcript extra,
+VrfSignature vrf_sign_with_randomness(const KeyPair& keypair, Transcript input, Transcript extra,
                                       const Randomness& randomness, VrfInOut* inout) noexcept {
     return vrf_sign_hashed_with_randomness(keypair,
                                            vrf_input_hash(keypair.public_key, std::move(input)),
                                            std::move(extra), randomness, inout);
 }
 
-VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed(const KeyPair& keypair, const VrfInputHash& input_hash,
                              Transcript extra, VrfInOut* inout) noexcept {
     Randomness randomness = fresh_randomness();
     VrfSignature sig =
@@ -455,21 +474,21 @@ VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_h
     return sig;
 }
 
-VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed(const KeyPair& keypair, const VrfInputHash& input_hash,
                              VrfInOut* inout) noexcept {
     return vrf_sign_hashed(keypair, input_hash, vrf_default_extra(), inout);
 }
 
-VrfPreOutput vrf_pre_output(const Keypair& keypair, Transcript input) noexcept {
+VrfPreOutput vrf_pre_output(const KeyPair& keypair, Transcript input) noexcept {
     return vrf_create_inout(keypair, std::move(input)).output;
 }
 
-VrfPreOutput vrf_pre_output_hashed(const Keypair& keypair,
+VrfPreOutput vrf_pre_output_hashed(const KeyPair& keypair,
                                    const VrfInputHash& input_hash) noexcept {
     return vrf_create_inout_hashed(keypair, input_hash).output;
 }
 
-VrfSignature vrf_sign(const Keypair& keypair, Transcript input, Transcript extra,
+VrfSignature vrf_sign(const KeyPair& keypair, Transcript input, Transcript extra,
                       VrfInOut* inout) noexcept {
     Randomness randomness = fresh_randomness();
     VrfSignature sig =
@@ -478,7 +497,7 @@ VrfSignature vrf_sign(const Keypair& keypair, Transcript input, Transcript extra
     return sig;
 }
 
-VrfSignature vrf_sign(const Keypair& keypair, Transcript input, VrfInOut* inout) noexcept {
+VrfSignature vrf_sign(const KeyPair& keypair, Transcript input, VrfInOut* inout) noexcept {
     return vrf_sign(keypair, std::move(input), vrf_default_extra(), inout);
 }
 

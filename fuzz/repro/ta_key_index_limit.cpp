@@ -10,8 +10,9 @@
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz
 //   B=build-fuzz
-//   clang++ -std=c++20 -O1 -fsanitize=fuzzer,address,undefined -Ifuzz -Ita/include -Ita/softtee/include -Ita/src \
-//       -Itee/src -Icore/include fuzz/repro/ta_key_index_limit.cpp fuzz/ta_runtime.cpp \
+//   clang++ -std=c++20 -O1 -fsanitize=fuzzer,address,undefined -Ifuzz -Ita/include \
+//       -Itee/softtee/include -Ita/src -Itee/softtee -Icore/include \
+//       fuzz/repro/ta_key_index_limit.cpp fuzz/ta_runtime.cpp \
 //       $B/fuzz/libts_fuzz_ta.a $B/fuzz/libts_fuzz_storage.a $B/core/libts_core.a \
 //       -lsodium -lsecp256k1 -o /tmp/ta_key_index_limit
 //   /tmp/ta_key_index_limit -runs=1

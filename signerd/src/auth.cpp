@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "errors.hpp"
+
 namespace teesigner::signerd {
 namespace {
 
@@ -16,7 +18,7 @@ std::array<uint8_t, 32> sha256(std::string_view data) {
     unsigned int len = 0;
     if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
         len != out.size())
-        throw std::runtime_error("SHA-256 failed");
+        throw InternalError("SHA-256 failed");
     return out;
 }
 
@@ -59,24 +61,22 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& origin) {
         if (line.empty() || line.front() == '#') continue;
         const std::string where = origin + ":" + std::to_string(line_no);
         const size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            throw std::runtime_error(where + ": expected name:token");
+        if (colon == std::string_view::npos) throw ConfigError(where + ": expected name:token");
         const std::string_view name = trim(line.substr(0, colon));
         const std::string_view token = trim(line.substr(colon + 1));
         if (!valid_name(name))
-            throw std::runtime_error(where +
-                                     ": token name must be 1-64 characters of [A-Za-z0-9._@-]");
+            throw ConfigError(where + ": token name must be 1-64 characters of [A-Za-z0-9._@-]");
         if (!valid_token(token))
-            throw std::runtime_error(where + ": token for \"" + std::string(name) +
-                                     "\" must be at least " + std::to_string(kMinTokenLength) +
-                                     " printable ASCII characters without spaces");
+            throw ConfigError(where + ": token for \"" + std::string(name) +
+                              "\" must be at least " + std::to_string(kMinTokenLength) +
+                              " printable ASCII characters without spaces");
         Entry entry{std::string(name), sha256(token)};
         for (const auto& other : store.entries_) {
             if (other.name == entry.name)
-                throw std::runtime_error(where + ": duplicate token name \"" + entry.name + "\"");
+                throw ConfigError(where + ": duplicate token name \"" + entry.name + "\"");
             if (CRYPTO_memcmp(other.digest.data(), entry.digest.data(), entry.digest.size()) == 0)
-                throw std::runtime_error(where + ": token of \"" + entry.name +
-                                         "\" is the same as the token of \"" + other.name + "\"");
+                throw ConfigError(where + ": token of \"" + entry.name +
+                                  "\" is the same as the token of \"" + other.name + "\"");
         }
         store.entries_.push_back(std::move(entry));
     }
@@ -85,7 +85,7 @@ TokenStore TokenStore::parse(std::string_view text, const std::string& origin) {
 
 TokenStore TokenStore::load_file(const std::string& path, std::vector<std::string>* warnings) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read tokens file " + path);
+    if (!in) throw ConfigError("cannot read tokens file " + path);
     std::ostringstream text;
     text << in.rdbuf();
     struct stat st {};

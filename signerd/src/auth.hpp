@@ -21,7 +21,7 @@ class TokenStore {
   public:
     static constexpr size_t kMinTokenLength = 16;
 
-    /// Parse the file. Throws std::runtime_error naming the file and line on
+    /// Parse the file. Throws ConfigError (errors.hpp) naming the file and line on
     /// any malformed line, duplicate name or duplicate token (never quoting a
     /// token). `warnings` receives non-fatal findings (e.g. file readable by
     /// group or others).

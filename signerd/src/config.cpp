@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "errors.hpp"
+
 namespace teesigner::signerd {
 namespace {
 
@@ -51,7 +53,7 @@ class Reader {
     }
     [[noreturn]] void fail(const toml::node& n, const std::string& key,
                            const std::string& message) const {
-        throw std::runtime_error(where(origin_, n, key) + ": " + message);
+        throw ConfigError(where(origin_, n, key) + ": " + message);
     }
     const std::string& origin() const { return origin_; }
 
@@ -100,7 +102,7 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
         std::ostringstream msg;
         msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
             << e.description();
-        throw std::runtime_error(msg.str());
+        throw ConfigError(msg.str());
     }
     const Reader r(origin);
     auto& s = c.server;
@@ -263,7 +265,7 @@ void apply_toml(Config& c, const std::string& text, const std::string& origin) {
 
 void apply_toml_file(Config& config, const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read config file " + path);
+    if (!in) throw ConfigError("cannot read config file " + path);
     std::ostringstream text;
     text << in.rdbuf();
     apply_toml(config, text.str(), path);
@@ -271,34 +273,31 @@ void apply_toml_file(Config& config, const std::string& path) {
 
 void validate_config(const Config& c) {
     if (c.tee != "soft" && c.tee != "optee")
-        throw std::runtime_error("tee must be \"soft\" or \"optee\", not \"" + c.tee + "\"");
+        throw ConfigError("tee must be \"soft\" or \"optee\", not \"" + c.tee + "\"");
     if (c.log_format != "text" && c.log_format != "json")
-        throw std::runtime_error("log_format must be \"text\" or \"json\", not \"" + c.log_format +
-                                 "\"");
+        throw ConfigError("log_format must be \"text\" or \"json\", not \"" + c.log_format + "\"");
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool level_ok = false;
     for (const char* l : kLevels) level_ok = level_ok || c.log_level == l;
-    if (!level_ok)
-        throw std::runtime_error("log_level must be one of trace, debug, info, warn, error");
-    if (c.data_dir.empty()) throw std::runtime_error("data_dir must not be empty");
+    if (!level_ok) throw ConfigError("log_level must be one of trace, debug, info, warn, error");
+    if (c.data_dir.empty()) throw ConfigError("data_dir must not be empty");
     const auto& pr = c.protection;
     if (pr.database != "sqlite" && pr.database != "postgres" && pr.database != "none")
-        throw std::runtime_error(
+        throw ConfigError(
             "protection.database must be \"sqlite\", \"postgres\" or \"none\", not \"" +
             pr.database + "\"");
     if (pr.database == "postgres" && pr.postgres_url.empty())
-        throw std::runtime_error(
+        throw ConfigError(
             "protection.database = \"postgres\" needs protection.postgres_url, --postgres-url or "
             "TS_POSTGRES_URL");
     for (const auto& [identity, methods] : c.access) {
-        if (identity.empty()) throw std::runtime_error("access: empty identity");
+        if (identity.empty()) throw ConfigError("access: empty identity");
         for (const auto& m : methods) {
-            if (m.empty())
-                throw std::runtime_error("access." + identity + ": empty method pattern");
+            if (m.empty()) throw ConfigError("access." + identity + ": empty method pattern");
             const auto star = m.find('*');
             if (star != std::string::npos && star != m.size() - 1)
-                throw std::runtime_error("access." + identity + ": \"" + m +
-                                         "\": '*' may only end a pattern");
+                throw ConfigError("access." + identity + ": \"" + m +
+                                  "\": '*' may only end a pattern");
         }
     }
 }

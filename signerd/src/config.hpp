@@ -57,13 +57,13 @@ std::string default_data_dir();
 Config default_config();
 
 /// Apply a TOML document over `config`. Unknown tables or keys, wrong types
-/// and out-of-range values throw std::runtime_error naming the file, the key
+/// and out-of-range values throw ConfigError (errors.hpp) naming the file, the key
 /// and (for syntax errors) the line.
 void apply_toml(Config& config, const std::string& text, const std::string& origin);
 void apply_toml_file(Config& config, const std::string& path);
 
 /// Check cross-field consistency after flags were applied (e.g. log format
-/// names, backend names). Throws std::runtime_error.
+/// names, backend names). Throws ConfigError.
 void validate_config(const Config& config);
 
 /// The access list the config describes.

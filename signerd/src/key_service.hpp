@@ -88,14 +88,33 @@ struct VrfSignature {
     ByteArray<64> proof{};
 };
 
+/// Evidence from the TEE itself about the signer TA, bound to an attestation's
+/// report_data: OP-TEE's attestation pseudo-TA (signer_ta.h, ATTEST_TEE).
+/// Each signature is RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) by the
+/// PTA's key over the message report_data ++ digest.
+struct TeeEvidence {
+    std::string type;      // "optee-attestation-pta"
+    uint32_t algorithm{};  // the PTA's algorithm id (0x70414930: RSASSA-PSS SHA-256)
+    Bytes rsa_exponent;    // the PTA's public key, big-endian
+    Bytes rsa_modulus;
+    Hash256 ta_memory_digest{};  // SHA-256 of the TA's read-only memory (caller-bound)
+    Bytes ta_memory_signature;
+    Hash256 ta_header_digest{};  // the installed .ta file's signed-header digest
+    Bytes ta_header_signature;
+};
+
 /// What the TA vouches for in answer to an attestation nonce.
 struct Attestation {
-    std::string kind;  // e.g. "self-attested" (soft TEE), "optee", ...
-    Bytes statement;   // the signed statement bytes (format depends on kind)
-    Bytes signature;   // signature over the statement
+    // "self-attested" (the TA's own key; the soft TEE, or a TEE without an
+    // attestation service), "optee-attestation-pta" (plus `tee`)
+    std::string kind;
+    Bytes statement;  // the signed statement bytes (format depends on kind)
+    Bytes signature;  // signature over the statement
     Bytes attestation_public_key;
     Hash256 report_data{};  // what the evidence binds (nonce and public keys)
     nlohmann::json details = nlohmann::json::object();  // decoded fields, for humans
+    std::optional<TeeEvidence> tee;                     // the TEE's own evidence, when it has any
+    std::string tee_unavailable;                        // else why not (empty when not asked)
 };
 
 /// The structured payloads the typed signing methods take (the TA decodes

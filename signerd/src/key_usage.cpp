@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "errors.hpp"
 #include "teesigner/core/bytes.hpp"
 
 namespace teesigner::signerd {
@@ -35,7 +36,7 @@ std::string key_hex(core::ByteSpan pk) {
 core::Bytes key_bytes(const std::string& hex, const std::string& file) {
     auto b = core::from_hex(hex);
     if (!b || b->empty() || b->size() > 128)
-        throw std::runtime_error(file + ": not a public key: \"" + hex.substr(0, 80) + "\"");
+        throw StateError(file + ": not a public key: \"" + hex.substr(0, 80) + "\"");
     return std::move(b).value();
 }
 
@@ -43,7 +44,7 @@ core::Bytes key_bytes(const std::string& hex, const std::string& file) {
 void write_atomically(const std::string& path, const std::string& text) {
     const std::string tmp = path + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
+    if (fd < 0) throw StateError(tmp + ": " + std::strerror(errno));
     size_t done = 0;
     while (done < text.size()) {
         ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -51,14 +52,13 @@ void write_atomically(const std::string& path, const std::string& text) {
         if (n <= 0) {
             const int e = errno;
             ::close(fd);
-            throw std::runtime_error(tmp + ": " + std::strerror(e));
+            throw StateError(tmp + ": " + std::strerror(e));
         }
         done += static_cast<size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0)
-        throw std::runtime_error(tmp + ": " + std::strerror(errno));
+    if (::fsync(fd) != 0 || ::close(fd) != 0) throw StateError(tmp + ": " + std::strerror(errno));
     if (::rename(tmp.c_str(), path.c_str()) != 0)
-        throw std::runtime_error(path + ": " + std::strerror(errno));
+        throw StateError(path + ": " + std::strerror(errno));
     const std::string dir = std::filesystem::path(path).parent_path().string();
     int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -112,10 +112,10 @@ std::optional<int64_t> parse_iso_utc(const std::string& text) {
 KeyUsage::KeyUsage(KeyUsageOptions options)
     : options_(std::move(options)), clock_(options_.clock ? options_.clock : system_now) {
     if (options_.min_idle_sessions == 0 || options_.session_seconds == 0)
-        throw std::runtime_error(
+        throw ConfigError(
             "keys.retire_min_idle_sessions and keys.session_seconds must be at least 1");
     if (options_.session_seconds > (uint64_t{1} << 40) / options_.min_idle_sessions)
-        throw std::runtime_error("keys: retirement window too long");
+        throw ConfigError("keys: retirement window too long");
     window_ = static_cast<int64_t>(options_.min_idle_sessions * options_.session_seconds);
     load_or_create();
     if (!options_.state_file.empty() && options_.flush_interval_ms > 0)
@@ -142,7 +142,7 @@ void KeyUsage::load_or_create() {
     const std::string& path = options_.state_file;
     std::ifstream in(path);
     if (!in) {
-        if (std::filesystem::exists(path)) throw std::runtime_error(path + ": cannot read");
+        if (std::filesystem::exists(path)) throw StateError(path + ": cannot read");
         std::lock_guard lock(mu_);
         dirty_ = true;
         write_locked();
@@ -153,16 +153,15 @@ void KeyUsage::load_or_create() {
     json doc;
     try {
         doc = json::parse(text.str());
-        if (!doc.is_object() || doc.value("version", 0) != 1)
-            throw std::runtime_error("unknown format");
+        if (!doc.is_object() || doc.value("version", 0) != 1) throw StateError("unknown format");
         tracking_since_ = doc.at("trackingSince").get<int64_t>();
         for (const auto& [hex, at] : doc.at("lastSigned").items())
             last_signed_[key_bytes(hex, path)] = at.get<int64_t>();
         for (const auto& hex : doc.at("newestSet")) newest_set_.insert(key_bytes(hex, path));
         newest_set_at_ = doc.value("newestSetAt", int64_t{0});
     } catch (const std::exception& e) {
-        throw std::runtime_error(path + ": malformed key usage state (" + e.what() +
-                                 "); move it aside to start tracking afresh");
+        throw StateError(path + ": malformed key usage state (" + e.what() +
+                         "); move it aside to start tracking afresh");
     }
 }
 

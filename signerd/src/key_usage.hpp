@@ -70,8 +70,8 @@ struct RetireVerdict {
 class KeyUsage {
   public:
     /// Loads the state file if it exists (creating it, with trackingSince =
-    /// now, if not). Throws std::runtime_error for an unreadable or malformed
-    /// file or a window of zero length.
+    /// now, if not). Throws StateError (errors.hpp) for an unreadable or
+    /// malformed file, ConfigError for a window of zero length.
     explicit KeyUsage(KeyUsageOptions options);
     /// Writes the state file one last time.
     ~KeyUsage();

@@ -10,6 +10,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "errors.hpp"
+
 namespace teesigner::signerd {
 namespace {
 
@@ -85,7 +87,7 @@ std::string json_escape(const std::string& text) {
 void setup_logging(const std::string& format, const std::string& level) {
     const auto lvl = spdlog::level::from_str(level);
     if (lvl == spdlog::level::off && level != "off")
-        throw std::runtime_error("unknown log level \"" + level + "\"");
+        throw ConfigError("unknown log level \"" + level + "\"");
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto logger = std::make_shared<spdlog::logger>("signerd", sink);
     if (format == "json") {
@@ -93,7 +95,7 @@ void setup_logging(const std::string& format, const std::string& level) {
     } else if (format == "text") {
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ %v");
     } else {
-        throw std::runtime_error("unknown log format \"" + format + "\" (use text or json)");
+        throw ConfigError("unknown log format \"" + format + "\" (use text or json)");
     }
     logger->set_level(lvl);
     logger->flush_on(spdlog::level::warn);

@@ -9,8 +9,8 @@
 namespace teesigner::signerd {
 
 /// Install the default logger. `format` is "text" or "json"; `level` one of
-/// trace, debug, info, warn, error, critical, off. Throws std::runtime_error
-/// on unknown values.
+/// trace, debug, info, warn, error, critical, off. Throws ConfigError
+/// (errors.hpp) on unknown values.
 void setup_logging(const std::string& format, const std::string& level);
 
 /// JSON string escaping as used by the JSON log format (exposed for tests).

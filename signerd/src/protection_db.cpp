@@ -1,9 +1,6 @@
 #include "protection_db.hpp"
 
-#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,15 +11,14 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
-#include <unordered_map>
-#include <variant>
+
+#include "sql_session.hpp"
 
 namespace teesigner::signerd {
 namespace {
@@ -36,476 +32,18 @@ using prot::Position;
 using prot::Record;
 using prot::Rule;
 using prot::Signable;
+using sqldb::DbError;
+using sqldb::Pool;
+using sqldb::Row;
+using sqldb::Session;
 
 constexpr int kSchemaVersion = 1;
 constexpr uint64_t kMaxStored = uint64_t{1} << 63;
 
-// ---- A tiny SQL layer over both backends -------------------------------------------
-
-/// A failed statement; `retryable` when running the transaction again may
-/// succeed (serialization failure, deadlock, concurrent insert, lost connection).
-class DbError : public ProtectionDbError {
-  public:
-    DbError(const std::string& message, bool retryable, bool connection_lost = false)
-        : ProtectionDbError(message), retryable_(retryable), connection_lost_(connection_lost) {}
-    bool retryable() const noexcept { return retryable_; }
-    bool connection_lost() const noexcept { return connection_lost_; }
-
-  private:
-    bool retryable_;
-    bool connection_lost_;
-};
-
-using Value = std::variant<std::nullptr_t, int64_t, std::string>;
-using Row = std::vector<std::string>;  // NULL reads as ""
-
-class Session {
-  public:
-    virtual ~Session() = default;
-    /// Statements without parameters (DDL, BEGIN, ...).
-    virtual void exec(const std::string& sql) = 0;
-    /// One statement; parameters are written ?1, ?2, ... in the SQL.
-    virtual std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) = 0;
-    virtual void begin() = 0;
-    virtual void commit() = 0;
-    /// Never throws.
-    virtual void rollback() noexcept = 0;
-    /// Reconnect if the connection is known to be broken.
-    virtual void ensure_connected() {}
-    /// Wait for / release an exclusive lock on `key` across every connection
-    /// (outside a transaction). No-op where transactions already serialize.
-    virtual void lock(const std::string& key) { (void)key; }
-    virtual void unlock(const std::string& key) noexcept { (void)key; }
-    /// A number that changes whenever another connection commits to the
-    /// database, read inside a transaction; nullopt where the database is
-    /// shared and such a number would be no cheaper than reading the state.
-    virtual std::optional<int64_t> others_commit_version() { return std::nullopt; }
-};
-
-// ---- SQLite -----------------------------------------------------------------------------
-
-struct StmtDeleter {
-    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-struct SqliteCloser {
-    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using SqliteConnection = std::unique_ptr<sqlite3, SqliteCloser>;
-
-// WAL checkpoints on a thread and connection of their own. SQLite's automatic
-// checkpoint runs inside the COMMIT that takes the WAL past 1,000 pages, and
-// syncs the WAL and the database file there (15-20 ms on a virtual disk, every
-// 0.7 s at 2,000 protected signatures/s: docs/PERFORMANCE.md) while every
-// signing batch waits for the one connection. Registering a WAL hook turns
-// that off; the hook wakes this thread instead, whose PASSIVE checkpoint copies
-// the committed frames into the database while batches go on appending.
-// Durability is unchanged (synchronous=NORMAL: the checkpoint syncs, commits
-// do not). A writer rewinds the WAL once a checkpoint has caught up with it;
-// under a load that never pauses none may, so past kInlinePages the committing
-// connection checkpoints itself, as SQLite would have: the file stays bounded
-// and that rarer checkpoint has only the last frames to copy.
-//
-// Every 128 frames rather than SQLite's 1,000: the checkpoint's sync of the
-// WAL shares the disk with the TA's journal syncs, and one 4 MB flush held
-// those up for 20 ms. Measured at 2,000/s (docs/PERFORMANCE.md): p99 23 ms
-// at 1,000 frames, 8-11 ms at 128, 7-13 ms at 32 with 10 % more signer CPU.
-class WalCheckpointer {
-  public:
-    static constexpr int kPages = 128;
-    static constexpr int kInlinePages = 16384;  // 64 MiB of 4 KiB pages
-
-    explicit WalCheckpointer(const std::string& path) {
-        sqlite3* db = nullptr;
-        const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-        db_.reset(db);
-        // A connection opens the file lazily; until it has, it knows of no WAL
-        // and its checkpoints do nothing.
-        if (rc != SQLITE_OK ||
-            sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK)
-            throw ProtectionDbError(
-                "cannot open the protection database " + path +
-                " for checkpoints: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-        thread_ = std::thread([this] { run(); });
-    }
-
-    ~WalCheckpointer() {
-        {
-            std::lock_guard lock(mu_);
-            stop_ = true;
-        }
-        wake_.notify_one();
-        thread_.join();
-    }
-
-    WalCheckpointer(const WalCheckpointer&) = delete;
-    WalCheckpointer& operator=(const WalCheckpointer&) = delete;
-
-    /// Attach to the writing connection (replaces its automatic checkpoint).
-    void attach(sqlite3* writer) { sqlite3_wal_hook(writer, &WalCheckpointer::committed, this); }
-
-  private:
-    // After each commit of the writer, with the WAL's size in frames.
-    static int committed(void* self, sqlite3* writer, const char* schema, int frames) {
-        auto& c = *static_cast<WalCheckpointer*>(self);
-        if (frames >= kInlinePages) {
-            (void)sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                            nullptr);
-            return SQLITE_OK;
-        }
-        // Frames since the last checkpoint (the WAL was rewound if it shrank).
-        const int done = c.backfilled_.load(std::memory_order_relaxed);
-        if (frames - (frames >= done ? done : 0) >= kPages) {
-            {
-                std::lock_guard lock(c.mu_);
-                c.wanted_ = true;
-            }
-            c.wake_.notify_one();
-        }
-        return SQLITE_OK;
-    }
-
-    void run() {
-        std::unique_lock lock(mu_);
-        for (;;) {
-            wake_.wait(lock, [this] { return stop_ || wanted_; });
-            if (stop_) return;
-            wanted_ = false;
-            lock.unlock();
-            int frames = 0, copied = 0;
-            const int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                                     &frames, &copied);
-            if (rc == SQLITE_OK && copied >= 0)
-                backfilled_.store(copied, std::memory_order_relaxed);
-            // BUSY: the writer's own checkpoint (past kInlinePages) is running.
-            if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-                spdlog::warn("protection database: WAL checkpoint failed: {}",
-                             sqlite3_errmsg(db_.get()));
-            lock.lock();
-        }
-    }
-
-    SqliteConnection db_;
-    std::atomic<int> backfilled_{0};  // frames the last checkpoint had copied
-    std::mutex mu_;
-    std::condition_variable wake_;
-    bool wanted_ = false;
-    bool stop_ = false;
-    std::thread thread_;  // last: starts once the rest is set up
-};
-
-class SqliteSession final : public Session {
-  public:
-    explicit SqliteSession(const std::string& path) {
-        namespace fs = std::filesystem;
-        std::error_code ec;
-        const fs::path parent = fs::path(path).parent_path();
-        if (!parent.empty()) fs::create_directories(parent, ec);
-        const mode_t old_mask = ::umask(077);  // the file and its -wal/-shm: owner only
-        sqlite3* db = nullptr;
-        const int rc = sqlite3_open_v2(
-            path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-            nullptr);
-        ::umask(old_mask);
-        db_.reset(db);
-        if (rc != SQLITE_OK)
-            throw ProtectionDbError("cannot open the protection database " + path + ": " +
-                                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-        sqlite3_busy_timeout(db, 10'000);
-        exec("PRAGMA journal_mode=WAL");
-        // NORMAL (in WAL mode): a commit is atomic and survives a crash of the
-        // process, but the last commits before a power loss may roll back. That
-        // is safe for SQLite, which only serves one signer: the TA's own sealed
-        // record is durable before any signature is released, so it refuses the
-        // conflict even if this copy lost it. FULL would put one more fsync on
-        // the path of every protected signature, serialised across all
-        // requests (measured in docs/PERFORMANCE.md). PostgreSQL, shared by
-        // several signers, keeps synchronous_commit on: there it is the only
-        // guard between instances.
-        exec("PRAGMA synchronous=NORMAL");
-        exec("PRAGMA foreign_keys=ON");
-        // A WAL grown under a long burst goes back to this size once rewound.
-        exec("PRAGMA journal_size_limit=67108864");
-        checkpointer_ = std::make_unique<WalCheckpointer>(path);
-        checkpointer_->attach(db_.get());
-    }
-
-    void exec(const std::string& sql) override {
-        char* err = nullptr;
-        const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
-        if (rc != SQLITE_OK) {
-            std::string message = err ? err : sqlite3_errstr(rc);
-            sqlite3_free(err);
-            throw DbError("sqlite: " + message, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-        }
-    }
-
-    std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
-        sqlite3_stmt* raw = prepared(sql);
-        // Cached statements are reset (and so release their locks) after each use.
-        struct Reset {
-            sqlite3_stmt* stmt;
-            ~Reset() {
-                sqlite3_reset(stmt);
-                sqlite3_clear_bindings(stmt);
-            }
-        } reset{raw};
-        for (size_t i = 0; i < params.size(); ++i) {
-            const int index = static_cast<int>(i + 1);
-            int rc = SQLITE_OK;
-            if (const auto* v = std::get_if<int64_t>(&params[i]))
-                rc = sqlite3_bind_int64(raw, index, *v);
-            else if (const auto* s = std::get_if<std::string>(&params[i]))
-                rc = sqlite3_bind_text(raw, index, s->data(), static_cast<int>(s->size()),
-                                       SQLITE_TRANSIENT);
-            else
-                rc = sqlite3_bind_null(raw, index);
-            if (rc != SQLITE_OK) fail();
-        }
-        std::vector<Row> rows;
-        for (;;) {
-            const int rc = sqlite3_step(raw);
-            if (rc == SQLITE_DONE) break;
-            if (rc != SQLITE_ROW) fail();
-            Row row;
-            const int n = sqlite3_column_count(raw);
-            for (int c = 0; c < n; ++c) {
-                const unsigned char* text = sqlite3_column_text(raw, c);
-                row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-            }
-            rows.push_back(std::move(row));
-        }
-        return rows;
-    }
-
-    // IMMEDIATE: take the write lock before reading, so check and record are atomic.
-    // Prepared once like any statement: parsing them made up a fifth of the
-    // time spent in BEGIN and COMMIT (profile in docs/PERFORMANCE.md).
-    void begin() override { (void)query("BEGIN IMMEDIATE", {}); }
-    void commit() override { (void)query("COMMIT", {}); }
-    // Unchanged by this connection's own commits (an operator's sqlite3 shell,
-    // or another process on the same file, moves it).
-    std::optional<int64_t> others_commit_version() override {
-        auto rows = query("PRAGMA data_version", {});
-        if (rows.size() != 1 || rows[0].empty())
-            throw DbError("sqlite: PRAGMA data_version answered no number", false);
-        return std::strtoll(rows[0][0].c_str(), nullptr, 10);
-    }
-    void rollback() noexcept override {
-        if (!sqlite3_get_autocommit(db_.get()))
-            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-
-  private:
-    // Preparing costs more than running most of our statements: keep them
-    // (a handful of distinct SQL texts; the session is used by one thread at a time).
-    sqlite3_stmt* prepared(const std::string& sql) {
-        if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
-        sqlite3_stmt* raw = nullptr;
-        if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
-                               SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
-            fail();
-        std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt(raw);
-        if (statements_.size() >= 64) statements_.clear();  // bounded, should never happen
-        statements_.emplace(sql, std::move(stmt));
-        return raw;
-    }
-    [[noreturn]] void fail() {
-        const int rc = sqlite3_errcode(db_.get());
-        throw DbError(std::string("sqlite: ") + sqlite3_errmsg(db_.get()),
-                      rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-    }
-    // Before db_: outlives the connection whose WAL hook points at it.
-    std::unique_ptr<WalCheckpointer> checkpointer_;
-    SqliteConnection db_;
-    // After db_: finalized before the connection closes.
-    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StmtDeleter>> statements_;
-};
-
-// ---- PostgreSQL ----------------------------------------------------------------------------
-
-struct PgConnDeleter {
-    void operator()(PGconn* c) const { PQfinish(c); }
-};
-struct PgResultDeleter {
-    void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
-
-// ?N -> $N (the SQL text is ours and holds no '?' elsewhere).
-std::string pg_placeholders(const std::string& sql) {
-    std::string out = sql;
-    for (size_t i = 0; i + 1 < out.size(); ++i)
-        if (out[i] == '?' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '$';
-    return out;
-}
-
-class PgSession final : public Session {
-  public:
-    explicit PgSession(std::string url) : url_(std::move(url)) { connect(); }
-
-    void ensure_connected() override {
-        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) connect();
-    }
-
-    void exec(const std::string& sql) override { (void)run(sql, {}); }
-
-    std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
-        PgResult res = run(pg_placeholders(sql), params);
-        std::vector<Row> rows;
-        const int n = PQntuples(res.get()), cols = PQnfields(res.get());
-        for (int r = 0; r < n; ++r) {
-            Row row;
-            for (int c = 0; c < cols; ++c) row.emplace_back(PQgetvalue(res.get(), r, c));
-            rows.push_back(std::move(row));
-        }
-        return rows;
-    }
-
-    void begin() override { exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
-    void commit() override { exec("COMMIT"); }
-    void rollback() noexcept override {
-        if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
-            PQtransactionStatus(conn_.get()) != PQTRANS_IDLE)
-            PQclear(PQexec(conn_.get(), "ROLLBACK"));
-    }
-    // Requests for one key queue on a session advisory lock taken before BEGIN,
-    // so that each transaction's snapshot already holds the previous one's
-    // record: concurrent signers then rarely hit serialization failures (which
-    // SERIALIZABLE still catches, and which are retried, if they happen).
-    void lock(const std::string& key) override {
-        (void)query("SELECT pg_advisory_lock(hashtextextended(?1, 0))", {key});
-    }
-    void unlock(const std::string& key) noexcept override {
-        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) return;  // died with the session
-        const char* values[] = {key.c_str()};
-        PQclear(PQexecParams(conn_.get(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1,
-                             nullptr, values, nullptr, nullptr, 0));
-    }
-
-  private:
-    void connect() {
-        // A bounded connect: an unreachable server must fail the request, not hang it.
-        // The URL comes last so that its own connect_timeout wins.
-        const char* keys[] = {"connect_timeout", "dbname", nullptr};
-        const char* values[] = {"5", url_.c_str(), nullptr};
-        conn_.reset(PQconnectdbParams(keys, values, 1));
-        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
-            std::string why = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
-            while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-            conn_.reset();
-            throw DbError(
-                "cannot connect to PostgreSQL (" + redact_postgres_url(url_) + "): " + why, true,
-                true);
-        }
-        // Our own notices (e.g. "relation already exists") are not worth a log line.
-        PQsetNoticeProcessor(
-            conn_.get(), [](void*, const char*) {}, nullptr);
-    }
-
-    PgResult run(const std::string& sql, const std::vector<Value>& params) {
-        if (!conn_) connect();
-        std::vector<std::string> text(params.size());
-        std::vector<const char*> values(params.size(), nullptr);
-        for (size_t i = 0; i < params.size(); ++i) {
-            if (const auto* v = std::get_if<int64_t>(&params[i])) {
-                text[i] = std::to_string(*v);
-                values[i] = text[i].c_str();
-            } else if (const auto* s = std::get_if<std::string>(&params[i])) {
-                values[i] = s->c_str();
-            }
-        }
-        PgResult res(params.empty()
-                         ? PQexec(conn_.get(), sql.c_str())
-                         : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()),
-                                        nullptr, values.data(), nullptr, nullptr, 0));
-        const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
-        const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
-        const std::string sqlstate = state ? state : "";
-        std::string message = PQerrorMessage(conn_.get());
-        while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-            message.pop_back();
-        if (PQstatus(conn_.get()) != CONNECTION_OK) {
-            conn_.reset();
-            throw DbError("PostgreSQL connection lost: " + message, true, true);
-        }
-        // 40001 serialization failure, 40P01 deadlock, 23505 a concurrent insert of
-        // the same vote: the transaction can run again and see the other one's record.
-        const bool retry = sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "23505";
-        throw DbError(
-            "PostgreSQL " + (sqlstate.empty() ? std::string("error") : sqlstate) + ": " + message,
-            retry);
-    }
-
-    std::string url_;
-    std::unique_ptr<PGconn, PgConnDeleter> conn_;
-};
-
-// ---- Pool ---------------------------------------------------------------------------
-
-class Pool {
-  public:
-    Pool(std::function<std::unique_ptr<Session>()> factory, unsigned size)
-        : factory_(std::move(factory)), capacity_(std::max(1u, size)) {}
-
-    class Lease {
-      public:
-        Lease(Pool& pool, std::unique_ptr<Session> s) : pool_(pool), session_(std::move(s)) {}
-        ~Lease() { pool_.put_back(std::move(session_)); }
-        Lease(const Lease&) = delete;
-        Lease& operator=(const Lease&) = delete;
-        Session& operator*() { return *session_; }
-        Session* operator->() { return session_.get(); }
-        /// Drop a broken connection instead of returning it.
-        void discard() { session_.reset(); }
-
-      private:
-        Pool& pool_;
-        std::unique_ptr<Session> session_;
-    };
-
-    std::unique_ptr<Lease> acquire() {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return !idle_.empty() || open_ < capacity_; });
-        if (!idle_.empty()) {
-            auto s = std::move(idle_.back());
-            idle_.pop_back();
-            return std::make_unique<Lease>(*this, std::move(s));
-        }
-        ++open_;
-        lock.unlock();
-        try {
-            return std::make_unique<Lease>(*this, factory_());
-        } catch (...) {
-            std::lock_guard relock(mu_);
-            --open_;
-            cv_.notify_one();
-            throw;
-        }
-    }
-
-  private:
-    void put_back(std::unique_ptr<Session> s) {
-        std::lock_guard lock(mu_);
-        if (s)
-            idle_.push_back(std::move(s));
-        else
-            --open_;
-        cv_.notify_one();
-    }
-
-    std::function<std::unique_ptr<Session>()> factory_;
-    unsigned capacity_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<std::unique_ptr<Session>> idle_;
-    unsigned open_ = 0;
-};
-
 // ---- Helpers ----------------------------------------------------------------------------
 
-std::string hex(ByteSpan b) {
+// Keys and hashes are stored as bare lower-case hex (no "0x": the stored format).
+std::string db_text(ByteSpan b) {
     return core::to_hex(b, false);
 }
 
@@ -541,7 +79,7 @@ Rule rule_of(const std::string& text) {
 // What identifies a vote within its position (part of the primary key).
 std::string vote_key(Rule rule, const Record& r) {
     if (rule == Rule::grandpa) return r.kind == 0 ? "prevote" : "precommit";
-    if (rule == Rule::para) return hex(r.subject);
+    if (rule == Rule::para) return db_text(r.subject);
     return "";
 }
 
@@ -558,22 +96,6 @@ std::string now_utc() {
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
     return buf;
-}
-
-uint32_t position_limit(const prot::Limits& l, Rule rule) {
-    switch (rule) {
-        case Rule::grandpa:
-            return l.grandpa_positions;
-        case Rule::babe:
-            return l.babe_positions;
-        case Rule::beefy:
-            return l.beefy_positions;
-        case Rule::para:
-            return l.para_sessions;
-        case Rule::none:
-            break;
-    }
-    return 0;
 }
 
 // ---- The database --------------------------------------------------------------------------
@@ -696,7 +218,7 @@ class SqlProtectionDb final : public ProtectionDb {
     Decision check_and_record(ByteSpan public_key, const Signable& s) override {
         validate(public_key, s);  // a bad request must not fail the others' batch
         if (s.rule == Rule::none) return prot::allowed(false);
-        Job job{hex(public_key), &s};
+        Job job{db_text(public_key), &s};
         std::unique_lock lock(queue_mu_);
         queue_.push_back(&job);
         while (!job.done) {
@@ -731,7 +253,7 @@ class SqlProtectionDb final : public ProtectionDb {
         for (const CheckItem& item : items) {
             if (item.signable == nullptr) throw ProtectionDbError("batch item without a request");
             validate(item.public_key, *item.signable);
-            jobs.emplace_back(hex(item.public_key), item.signable);
+            jobs.emplace_back(db_text(item.public_key), item.signable);
         }
         std::vector<const Job*> order;
         for (const Job& j : jobs) order.push_back(&j);
@@ -1128,8 +650,8 @@ class SqlProtectionDb final : public ProtectionDb {
             "number, payload_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
             "?11)",
             {pk, std::string(rule_text(rule)), to_db(r.position.major), to_db(r.position.minor),
-             vote_key(rule, r), int64_t{r.kind}, int64_t{r.sides}, hex(r.subject),
-             int64_t{r.number}, hex(r.payload_hash), now_utc()});
+             vote_key(rule, r), int64_t{r.kind}, int64_t{r.sides}, db_text(r.subject),
+             int64_t{r.number}, db_text(r.payload_hash), now_utc()});
     }
 
     void set_watermark(Session& db, const std::string& pk, Rule rule, Position wm) {
@@ -1211,12 +733,7 @@ class SqlProtectionDb final : public ProtectionDb {
             return prot::refused(prot::below_watermark_refusal(s.rule, s.position, k.watermark));
 
         if (s.rule != Rule::para) {
-            Record r;
-            r.position = s.position;
-            r.kind = s.kind;
-            r.subject = s.subject;
-            r.number = s.number;
-            r.payload_hash = s.payload_hash;
+            const Record r = prot::record_of(s);
             if (s.rule == Rule::grandpa && s.kind > 1)
                 throw ProtectionDbError("grandpa: only prevotes and precommits are recorded");
             if (auto earlier = find(db, pk, s.rule, s.position, vote_key(s.rule, r))) {
@@ -1278,7 +795,7 @@ class SqlProtectionDb final : public ProtectionDb {
 
     void merge(Session& db, const prot::History& h, prot::ImportReport& report) {
         ++report.items;
-        const std::string pk = hex(h.public_key);
+        const std::string pk = db_text(h.public_key);
         Position wm = watermark(db, pk, h.rule);
         if (h.watermark > wm) {
             wm = h.watermark;
@@ -1364,7 +881,7 @@ std::unique_ptr<ProtectionDb> open_protection_db(const ProtectionDbOptions& opti
         const std::string path = options.sqlite_path;
         // One connection: SQLite serializes writers anyway.
         db = std::make_unique<SqlProtectionDb>(
-            options, [path]() { return std::make_unique<SqliteSession>(path); }, 1);
+            options, [path]() { return sqldb::open_sqlite_session(path); }, 1);
     } else if (options.backend == "postgres") {
         if (options.postgres_url.empty())
             throw ProtectionDbError(
@@ -1372,7 +889,7 @@ std::unique_ptr<ProtectionDb> open_protection_db(const ProtectionDbOptions& opti
                 "TS_POSTGRES_URL)");
         const std::string url = options.postgres_url;
         db = std::make_unique<SqlProtectionDb>(
-            options, [url]() { return std::make_unique<PgSession>(url); }, options.pool_size);
+            options, [url]() { return sqldb::open_postgres_session(url); }, options.pool_size);
     } else {
         throw ProtectionDbError("unknown protection database \"" + options.backend +
                                 "\" (use sqlite or postgres)");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <map>
@@ -15,26 +16,6 @@ namespace {
 
 [[noreturn]] void invalid(const std::string& message) {
     throw ServiceError(rpc_error::kInvalidParams, message);
-}
-
-const char* scheme_str(Scheme s) {
-    switch (s) {
-        case Scheme::sr25519:
-            return "sr25519";
-        case Scheme::ed25519:
-            return "ed25519";
-        case Scheme::ecdsa:
-            return "ecdsa";
-    }
-    return "?";
-}
-
-size_t public_size(Scheme s) {
-    return s == Scheme::ecdsa ? 33 : 32;
-}
-
-std::string hex(ByteSpan data) {
-    return core::to_hex(data);
 }
 
 // A ServiceError as the JSON-RPC error to answer, its refusal counted by rule.
@@ -190,10 +171,31 @@ struct RetireTarget {
     RetireVerdict verdict;
 };
 
+// signer_attest's "tee" member (docs/protocol.md): the TEE's evidence; its
+// nonce is the attestation's reportData.
+json tee_evidence_json(const TeeEvidence& t, const Hash256& report_data) {
+    char algorithm[16];
+    std::snprintf(algorithm, sizeof algorithm, "0x%08x", t.algorithm);
+    return {{"type", t.type},
+            {"signatureAlgorithm", "RSASSA-PSS SHA-256 MGF1-SHA-256 salt 32"},
+            {"algorithmId", algorithm},
+            {"nonce", core::to_hex(report_data)},
+            {"publicKey",
+             {{"modulus", core::to_hex(t.rsa_modulus)},
+              {"exponent", core::to_hex(t.rsa_exponent)},
+              {"bits", t.rsa_modulus.size() * 8}}},
+            {"taMemory",
+             {{"digest", core::to_hex(t.ta_memory_digest)},
+              {"signature", core::to_hex(t.ta_memory_signature)}}},
+            {"taHeader",
+             {{"digest", core::to_hex(t.ta_header_digest)},
+              {"signature", core::to_hex(t.ta_header_signature)}}}};
+}
+
 json retire_target_json(const RetireTarget& t, const char* status) {
     json out = {{"keyType", key_type_string(t.key_type)},
-                {"scheme", t.scheme ? json(scheme_str(*t.scheme)) : json(nullptr)},
-                {"public", hex(t.public_key)},
+                {"scheme", t.scheme ? json(core::scheme_name(*t.scheme)) : json(nullptr)},
+                {"public", core::to_hex(t.public_key)},
                 {"status", status},
                 {"lastSigned",
                  t.verdict.last_signed ? json(iso_utc(*t.verdict.last_signed)) : json(nullptr)}};
@@ -257,7 +259,8 @@ json retire_keys(KeyService& ks, KeyUsage* usage, const json& params, const Clie
     std::vector<RetireTarget> unique;
     for (RetireTarget& t : targets) {
         for (Scheme s : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa}) {
-            if (t.scheme ? *t.scheme != s : t.public_key.size() != public_size(s)) continue;
+            if (t.scheme ? *t.scheme != s : t.public_key.size() != core::public_key_size(s))
+                continue;
             if (holds(t.key_type, s, t.public_key)) {
                 t.scheme = s;
                 t.held = true;
@@ -307,7 +310,7 @@ json retire_keys(KeyService& ks, KeyUsage* usage, const json& params, const Clie
                 spdlog::error("key usage: {}", e.what());
             }
             spdlog::warn("retired key {} {} {} for {}", key_type_string(t.key_type),
-                         scheme_str(*t.scheme), hex(t.public_key), c.identity);
+                         core::scheme_name(*t.scheme), core::to_hex(t.public_key), c.identity);
         }
         out["keys"].push_back(retire_target_json(t, t.held ? "retired" : "absent"));
     }
@@ -407,10 +410,8 @@ uint64_t parse_u64_param(const json& value, const std::string& name) {
 
 Scheme parse_scheme_param(const json& value, const std::string& name) {
     if (value.is_string()) {
-        const std::string& s = value.get_ref<const std::string&>();
-        if (s == "sr25519") return Scheme::sr25519;
-        if (s == "ed25519") return Scheme::ed25519;
-        if (s == "ecdsa") return Scheme::ecdsa;
+        if (auto scheme = core::scheme_from_name(value.get_ref<const std::string&>()))
+            return *scheme;
     }
     invalid(name + ": scheme must be \"sr25519\", \"ed25519\" or \"ecdsa\"");
 }
@@ -424,7 +425,7 @@ std::vector<std::pair<Bytes, KeyTypeId>> split_session_keys(ByteSpan blob) {
     std::vector<std::pair<Bytes, KeyTypeId>> keys;
     size_t offset = 0;
     for (const auto& slot : kSessionKeySlots) {
-        const size_t n = public_size(slot.scheme);
+        const size_t n = core::public_key_size(slot.scheme);
         KeyTypeId id{};
         for (size_t i = 0; i < 4; ++i) id[i] = static_cast<uint8_t>(slot.key_type[i]);
         keys.emplace_back(Bytes(blob.begin() + static_cast<std::ptrdiff_t>(offset),
@@ -494,11 +495,11 @@ void refresh_key_metrics(KeyService& service, Metrics& metrics,
     for (const auto& [id, scheme] : seen) {
         try {
             const auto keys = service.public_keys(id, scheme);
-            metrics.set_key_count(key_type_string(id), scheme_str(scheme),
+            metrics.set_key_count(key_type_string(id), core::scheme_name(scheme),
                                   static_cast<double>(keys.size()));
         } catch (const std::exception& e) {
             spdlog::debug("key count for {}/{} unavailable: {}", key_type_string(id),
-                          scheme_str(scheme), e.what());
+                          core::scheme_name(scheme), e.what());
         }
     }
 }
@@ -540,7 +541,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
             }
             spdlog::info("rotated session keys for {}", c.identity);
             refresh();
-            return hex(blob);
+            return core::to_hex(blob);
         }));
 
     d.add("author_hasSessionKeys",
@@ -564,7 +565,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
               KeyTypeId kt = parse_key_type_param(p[0], "keyType");
               Scheme scheme = parse_scheme_param(p[1], "scheme");
               json out = json::array();
-              for (const auto& pk : ks.public_keys(kt, scheme)) out.push_back(hex(pk));
+              for (const auto& pk : ks.public_keys(kt, scheme)) out.push_back(core::to_hex(pk));
               return out;
           }));
 
@@ -586,7 +587,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                        seed = p[2].get<std::string>();
                    }
                    Bytes pk = ks.generate_new(kt, scheme, seed);
-                   spdlog::info("generated {} key of type {} for {}", scheme_str(scheme),
+                   spdlog::info("generated {} key of type {} for {}", core::scheme_name(scheme),
                                 key_type_string(kt), c.identity);
                    {
                        std::lock_guard lock(generated->first);
@@ -594,7 +595,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                        if (std::find(v.begin(), v.end(), kt) == v.end()) v.push_back(kt);
                    }
                    refresh();
-                   return hex(pk);
+                   return core::to_hex(pk);
                }));
 
     // The signing methods a node calls most also run without blocking an RPC
@@ -612,7 +613,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
             SignRequest r;
             r.key_type = parse_key_type_param(p[0], "keyType");
             r.scheme = parse_scheme_param(p[1], "scheme");
-            r.public_key = parse_hex_param(p[2], "public", public_size(r.scheme));
+            r.public_key = parse_hex_param(p[2], "public", core::public_key_size(r.scheme));
             r.message = parse_hex_param(p[3], "message", SIZE_MAX, 0, options.max_message_bytes);
             return r;
         },
@@ -622,7 +623,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
         [&ks](const SignRequest& r, Completion<Bytes> done) {
             return ks.sign_async(r.key_type, r.scheme, r.public_key, r.message, std::move(done));
         },
-        [](const Bytes& signature) -> json { return hex(signature); });
+        [](const Bytes& signature) -> json { return core::to_hex(signature); });
 
     struct VrfRequest {
         KeyTypeId key_type;
@@ -648,9 +649,9 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
         [](const VrfSignature& sig) -> json {
             Bytes encoded(sig.pre_output.begin(), sig.pre_output.end());
             encoded.insert(encoded.end(), sig.proof.begin(), sig.proof.end());
-            return {{"preOutput", hex(sig.pre_output)},
-                    {"proof", hex(sig.proof)},
-                    {"signature", hex(encoded)}};
+            return {{"preOutput", core::to_hex(sig.pre_output)},
+                    {"proof", core::to_hex(sig.proof)},
+                    {"signature", core::to_hex(encoded)}};
         });
 
     d.add("keystore_ecdsaSignPrehashed",
@@ -661,7 +662,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
               Bytes prehash = parse_hex_param(p[2], "prehash", 32);
               ByteArray<32> h{};
               std::copy(prehash.begin(), prehash.end(), h.begin());
-              json out = hex(ks.ecdsa_sign_prehashed(kt, pk, h));
+              json out = core::to_hex(ks.ecdsa_sign_prehashed(kt, pk, h));
               if (options.usage != nullptr) options.usage->signed_with(pk);
               return out;
           }));
@@ -720,8 +721,8 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                                            std::move(done));
             },
             [](const SignedPayload& signed_payload) -> json {
-                return {{"signature", hex(signed_payload.signature)},
-                        {"payloadHash", hex(signed_payload.payload_hash)}};
+                return {{"signature", core::to_hex(signed_payload.signature)},
+                        {"payloadHash", core::to_hex(signed_payload.payload_hash)}};
             });
     }
 
@@ -738,7 +739,7 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
                   max_bytes = static_cast<uint32_t>(v);
               }
               ProtectionPage page = ks.export_protection(cursor, max_bytes);
-              return {{"document", hex(page.document)},
+              return {{"document", core::to_hex(page.document)},
                       {"next", page.next ? json(std::to_string(*page.next)) : json(nullptr)}};
           }));
 
@@ -804,12 +805,15 @@ void register_rpc_methods(RpcDispatcher& d, KeyService& ks, Metrics& metrics,
               Params p(params, {"nonce"}, 1);
               Bytes nonce = parse_hex_param(p[0], "nonce", SIZE_MAX, 0, 64);
               Attestation a = ks.attest(nonce);
-              return {{"kind", a.kind},
-                      {"statement", hex(a.statement)},
-                      {"signature", hex(a.signature)},
-                      {"attestationKey", hex(a.attestation_public_key)},
-                      {"reportData", hex(a.report_data)},
-                      {"details", a.details}};
+              json out = {{"kind", a.kind},
+                          {"statement", core::to_hex(a.statement)},
+                          {"signature", core::to_hex(a.signature)},
+                          {"attestationKey", core::to_hex(a.attestation_public_key)},
+                          {"reportData", core::to_hex(a.report_data)},
+                          {"details", a.details}};
+              if (a.tee) out["tee"] = tee_evidence_json(*a.tee, a.report_data);
+              if (!a.tee_unavailable.empty()) out["teeUnavailable"] = a.tee_unavailable;
+              return out;
           }));
 
     d.add("signer_health", wrap(metrics, [&ks](const json& params, const ClientContext&) -> json {

@@ -14,6 +14,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "dispatcher_hooks.hpp"
+#include "errors.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "protected_key_service.hpp"
@@ -32,11 +34,10 @@ void ensure_data_dir(const std::string& dir) {
     std::error_code ec;
     if (!fs::exists(dir, ec)) {
         fs::create_directories(dir, ec);
-        if (ec)
-            throw std::runtime_error("cannot create data directory " + dir + ": " + ec.message());
+        if (ec) throw StartupError("cannot create data directory " + dir + ": " + ec.message());
         ::chmod(dir.c_str(), 0700);
     } else if (!fs::is_directory(dir, ec)) {
-        throw std::runtime_error("data directory " + dir + " exists and is not a directory");
+        throw StartupError("data directory " + dir + " exists and is not a directory");
     }
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
@@ -52,7 +53,7 @@ Config build_config(const ServeFlags& f) {
     if (f.set_rpc_addr) c.server.rpc_addr = f.rpc_addr;
     if (f.set_rpc_port) {
         if (f.rpc_port < 0 || f.rpc_port > 65535)
-            throw std::runtime_error("--rpc-port must be 0..65535 (0 disables TCP)");
+            throw ConfigError("--rpc-port must be 0..65535 (0 disables TCP)");
         c.server.tcp_enabled = f.rpc_port != 0;
         if (f.rpc_port != 0) c.server.rpc_port = static_cast<uint16_t>(f.rpc_port);
     }
@@ -112,7 +113,7 @@ int run_serve(const ServeFlags& flags) {
 
         Metrics metrics;
 #ifndef TS_SIGNERD_HAVE_TEE
-        throw std::runtime_error(
+        throw StartupError(
             "this build has no TEE backend (the tee/ component was not built); cannot serve");
 #else
         TeeOptions tee;
@@ -283,15 +284,6 @@ ServeFlags ServeCommand::flags() const {
 
 int ServeCommand::run() {
     return run_serve(flags());
-}
-
-void add_serve_command(CLI::App& app) {
-    // The command object lives as long as the callback that owns it.
-    auto command = std::make_shared<ServeCommand>(app);
-    command->subcommand()->callback([command]() {
-        const int rc = command->run();
-        if (rc != 0) throw CLI::RuntimeError(rc);
-    });
 }
 
 }  // namespace teesigner::signerd

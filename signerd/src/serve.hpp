@@ -1,6 +1,6 @@
-// `tee-signer serve`: runs signerd. The CLI (cli/main.cpp) registers the
-// subcommand with add_serve_command(app) before parsing; the subcommand's
-// callback runs the service until SIGINT/SIGTERM.
+// `tee-signer serve`: runs signerd. The CLI (cli/main.cpp) adds the
+// subcommand with a ServeCommand before parsing and, when it was parsed, runs
+// the service until SIGINT/SIGTERM.
 #pragma once
 
 #include <memory>
@@ -63,13 +63,6 @@ class ServeCommand {
     struct Options;
     std::shared_ptr<Options> options_;
 };
-
-/// Callback style, for mains that run the command during parsing (CLI11_PARSE):
-/// adds `serve` whose callback runs the service and, on failure, throws
-/// CLI::RuntimeError(exit code) (app.exit() returns it without printing).
-/// Mains that treat every CLI::ParseError as a usage error must use
-/// ServeCommand instead.
-void add_serve_command(CLI::App& app);
 
 /// Defaults, then the config file (if any), then the flags; validated.
 Config build_config(const ServeFlags& flags);

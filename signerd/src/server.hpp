@@ -91,21 +91,13 @@ struct HealthReport {
 };
 using HealthProvider = std::function<HealthReport()>;
 
-/// Check that the listener configuration is safe; throws std::runtime_error
+/// Check that the listener configuration is safe; throws ConfigError (errors.hpp)
 /// with an operator-facing message if not (e.g. a non-loopback listener
 /// without TLS plus tokens or mutual TLS).
 void validate_server_security(const ServerOptions& options, const TokenStore& tokens);
 
 /// Whether `addr` (IP literal or "localhost") is a loopback address.
 bool is_loopback_address(const std::string& addr);
-
-/// Route every dispatched call to the metrics (requests by method and code,
-/// latency histogram) and to the log (method, identity, code, duration; never
-/// parameters).
-void install_call_observer(RpcDispatcher& dispatcher, Metrics& metrics);
-/// Enforce an allow-list on the dispatcher (refusals counted under
-/// teesigner_refusals_total{rule="access"}).
-void install_access_policy(RpcDispatcher& dispatcher, AccessList access, Metrics& metrics);
 
 class Server {
   public:
@@ -116,9 +108,10 @@ class Server {
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    /// Validate, bind the listeners and start the threads. Throws
-    /// std::runtime_error with a clear message on any configuration or bind
-    /// failure. Call once.
+    /// Validate, bind the listeners and start the threads. Throws ConfigError
+    /// (errors.hpp) for an unsafe or unusable configuration (TLS files
+    /// included), StartupError when a listener cannot be bound, with a clear
+    /// message. Call once (std::logic_error otherwise).
     void start();
     /// Stop accepting, close connections, join threads, remove the Unix
     /// socket. Idempotent; must not be called from a server thread.

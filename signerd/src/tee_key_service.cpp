@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "errors.hpp"
 #include "refusal.hpp"
 #include "signer_ta.h"
 #include "tee_client_api.h"
@@ -39,20 +40,13 @@ std::string result_string(TEEC_Result rc) {
 #endif
 }
 
-uint8_t scheme_byte(Scheme s) {
-    switch (s) {
-        case Scheme::sr25519:
-            return TA_SIGNER_SCHEME_SR25519;
-        case Scheme::ed25519:
-            return TA_SIGNER_SCHEME_ED25519;
-        case Scheme::ecdsa:
-            return TA_SIGNER_SCHEME_ECDSA;
-    }
-    return 0xff;
-}
+// The TA's scheme bytes are core::Scheme's values.
+static_assert(TA_SIGNER_SCHEME_SR25519 == static_cast<uint8_t>(Scheme::sr25519) &&
+              TA_SIGNER_SCHEME_ED25519 == static_cast<uint8_t>(Scheme::ed25519) &&
+              TA_SIGNER_SCHEME_ECDSA == static_cast<uint8_t>(Scheme::ecdsa));
 
-size_t public_size(Scheme s) {
-    return s == Scheme::ecdsa ? 33 : 32;
+uint8_t scheme_byte(Scheme s) {
+    return static_cast<uint8_t>(s);
 }
 
 void encode_transcript(Encoder& e, const VrfTranscriptData& t) {
@@ -70,38 +64,16 @@ void encode_transcript(Encoder& e, const VrfTranscriptData& t) {
 // Commands that change nothing in the TA; safe to retry after a TEE restart.
 bool read_only(uint32_t command) {
     return command == TA_SIGNER_CMD_LIST_PUBLIC_KEYS || command == TA_SIGNER_CMD_HAS_KEYS ||
-           command == TA_SIGNER_CMD_ATTEST || command == TA_SIGNER_CMD_GET_PROTECTION_POLICY ||
+           command == TA_SIGNER_CMD_ATTEST || command == TA_SIGNER_CMD_ATTEST_TEE ||
+           command == TA_SIGNER_CMD_GET_PROTECTION_POLICY ||
            command == TA_SIGNER_CMD_EXPORT_PROTECTION;
 }
 
 // A Refused outcome (signer_ta.h) as the ServiceError the RPC layer answers.
 [[noreturn]] void throw_refusal(Decoder& d) {
-    namespace prot = core::protection;
-    prot::Refusal r;
-    auto reason = d.u8();
-    auto rule = d.u8();
-    auto p1 = d.u64(), p2 = d.u64(), w1 = d.u64(), w2 = d.u64();
-    auto kind = d.u8(), sides = d.u8();
-    auto subject = d.array<32>();
-    auto number = d.u32();
-    auto earlier = d.array<32>();
-    auto key_type = d.array<4>();
-    if (!reason || !rule || !p1 || !p2 || !w1 || !w2 || !kind || !sides || !subject || !number ||
-        !earlier || !key_type || d.finish() != core::Error::ok || *reason < 1 || *reason > 5 ||
-        *rule > 4)
-        bad_response("refusal");
-    r.reason = static_cast<prot::Reason>(*reason);
-    r.rule = static_cast<prot::Rule>(*rule);
-    r.position = {*p1, *p2};
-    r.watermark = {*w1, *w2};
-    r.earlier_kind = *kind;
-    r.earlier_sides = *sides;
-    r.subject = *subject;
-    r.earlier_number = *number;
-    r.earlier_payload_hash = *earlier;
-    r.key_type = *key_type;
-
-    throw refusal_error(r);
+    auto refusal = core::protection::decode_refusal(d);
+    if (!refusal || d.finish() != core::Error::ok) bad_response("refusal");
+    throw refusal_error(*refusal);
 }
 
 // SignOutcome (signer_ta.h): Signed(signature, payload_hash) or Refused(...).
@@ -122,12 +94,12 @@ SignedPayload decode_outcome(const Bytes& out, size_t signature_size) {
 std::string tee_context_name(const TeeOptions& o) {
     if (o.backend == "optee") return {};
     if (o.backend != "soft")
-        throw std::runtime_error("unknown TEE backend \"" + o.backend + "\" (use soft or optee)");
+        throw ConfigError("unknown TEE backend \"" + o.backend + "\" (use soft or optee)");
     std::string name = "softtee:";
     auto add = [&name](const char* key, const std::string& value) {
         if (value.empty()) return;
         if (value.find(',') != std::string::npos)
-            throw std::runtime_error(std::string("soft TEE ") + key + " path must not contain ','");
+            throw ConfigError(std::string("soft TEE ") + key + " path must not contain ','");
         if (name.back() != ':') name += ',';
         name += key;
         name += '=';
@@ -211,6 +183,10 @@ struct TeeKeyService::Impl {
         bad_response("output size keeps growing");
     }
 
+    bool backend_is_soft() const {
+        return options.backend == "soft";
+    }
+
     [[noreturn]] void throw_for(TEEC_Result rc, uint32_t command) {
         switch (rc) {
             case TEEC_ERROR_ITEM_NOT_FOUND:
@@ -225,13 +201,12 @@ struct TeeKeyService::Impl {
                 throw ServiceError(
                     rpc_error::kNotSupported,
                     "not supported by this signer TA build (" + result_string(rc) + ")");
-            case TA_SIGNER_ERROR_REFUSED_SLASHING:
-                throw ServiceError(rpc_error::kSlashingRefused,
-                                   "slashing protection: refused by the signer TA", "slashing");
-            case TA_SIGNER_ERROR_REFUSED_POLICY:
-                throw ServiceError(rpc_error::kPolicyRefused,
-                                   "opaque signing is refused by the signer's policy",
-                                   "opaque_refused");
+            case TA_SIGNER_ERROR_NO_TEE_ATTESTATION:
+                throw ServiceError(rpc_error::kNotSupported,
+                                   backend_is_soft()
+                                       ? "the soft TEE has no attestation service"
+                                       : "OP-TEE's attestation pseudo-TA is not available "
+                                         "(optee_os without CFG_ATTESTATION_PTA)");
             case TA_SIGNER_ERROR_KEY_LIMIT:
                 throw ServiceError(
                     rpc_error::kKeyLimit,
@@ -574,7 +549,7 @@ TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
             reason +=
                 ": no OP-TEE device (/dev/teepriv0 or /dev/tee0); is the optee kernel driver "
                 "loaded and tee-supplicant running? (docs/testing-on-optee.md)";
-        throw std::runtime_error("cannot initialize the " + s.options.backend + " TEE: " + reason);
+        throw StartupError("cannot initialize the " + s.options.backend + " TEE: " + reason);
     }
     s.context_open = true;
     try {
@@ -582,7 +557,7 @@ TeeKeyService::TeeKeyService(TeeOptions options, Metrics* metrics)
     } catch (const ServiceError& e) {
         TEEC_FinalizeContext(&s.context);
         s.context_open = false;
-        throw std::runtime_error(e.what());
+        throw StartupError(e.what());
     }
     s.start_batch_thread();
     if (metrics) metrics->set(Metrics::kUp, {}, 1);
@@ -631,7 +606,7 @@ std::vector<Bytes> TeeKeyService::public_keys(const KeyTypeId& key_type, Scheme 
     e.raw(key_type).u8(scheme_byte(scheme));
     Bytes out = impl_->invoke(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, e.take(), 4096);
     Decoder d(out);
-    const size_t n = public_size(scheme);
+    const size_t n = core::public_key_size(scheme);
     auto keys = d.vec<Bytes>(
         [n](Decoder& dec) -> core::Result<Bytes> {
             auto raw = dec.raw(n);
@@ -658,13 +633,13 @@ Bytes TeeKeyService::generate_new(const KeyTypeId& key_type, Scheme scheme,
     Bytes request = e.take();
     Bytes pk;
     try {
-        pk = impl_->invoke(command, request, public_size(scheme));
+        pk = impl_->invoke(command, request, core::public_key_size(scheme));
     } catch (...) {
         std::memset(request.data(), 0, request.size());
         throw;
     }
     std::memset(request.data(), 0, request.size());
-    if (pk.size() != public_size(scheme)) bad_response("public key length");
+    if (pk.size() != core::public_key_size(scheme)) bad_response("public key length");
     return pk;
 }
 
@@ -875,20 +850,13 @@ void TeeKeyService::set_protection_policy(const std::vector<std::pair<KeyTypeId,
     (void)impl_->invoke(TA_SIGNER_CMD_SET_PROTECTION_POLICY, e.take(), 16);
 }
 
-Attestation TeeKeyService::attest(ByteSpan nonce) {
-    if (nonce.size() > TA_SIGNER_MAX_NONCE)
-        throw ServiceError(rpc_error::kInvalidParams,
-                           "nonce: at most " + std::to_string(TA_SIGNER_MAX_NONCE) + " bytes");
-    Encoder e;
-    e.bytes(nonce);
-    Bytes out = impl_->invoke(TA_SIGNER_CMD_ATTEST, e.take(), 16384);
-    Decoder d(out);
+namespace {
+
+// ATTEST's (statement, signature) from `d` into `a` (kind and TEE evidence aside).
+void decode_self_attestation(Decoder& d, ByteSpan nonce, Attestation& a) {
     auto statement = d.bytes();
     auto signature = d.array<64>();
-    if (!statement || !signature || d.finish() != core::Error::ok) bad_response("attestation");
-
-    Attestation a;
-    a.kind = "self-attested";
+    if (!statement || !signature) bad_response("attestation");
     a.statement = *statement;
     a.signature.assign(signature->begin(), signature->end());
     // statement = (label: String, nonce: Vec<u8>, keys: Vec<(KeyTypeId, Scheme, Vec<u8>)>,
@@ -921,10 +889,10 @@ Attestation TeeKeyService::attest(ByteSpan nonce) {
     a.attestation_public_key.assign(attest_key->begin(), attest_key->end());
     nlohmann::json key_list = nlohmann::json::array();
     for (const auto& k : *keys) {
-        const char* scheme = k.scheme == TA_SIGNER_SCHEME_SR25519   ? "sr25519"
-                             : k.scheme == TA_SIGNER_SCHEME_ED25519 ? "ed25519"
-                             : k.scheme == TA_SIGNER_SCHEME_ECDSA   ? "ecdsa"
-                                                                    : "unknown";
+        // TA_SIGNER_SCHEME_* are core::Scheme's values (static_assert above).
+        const char* scheme = k.scheme <= TA_SIGNER_SCHEME_ECDSA
+                                 ? core::scheme_name(static_cast<Scheme>(k.scheme))
+                                 : "unknown";
         key_list.push_back({{"keyType", key_type_string(k.type)},
                             {"scheme", scheme},
                             {"public", core::to_hex(k.public_key)}});
@@ -933,6 +901,65 @@ Attestation TeeKeyService::attest(ByteSpan nonce) {
                  {"nonce", core::to_hex(*echoed)},
                  {"keys", key_list},
                  {"signatureScheme", "ed25519"}};
+}
+
+// ATTEST_TEE's TeeEvidence (signer_ta.h) from `d`.
+TeeEvidence decode_tee_evidence(Decoder& d) {
+    TeeEvidence t;
+    t.type = "optee-attestation-pta";
+    auto algorithm = d.u32();
+    auto exponent = d.bytes();
+    auto modulus = d.bytes();
+    auto memory_digest = d.array<32>();
+    auto memory_signature = d.bytes();
+    auto header_digest = d.array<32>();
+    auto header_signature = d.bytes();
+    if (!algorithm || !exponent || !modulus || !memory_digest || !memory_signature ||
+        !header_digest || !header_signature || d.finish() != core::Error::ok)
+        bad_response("TEE attestation evidence");
+    // An RSA signature is as long as the modulus.
+    if (modulus->empty() || exponent->empty() || memory_signature->size() != modulus->size() ||
+        header_signature->size() != modulus->size())
+        bad_response("TEE attestation evidence sizes");
+    t.algorithm = *algorithm;
+    t.rsa_exponent = std::move(exponent).value();
+    t.rsa_modulus = std::move(modulus).value();
+    t.ta_memory_digest = *memory_digest;
+    t.ta_memory_signature = std::move(memory_signature).value();
+    t.ta_header_digest = *header_digest;
+    t.ta_header_signature = std::move(header_signature).value();
+    return t;
+}
+
+}  // namespace
+
+Attestation TeeKeyService::attest(ByteSpan nonce) {
+    if (nonce.size() > TA_SIGNER_MAX_NONCE)
+        throw ServiceError(rpc_error::kInvalidParams,
+                           "nonce: at most " + std::to_string(TA_SIGNER_MAX_NONCE) + " bytes");
+    Encoder e;
+    e.bytes(nonce);
+    const Bytes request = e.take();
+    Attestation a;
+    // The TEE's own evidence first; a TEE without an attestation service (the
+    // soft TEE, OP-TEE without CFG_ATTESTATION_PTA) or an older TA says so,
+    // and the TA's self-attested statement is all there is.
+    try {
+        Bytes out = impl_->invoke(TA_SIGNER_CMD_ATTEST_TEE, request, 16384);
+        Decoder d(out);
+        decode_self_attestation(d, nonce, a);
+        a.tee = decode_tee_evidence(d);
+        a.kind = a.tee->type;
+        return a;
+    } catch (const ServiceError& err) {
+        if (err.code() != rpc_error::kNotSupported) throw;
+        a.tee_unavailable = err.what();
+    }
+    Bytes out = impl_->invoke(TA_SIGNER_CMD_ATTEST, request, 16384);
+    Decoder d(out);
+    decode_self_attestation(d, nonce, a);
+    if (d.finish() != core::Error::ok) bad_response("attestation");
+    a.kind = "self-attested";
     return a;
 }
 

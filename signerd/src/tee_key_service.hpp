@@ -29,7 +29,8 @@ struct TeeOptions {
 class TeeKeyService : public KeyService {
   public:
     /// Connects to the TEE and opens a session with the signer TA. Throws
-    /// std::runtime_error with the TEE's reason when that fails. `metrics`
+    /// StartupError (errors.hpp) with the TEE's reason when that fails, and
+    /// ConfigError for unusable TEE settings. `metrics`
     /// may be null; it must outlive the service otherwise.
     TeeKeyService(TeeOptions options, Metrics* metrics);
     ~TeeKeyService() override;

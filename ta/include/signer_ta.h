@@ -50,19 +50,9 @@
  * sp-keystore has_keys: true iff every (public key, key type) is stored. */
 #define TA_SIGNER_CMD_HAS_KEYS 0x0004
 
-/* (key_type: KeyTypeId, scheme: Scheme, public: Vec<u8>, message: Vec<u8>) -> Signature
- * Substrate Pair::sign: sr25519 (context "substrate", 64 bytes), ed25519 (64),
- * ecdsa recoverable over blake2_256(message) (65).
- * TEE_ERROR_ITEM_NOT_FOUND if the key is not stored. Slashing protection and
- * the opaque policy apply as for SIGN_CHECKED (below); a refusal is
- * TA_SIGNER_ERROR_REFUSED_SLASHING or TA_SIGNER_ERROR_REFUSED_POLICY. */
-#define TA_SIGNER_CMD_SIGN 0x0005
-
-/* (key_type: KeyTypeId, public: [u8; 33], prehash: [u8; 32]) -> [u8; 65]
- * Opaque: allowed only if the opaque policy allows it for every key type of
- * the key (refused by default for "beef"; BEEFY votes go through
- * SIGN_BEEFY_COMMITMENT); a refusal is TA_SIGNER_ERROR_REFUSED_POLICY. */
-#define TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED 0x0006
+/* 0x0005 and 0x0006 were SIGN and ECDSA_SIGN_PREHASHED, the plain-signature
+ * forms of SIGN_CHECKED and ECDSA_SIGN_PREHASHED_CHECKED (below); removed, and
+ * not to be reused. */
 
 /* (key_type: KeyTypeId, public: [u8; 32], input: VrfTranscript,
  *  extra: Option<VrfTranscript>) -> (pre_output: [u8; 32], proof: [u8; 64])
@@ -120,6 +110,42 @@
 #define TA_SIGNER_ATTEST_LABEL "tee-signer/self-attested/v1: NOT hardware-backed"
 #define TA_SIGNER_MAX_NONCE 64
 
+/* (nonce: Vec<u8>, at most 64 bytes)
+ *   -> (statement: Vec<u8>, signature: [u8; 64], tee: TeeEvidence)
+ * ATTEST's statement and signature, plus evidence from OP-TEE's attestation
+ * pseudo-TA (optee_os built with CFG_ATTESTATION_PTA=y; its interface is
+ * OP-TEE's lib/libutee/include/pta_attestation.h) bound to the statement's
+ * report_data, in one command (so over the same key index):
+ *   TeeEvidence = (algorithm: u32, exponent: Vec<u8>, modulus: Vec<u8>,
+ *                  memory_digest: [u8; 32], memory_signature: Vec<u8>,
+ *                  header_digest: [u8; 32], header_signature: Vec<u8>)
+ * algorithm: what the PTA reports for its key (0x70414930,
+ *   TEE_ALG_RSASSA_PKCS1_PSS_MGF1_SHA256); exponent, modulus: the PTA's RSA
+ *   public key, big-endian (the PTA generates it on first use and keeps it in
+ *   secure storage).
+ * memory_digest: SHA-256 of this TA instance's read-only memory (code and
+ *   read-only data), measured by the PTA for its caller
+ *   (PTA_ATTESTATION_HASH_TA_MEMORY): only a TA can obtain it, and only for
+ *   itself, so it ties report_data to the code that computed it.
+ * header_digest: the digest in the signed header of the installed TA binary
+ *   TA_SIGNER_UUID (PTA_ATTESTATION_GET_TA_SHDR_DIGEST), the 32 bytes at
+ *   offset 20 of the .ta file. Any normal-world client can ask the PTA for
+ *   it, with any nonce: it says which binary is installed, not who asked.
+ * Each signature: RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt,
+ *   over the message report_data ++ digest (the PTA signs
+ *   SHA-256(nonce ++ digest) with nonce = report_data).
+ * TA_SIGNER_ERROR_NO_TEE_ATTESTATION when the TEE has no attestation PTA (the
+ * soft TEE; OP-TEE without CFG_ATTESTATION_PTA): use ATTEST. */
+#define TA_SIGNER_CMD_ATTEST_TEE 0x000B
+#define TA_SIGNER_ERROR_NO_TEE_ATTESTATION 0x80005304
+/* OP-TEE's attestation PTA (pta_attestation.h: PTA_ATTESTATION_UUID) */
+#define TA_SIGNER_OPTEE_ATTESTATION_PTA_UUID               \
+    {                                                      \
+        0x39800861, 0x182a, 0x4720, {                      \
+            0x9b, 0x67, 0x2b, 0xcd, 0x62, 0x2b, 0xc0, 0xb5 \
+        }                                                  \
+    }
+
 /* ---- Slashing protection (docs/slashing-protection.md) --------------------
  *
  * Every signing command decides on the trusted side, with the rules of
@@ -148,19 +174,14 @@
  *     para candidate hash), number (grandpa target number), payload_hash.
  *   key_type: the key type whose opaque policy refused (opaque_refused).
  *   payload_hash (Signed) and earlier_payload_hash: blake2_256 of the signed
- *     bytes (grandpa, para, raw SIGN), the header pre-hash (babe), the keccak-256
- *     prehash (beefy, prehashed ecdsa).
+ *     bytes (grandpa, para, SIGN_CHECKED), the header pre-hash (babe), the
+ *     keccak-256 prehash (beefy, prehashed ecdsa).
  * The output buffer must hold TA_SIGNER_SIGN_OUTCOME_MAX bytes (checked before
  * anything is recorded). A typed payload that does not decode is
- * TEE_ERROR_BAD_FORMAT (nothing recorded).
- *
- * The older SIGN and ECDSA_SIGN_PREHASHED apply the same protection and policy
- * but keep their plain-signature response: a refusal is the TA result
- * TA_SIGNER_ERROR_REFUSED_SLASHING or TA_SIGNER_ERROR_REFUSED_POLICY, without
- * details (use the *_CHECKED forms for the details). */
+ * TEE_ERROR_BAD_FORMAT (nothing recorded). (The results 0x80005301 and
+ * 0x80005302 were the refusals of the removed SIGN and ECDSA_SIGN_PREHASHED;
+ * not to be reused.) */
 #define TA_SIGNER_SIGN_OUTCOME_MAX 112
-#define TA_SIGNER_ERROR_REFUSED_SLASHING 0x80005301 /* conflict, watermark, capacity, malformed */
-#define TA_SIGNER_ERROR_REFUSED_POLICY 0x80005302   /* opaque signing refused for the key type */
 /* GENERATE_KEY, GENERATE_SESSION_KEYS, IMPORT_SURI: the keystore already holds
  * TA_SIGNER_MAX_KEYS_PER_TYPE keys of the key type, or TA_SIGNER_MAX_KEYS in
  * all; nothing was stored for the refused key (the sealed key index has a
@@ -194,14 +215,21 @@
  * or ExplicitDisputeStatement ("DISP" ...). sr25519 signature over it. */
 #define TA_SIGNER_CMD_SIGN_PARA_STATEMENT 0x0013
 
-/* SIGN's request -> SignOutcome. sp-keystore raw signing: for a key stored as
- * "gran", bytes that decode as a GRANDPA payload are protected as a vote; for
- * "para", bytes starting with "BKNG"/"APPR"/"DISP" must decode as a statement
- * and are protected; anything else is opaque and signed only if the opaque
- * policy allows it for every one of the key's key types. */
+/* (key_type: KeyTypeId, scheme: Scheme, public: Vec<u8>, message: Vec<u8>) -> SignOutcome
+ * Substrate Pair::sign: sr25519 (context "substrate", 64 bytes), ed25519 (64),
+ * ecdsa recoverable over blake2_256(message) (65). TEE_ERROR_ITEM_NOT_FOUND if
+ * the key is not stored. sp-keystore raw signing: for a key stored as "gran",
+ * bytes that decode as a GRANDPA payload are protected as a vote; for "para",
+ * bytes starting with "BKNG"/"APPR"/"DISP" must decode as a statement and are
+ * protected; anything else is opaque and signed only if the opaque policy
+ * allows it for every one of the key's key types. */
 #define TA_SIGNER_CMD_SIGN_CHECKED 0x0014
 
-/* ECDSA_SIGN_PREHASHED's request -> SignOutcome. A prehash is always opaque. */
+/* (key_type: KeyTypeId, public: [u8; 33], prehash: [u8; 32]) -> SignOutcome
+ * A recoverable ecdsa signature (65 bytes) over the prehash. Always opaque:
+ * allowed only if the opaque policy allows it for every key type of the key
+ * (refused by default for "beef"; BEEFY votes go through
+ * SIGN_BEEFY_COMMITMENT). */
 #define TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED 0x0015
 
 /* (cursor: u64, max_bytes: u32) -> (document: Vec<u8>, next: Option<u64>)

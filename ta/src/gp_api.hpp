@@ -1,5 +1,5 @@
 // The GlobalPlatform TEE Internal Core API for the TA's C++ sources: the TA
-// dev kit's <tee_internal_api.h> on OP-TEE, ours (ta/softtee/include) in the
+// dev kit's <tee_internal_api.h> on OP-TEE, ours (tee/softtee/include) in the
 // soft TEE. Include this, never the GP header directly.
 //
 // OP-TEE's headers pull in its <compiler.h>, whose macros have reserved names

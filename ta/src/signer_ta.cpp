@@ -201,10 +201,6 @@ TEE_Result cmd_has_keys(Io& io) {
 
 namespace prot = core::protection;
 
-// How a signing command answers: SignOutcome, or (SIGN, ECDSA_SIGN_PREHASHED)
-// the bare signature with refusals as TA result codes.
-enum class Reply { outcome, legacy };
-
 // Test builds: die after the record is committed and the signature computed,
 // before anything is returned (the crash a real deployment must survive).
 void crash_point(const prot::Decision& d) {
@@ -251,14 +247,6 @@ TEE_Result key_types_of(const KeyTypeId& requested, Scheme scheme, const Bytes& 
     return TEE_SUCCESS;
 }
 
-void encode_refusal(Encoder& e, const prot::Refusal& r) {
-    e.u8(static_cast<uint8_t>(r.reason)).u8(static_cast<uint8_t>(r.rule));
-    e.u64(r.position.major).u64(r.position.minor);
-    e.u64(r.watermark.major).u64(r.watermark.minor);
-    e.u8(r.earlier_kind).u8(r.earlier_sides).raw(r.subject).u32(r.earlier_number);
-    e.raw(r.earlier_payload_hash).raw(r.key_type);
-}
-
 // How the signature of an allowed request is made.
 enum class SignOp : uint8_t { message, prehashed };
 
@@ -268,7 +256,6 @@ enum class SignOp : uint8_t { message, prehashed };
 // once, and only then are the signatures made and released.
 struct Pending {
     bool deferred = false;  // decided; the answer is made by finish()
-    Reply mode = Reply::outcome;
     const core::KeyPair* pair = nullptr;
     SignOp op = SignOp::message;
     Bytes message;  // the bytes (or prehash) to sign
@@ -282,13 +269,9 @@ Pending* g_pending = nullptr;
 TEE_Result finish(Io& io, const Pending& p) {
     const prot::Decision& d = p.decision;
     if (!d.allowed) {
-        if (p.mode == Reply::legacy)
-            return d.refusal.reason == prot::Reason::opaque_refused
-                       ? TEE_Result{TA_SIGNER_ERROR_REFUSED_POLICY}
-                       : TEE_Result{TA_SIGNER_ERROR_REFUSED_SLASHING};
         Encoder e;
         e.enum_tag(1);
-        encode_refusal(e, d.refusal);
+        prot::encode_refusal(e, d.refusal);
         return respond(io, e.take());
     }
     // The record (if any) is committed: only now may a signature exist.
@@ -296,7 +279,6 @@ TEE_Result finish(Io& io, const Pending& p) {
         p.op == SignOp::message ? p.pair->sign(p.message) : p.pair->sign_prehashed(p.message);
     if (!sig) return to_tee(sig.error());
     crash_point(d);
-    if (p.mode == Reply::legacy) return respond(io, *sig);
     Encoder e;
     e.enum_tag(0).bytes(*sig).raw(p.payload_hash);
     return respond(io, e.take());
@@ -306,11 +288,9 @@ TEE_Result finish(Io& io, const Pending& p) {
 // then sign and reply. `decide` runs only once the key and the output buffer
 // are known good, so a request that cannot be answered records nothing.
 template <class Decide>
-TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash256& payload_hash,
+TEE_Result run_protected(Io& io, const KeyRef& ref, const core::Hash256& payload_hash,
                          Decide decide, SignOp op, ByteSpan message) {
-    size_t room =
-        mode == Reply::outcome ? TA_SIGNER_SIGN_OUTCOME_MAX : core::signature_size(ref.scheme);
-    if (!room_for(io, room)) return TEE_ERROR_SHORT_BUFFER;
+    if (!room_for(io, TA_SIGNER_SIGN_OUTCOME_MAX)) return TEE_ERROR_SHORT_BUFFER;
     Pending local;
     Pending& p = g_pending != nullptr ? *g_pending : local;
     TEE_Result rc = load_key(ref, p.pair);
@@ -329,7 +309,6 @@ TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash
         if (TEE_Result committed = commit_protection_batch(); committed != TEE_SUCCESS)
             return committed;
     }
-    p.mode = mode;
     p.op = op;
     p.message.assign(message.begin(), message.end());
     p.payload_hash = payload_hash;
@@ -341,7 +320,7 @@ TEE_Result run_protected(Io& io, Reply mode, const KeyRef& ref, const core::Hash
     return finish(io, p);
 }
 
-TEE_Result cmd_sign(Io& io, Reply mode) {
+TEE_Result cmd_sign_checked(Io& io) {
     Decoder d(io.request);
     auto key_type = d.array<4>();
     auto scheme = decode_scheme(d);
@@ -356,12 +335,12 @@ TEE_Result cmd_sign(Io& io, Reply mode) {
     ByteSpan msg = *message;
     const Bytes& public_key = *pk;
     return run_protected(
-        io, mode, KeyRef{*key_type, *scheme, *pk}, core::blake2b_256(msg),
+        io, KeyRef{*key_type, *scheme, *pk}, core::blake2b_256(msg),
         [&](prot::Protector& p) { return p.authorize_message(public_key, types, msg); },
         SignOp::message, msg);
 }
 
-TEE_Result cmd_ecdsa_sign_prehashed(Io& io, Reply mode) {
+TEE_Result cmd_ecdsa_sign_prehashed_checked(Io& io) {
     Decoder d(io.request);
     auto key_type = d.array<4>();
     auto pk = d.array<33>();
@@ -373,7 +352,7 @@ TEE_Result cmd_ecdsa_sign_prehashed(Io& io, Reply mode) {
     if (rc != TEE_SUCCESS) return rc;
     const core::Hash256 h = *prehash;
     return run_protected(
-        io, mode, KeyRef{*key_type, Scheme::ecdsa, public_key}, h,
+        io, KeyRef{*key_type, Scheme::ecdsa, public_key}, h,
         [&](prot::Protector& p) { return p.authorize_opaque(types); }, SignOp::prehashed, h);
 }
 
@@ -402,7 +381,7 @@ TEE_Result cmd_sign_grandpa_vote(Io& io) {
     if (auto vote_signable = prot::signable_grandpa(*vote); vote_signable.ok())
         s = std::move(vote_signable).value();
     return run_protected(
-        io, Reply::outcome, KeyRef{kt, Scheme::ed25519, pk}, core::blake2b_256(payload),
+        io, KeyRef{kt, Scheme::ed25519, pk}, core::blake2b_256(payload),
         [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, payload);
 }
 
@@ -416,7 +395,7 @@ TEE_Result cmd_sign_babe_header(Io& io) {
     const prot::Signable s = prot::signable_babe(*request);
     const core::Hash256 pre_hash = request->pre_hash;
     return run_protected(
-        io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, pre_hash,
+        io, KeyRef{kt, Scheme::sr25519, pk}, pre_hash,
         [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, pre_hash);
 }
 
@@ -430,7 +409,7 @@ TEE_Result cmd_sign_beefy_commitment(Io& io) {
     const core::Hash256 prehash = core::payloads::beefy_prehash(commitment);
     const prot::Signable s = prot::signable_beefy(*decoded, prehash);
     return run_protected(
-        io, Reply::outcome, KeyRef{kt, Scheme::ecdsa, pk}, prehash,
+        io, KeyRef{kt, Scheme::ecdsa, pk}, prehash,
         [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::prehashed, prehash);
 }
 
@@ -443,7 +422,7 @@ TEE_Result cmd_sign_para_statement(Io& io) {
     if (!statement) return TEE_ERROR_BAD_FORMAT;
     const prot::Signable s = prot::signable_para(*statement, payload);
     return run_protected(
-        io, Reply::outcome, KeyRef{kt, Scheme::sr25519, pk}, s.payload_hash,
+        io, KeyRef{kt, Scheme::sr25519, pk}, s.payload_hash,
         [&](prot::Protector& p) { return p.authorize(pk, s); }, SignOp::message, payload);
 }
 
@@ -531,22 +510,6 @@ TEE_Result cmd_set_protection_policy(Io& io) {
     return TEE_SUCCESS;
 }
 
-// A VrfTranscript (see signer_ta.h) replayed into a merlin transcript.
-std::optional<core::Transcript> decode_transcript(Decoder& d) {
-    auto label = d.bytes_view();
-    if (!label) return std::nullopt;
-    core::Transcript t(*label);
-    auto n = d.length_prefix(2);
-    if (!n) return std::nullopt;
-    for (size_t i = 0; i < *n; ++i) {
-        auto item_label = d.bytes_view();
-        auto item = d.bytes_view();
-        if (!item_label || !item) return std::nullopt;
-        t.append_message(*item_label, *item);
-    }
-    return t;
-}
-
 // VRF_SIGN and VRF_SIGN_HASHED (signer_ta.h): the input as a transcript, or
 // as the 64-byte hash schnorrkel maps to the input point.
 enum class VrfInput { transcript, hashed };
@@ -559,7 +522,7 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     std::optional<core::Transcript> input;
     std::optional<core::sr25519::VrfInputHash> input_hash;
     if (form == VrfInput::transcript) {
-        input = decode_transcript(d);
+        input = core::sr25519::decode_vrf_transcript(d);
         if (!input) return TEE_ERROR_BAD_FORMAT;
     } else {
         auto h = d.array<TA_SIGNER_VRF_INPUT_HASH_SIZE>();
@@ -570,7 +533,7 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     if (!has_extra) return TEE_ERROR_BAD_FORMAT;
     std::optional<core::Transcript> extra;
     if (*has_extra) {
-        extra = decode_transcript(d);
+        extra = core::sr25519::decode_vrf_transcript(d);
         if (!extra) return TEE_ERROR_BAD_FORMAT;
     }
     if (d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
@@ -579,7 +542,7 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     TEE_Result rc =
         load_key(KeyRef{*key_type, Scheme::sr25519, Bytes(pk->begin(), pk->end())}, pair);
     if (rc != TEE_SUCCESS) return rc;
-    const core::sr25519::Keypair* kp = pair->as_sr25519();
+    const core::sr25519::KeyPair* kp = pair->as_sr25519();
     if (kp == nullptr) return TEE_ERROR_GENERIC;
     if (input_hash) {
         // A hash that maps to the identity point (all zeros does) gives a
@@ -597,7 +560,9 @@ TEE_Result cmd_vrf_sign(Io& io, VrfInput form) {
     return respond(io, out.take());
 }
 
-TEE_Result cmd_attest(Io& io) {
+// ATTEST's statement and signature for `nonce` (signer_ta.h), and the
+// report_data it binds.
+TEE_Result attest_statement(Io& io, Encoder& out, core::Hash256& report_data) {
     Decoder d(io.request);
     auto nonce = d.bytes();
     if (!nonce || d.finish() != core::Error::ok) return TEE_ERROR_BAD_FORMAT;
@@ -612,7 +577,7 @@ TEE_Result cmd_attest(Io& io) {
     Bytes bound = *nonce;
     for (const KeyRef& k : index)
         bound.insert(bound.end(), k.public_key.begin(), k.public_key.end());
-    core::Hash256 report_data = core::blake2b_256(bound);
+    report_data = core::blake2b_256(bound);
 
     Encoder statement;
     statement.str(TA_SIGNER_ATTEST_LABEL).bytes(*nonce);
@@ -622,8 +587,147 @@ TEE_Result cmd_attest(Io& io) {
     statement.raw(report_data).raw(attest->public_key());
     auto sig = attest->sign(statement.bytes());
     if (!sig) return to_tee(sig.error());
-    Encoder out;
     out.bytes(statement.bytes()).raw(*sig);
+    return TEE_SUCCESS;
+}
+
+TEE_Result cmd_attest(Io& io) {
+    Encoder out;
+    core::Hash256 report_data{};
+    TEE_Result rc = attest_statement(io, out, report_data);
+    if (rc != TEE_SUCCESS) return rc;
+    return respond(io, out.take());
+}
+
+// ---- OP-TEE's attestation pseudo-TA (ATTEST_TEE, signer_ta.h) ---------------
+// Its interface as OP-TEE documents it (lib/libutee/include/pta_attestation.h):
+// command ids, parameter layouts, and the signed output "digest (32 bytes) ++
+// RSASSA-PSS signature" over SHA-256(nonce ++ digest).
+constexpr uint32_t kPtaGetPubkey = 0x0;
+constexpr uint32_t kPtaGetTaShdrDigest = 0x1;
+constexpr uint32_t kPtaHashTaMemory = 0x2;
+constexpr size_t kPtaMaxModulus = 4096 / 8;  // the PTA's largest key
+
+class AttestationPta {
+  public:
+    AttestationPta() = default;
+    AttestationPta(const AttestationPta&) = delete;
+    AttestationPta& operator=(const AttestationPta&) = delete;
+    ~AttestationPta() {
+        if (open_) TEE_CloseTASession(session_);
+    }
+
+    // TA_SIGNER_ERROR_NO_TEE_ATTESTATION when the TEE has no such PTA.
+    TEE_Result open() {
+        const TEE_UUID uuid = TA_SIGNER_OPTEE_ATTESTATION_PTA_UUID;
+        TEE_Param params[4]{};
+        uint32_t origin = 0;
+        TEE_Result rc =
+            TEE_OpenTASession(&uuid, TEE_TIMEOUT_INFINITE, 0, params, &session_, &origin);
+        if (rc == TEE_ERROR_ITEM_NOT_FOUND || rc == TEE_ERROR_NOT_SUPPORTED)
+            return TA_SIGNER_ERROR_NO_TEE_ATTESTATION;
+        if (rc == TEE_SUCCESS) open_ = true;
+        return rc;
+    }
+
+    TEE_Result public_key(uint32_t& algorithm, Bytes& exponent, Bytes& modulus) {
+        exponent.assign(16, 0);
+        modulus.assign(kPtaMaxModulus, 0);
+        TEE_Param params[4]{};
+        params[0].memref.buffer = exponent.data();
+        params[0].memref.size = exponent.size();
+        params[1].memref.buffer = modulus.data();
+        params[1].memref.size = modulus.size();
+        TEE_Result rc =
+            invoke(kPtaGetPubkey,
+                   TEE_PARAM_TYPES(TEE_PARAM_TYPE_MEMREF_OUTPUT, TEE_PARAM_TYPE_MEMREF_OUTPUT,
+                                   TEE_PARAM_TYPE_VALUE_OUTPUT, TEE_PARAM_TYPE_NONE),
+                   params);
+        if (rc != TEE_SUCCESS) return rc;
+        if (params[0].memref.size > exponent.size() || params[1].memref.size > modulus.size())
+            return TEE_ERROR_GENERIC;
+        exponent.resize(params[0].memref.size);
+        modulus.resize(params[1].memref.size);
+        algorithm = params[2].value.a;
+        return TEE_SUCCESS;
+    }
+
+    // The caller's (this TA's) read-only memory, signed with `nonce`.
+    TEE_Result hash_own_memory(const core::Hash256& nonce, core::Hash256& digest,
+                               Bytes& signature) {
+        Bytes out(32 + kPtaMaxModulus);
+        TEE_Param params[4]{};
+        params[0].memref.buffer = const_cast<uint8_t*>(nonce.data());
+        params[0].memref.size = nonce.size();
+        params[1].memref.buffer = out.data();
+        params[1].memref.size = out.size();
+        TEE_Result rc =
+            invoke(kPtaHashTaMemory,
+                   TEE_PARAM_TYPES(TEE_PARAM_TYPE_MEMREF_INPUT, TEE_PARAM_TYPE_MEMREF_OUTPUT,
+                                   TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE),
+                   params);
+        if (rc != TEE_SUCCESS) return rc;
+        return split(out, params[1].memref.size, digest, signature);
+    }
+
+    // The signed-header digest of the installed TA binary `uuid`, signed with `nonce`.
+    TEE_Result header_digest(const TEE_UUID& uuid, const core::Hash256& nonce,
+                             core::Hash256& digest, Bytes& signature) {
+        Bytes out(32 + kPtaMaxModulus);
+        TEE_UUID id = uuid;
+        TEE_Param params[4]{};
+        params[0].memref.buffer = &id;
+        params[0].memref.size = sizeof id;
+        params[1].memref.buffer = const_cast<uint8_t*>(nonce.data());
+        params[1].memref.size = nonce.size();
+        params[2].memref.buffer = out.data();
+        params[2].memref.size = out.size();
+        TEE_Result rc =
+            invoke(kPtaGetTaShdrDigest,
+                   TEE_PARAM_TYPES(TEE_PARAM_TYPE_MEMREF_INPUT, TEE_PARAM_TYPE_MEMREF_INPUT,
+                                   TEE_PARAM_TYPE_MEMREF_OUTPUT, TEE_PARAM_TYPE_NONE),
+                   params);
+        if (rc != TEE_SUCCESS) return rc;
+        return split(out, params[2].memref.size, digest, signature);
+    }
+
+  private:
+    TEE_Result invoke(uint32_t command, uint32_t types, TEE_Param* params) {
+        uint32_t origin = 0;
+        return TEE_InvokeTACommand(session_, TEE_TIMEOUT_INFINITE, command, types, params, &origin);
+    }
+    static TEE_Result split(const Bytes& out, size_t size, core::Hash256& digest,
+                            Bytes& signature) {
+        if (size <= 32 || size > out.size()) return TEE_ERROR_GENERIC;
+        std::copy_n(out.begin(), 32, digest.begin());
+        signature.assign(out.begin() + 32, out.begin() + static_cast<std::ptrdiff_t>(size));
+        return TEE_SUCCESS;
+    }
+
+    TEE_TASessionHandle session_{};
+    bool open_ = false;
+};
+
+TEE_Result cmd_attest_tee(Io& io) {
+    AttestationPta pta;
+    TEE_Result rc = pta.open();
+    if (rc != TEE_SUCCESS) return rc;
+    Encoder out;
+    core::Hash256 report_data{};
+    rc = attest_statement(io, out, report_data);
+    if (rc != TEE_SUCCESS) return rc;
+    uint32_t algorithm = 0;
+    Bytes exponent, modulus, memory_signature, header_signature;
+    core::Hash256 memory_digest{}, header_digest{};
+    rc = pta.public_key(algorithm, exponent, modulus);
+    if (rc == TEE_SUCCESS) rc = pta.hash_own_memory(report_data, memory_digest, memory_signature);
+    const TEE_UUID self = TA_SIGNER_UUID;
+    if (rc == TEE_SUCCESS)
+        rc = pta.header_digest(self, report_data, header_digest, header_signature);
+    if (rc != TEE_SUCCESS) return rc;
+    out.u32(algorithm).bytes(exponent).bytes(modulus);
+    out.raw(memory_digest).bytes(memory_signature);
+    out.raw(header_digest).bytes(header_signature);
     return respond(io, out.take());
 }
 
@@ -717,14 +821,10 @@ TEE_Result dispatch(uint32_t command, Io& io) {
             return cmd_has_keys(io);
         case TA_SIGNER_CMD_DELETE_KEY:
             return cmd_delete_key(io);
-        case TA_SIGNER_CMD_SIGN:
-            return cmd_sign(io, Reply::legacy);
-        case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED:
-            return cmd_ecdsa_sign_prehashed(io, Reply::legacy);
         case TA_SIGNER_CMD_SIGN_CHECKED:
-            return cmd_sign(io, Reply::outcome);
+            return cmd_sign_checked(io);
         case TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED:
-            return cmd_ecdsa_sign_prehashed(io, Reply::outcome);
+            return cmd_ecdsa_sign_prehashed_checked(io);
         case TA_SIGNER_CMD_SIGN_GRANDPA_VOTE:
             return cmd_sign_grandpa_vote(io);
         case TA_SIGNER_CMD_SIGN_BABE_HEADER:
@@ -747,6 +847,8 @@ TEE_Result dispatch(uint32_t command, Io& io) {
             return cmd_vrf_sign(io, VrfInput::hashed);
         case TA_SIGNER_CMD_ATTEST:
             return cmd_attest(io);
+        case TA_SIGNER_CMD_ATTEST_TEE:
+            return cmd_attest_tee(io);
         case TA_SIGNER_CMD_IMPORT_SURI:
             return cmd_import_suri(io);
         case TA_SIGNER_CMD_SIGN_BATCH:

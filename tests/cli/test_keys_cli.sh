@@ -5,6 +5,8 @@
 #   printed with its reason, nothing retired); after the window the whole set is
 #   retired and no longer listed or usable, the newest set stays; the newest set
 #   is refused without --force; bad input is exit 2 with one "error:" line.
+# Also `tee-signer verify-attestation` against it (self-attested: refused unless
+# --allow-self-attested; a saved answer fails with another nonce).
 #
 # Usage: tests/cli/test_keys_cli.sh path/to/tee-signer. Needs curl.
 set -u
@@ -127,6 +129,25 @@ if grep -qF "keys: expected 193 bytes, got 192" "$TMP/err"; then ok; else bad "1
 run keys retire --unix-socket "$TMP/nobody.sock" --session-keys "$OLD"
 expect_rc 1 "unreachable signer"
 expect_one_error "unreachable signer"
+
+# verify-attestation against the soft TEE: self-attested only, so it fails unless
+# --allow-self-attested; a saved answer verifies with its nonce, not with another.
+run verify-attestation --unix-socket "$SOCK" --nonce 0x0102 --save "$TMP/attest.json"
+expect_rc 1 "verify-attestation, soft TEE, TEE evidence required"
+expect_out "FAIL tee-evidence: kind \"self-attested\", no TEE evidence (the soft TEE has no attestation service)" "no TEE evidence"
+expect_out "PASS ta-signature" "statement signature verified"
+run verify-attestation --file "$TMP/attest.json" --nonce 0x0102 --allow-self-attested
+expect_rc 0 "verify-attestation --allow-self-attested"
+expect_out "result: PASS" "self-attested accepted"
+ATT_KEY=$(sed -n 's/.*"attestationKey": "\(0x[0-9a-f]*\)".*/\1/p' "$TMP/attest.json")
+run verify-attestation --file "$TMP/attest.json" --nonce 0x0102 --allow-self-attested --expect-attestation-key "$ATT_KEY"
+expect_rc 0 "verify-attestation with the attestation key pinned"
+run verify-attestation --file "$TMP/attest.json" --nonce 0x0103 --allow-self-attested
+expect_rc 1 "verify-attestation with another nonce"
+expect_out "FAIL nonce" "another nonce"
+run verify-attestation --file "$TMP/attest.json" --allow-self-attested
+expect_rc 2 "verify-attestation --file without --nonce"
+expect_one_error "verify-attestation --file without --nonce"
 
 echo "test_keys_cli: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

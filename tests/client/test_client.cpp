@@ -56,8 +56,9 @@ Bytes grandpa_prevote(uint8_t hash_byte, uint32_t number, uint64_t round, uint64
 }
 
 bool sr25519_valid(const Bytes& pub, const Bytes& message, const Bytes& sig) {
-    return core::sr25519::verify_simple(pub, core::as_bytes(core::sr25519::kSubstrateContext),
-                                        message, sig) == core::Error::ok;
+    return core::sr25519::verify_simple(core::SignatureBytes(sig),
+                                        core::as_bytes(core::sr25519::kSubstrateContext), message,
+                                        core::PublicKeyBytes(pub)) == core::Error::ok;
 }
 
 class PlainSigner : public ::testing::Test {
@@ -125,7 +126,9 @@ TEST_F(PlainSigner, SignsAndTheSignaturesVerify) {
     const Bytes vote = grandpa_prevote(0x11, 100, 7, 3);
     const TypedSignature typed = c.sign_grandpa_vote("gran", gran, vote);
     ASSERT_EQ(typed.signature.size(), 64u);
-    EXPECT_EQ(core::ed25519::verify(typed.signature, vote, gran), core::Error::ok);
+    EXPECT_EQ(core::ed25519::verify(core::SignatureBytes(typed.signature), vote,
+                                    core::PublicKeyBytes(gran)),
+              core::Error::ok);
     const auto hash = core::blake2b_256(vote);
     EXPECT_EQ(typed.payload_hash, Bytes(hash.begin(), hash.end()));
     // The identical vote again is fine.

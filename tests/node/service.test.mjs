@@ -16,6 +16,8 @@
 // QEMU, over TLS with a bearer token), set TS_SERVICE_URL=https://127.0.0.1:PORT/,
 // TS_SERVICE_TOKEN_FILE and TS_SERVICE_CA (also as NODE_EXTRA_CA_CERTS); the tests that need
 // the service's own process, Unix socket or configured limits are then skipped.
+// TS_SERVICE_TIMEOUT_MS (default 60000, polkadot-js' own) bounds each request of the
+// WsProvider and of `tee-signer session-keys`: raise it for a slow signer (emulation).
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -52,6 +54,9 @@ const remote = process.env.TS_SERVICE_URL
     }
   : null;
 const authHeaders = remote?.token ? { Authorization: `Bearer ${remote.token}` } : {};
+const requestTimeoutMs = process.env.TS_SERVICE_TIMEOUT_MS
+  ? Number(process.env.TS_SERVICE_TIMEOUT_MS)
+  : 60_000;
 const localOnly = remote ? { skip: 'needs the service process, its Unix socket or its limits' } : {};
 
 const { WsProvider, HttpProvider } = await import('@polkadot/rpc-provider');
@@ -228,7 +233,7 @@ before(async () => {
   keysType = registry.findMetaCall(callIndexOfSetKeys()).meta.args[0].type.toString();
 
   await service.start();
-  ws = new WsProvider(service.wsUrl, 1000, authHeaders);
+  ws = new WsProvider(service.wsUrl, 1000, authHeaders, requestTimeoutMs);
   let timer;
   await Promise.race([ws.isReady, new Promise((resolve, reject) => {
     timer = setTimeout(() => reject(new Error('WsProvider did not connect in 20 s')), 20_000);
@@ -319,9 +324,12 @@ describe('tee-signer session-keys (the CLI client of the service)', () => {
     const remoteArgs = remote
       ? ['--ca-file', remote.ca, '--token-file', process.env.TS_SERVICE_TOKEN_FILE]
       : [];
+    if (process.env.TS_SERVICE_TIMEOUT_MS) {
+      remoteArgs.push('--timeout', String(Math.ceil(requestTimeoutMs / 1000)));
+    }
     const r = spawnSync(process.env.TS_CLI, ['session-keys', '--rpc', service.url, ...remoteArgs,
                                              ...args],
-                        { encoding: 'utf8', timeout: 60_000 });
+                        { encoding: 'utf8', timeout: Math.max(60_000, requestTimeoutMs + 30_000) });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 

@@ -15,6 +15,7 @@
 #include "signer_ta.h"
 #include "tee_client_api.h"
 #include "teesigner/core/bytes.hpp"
+#include "teesigner/core/keys.hpp"
 #include "teesigner/core/payloads.hpp"
 #include "teesigner/core/scale.hpp"
 #include "ts_softtee.h"
@@ -50,7 +51,7 @@ Bytes call(uint32_t cmd, const Bytes& req) {
 }
 
 const char* scheme_name(uint8_t s) {
-    return s == 0 ? "sr25519" : s == 1 ? "ed25519" : "ecdsa";
+    return teesigner::core::scheme_name(static_cast<teesigner::core::Scheme>(s));
 }
 
 void print_entry(const char* type, uint8_t scheme, const Bytes& pk, const Bytes& msg,
@@ -63,23 +64,9 @@ void print_entry(const char* type, uint8_t scheme, const Bytes& pk, const Bytes&
     *first = false;
 }
 
-void print_signature(const char* type, uint8_t scheme, const Bytes& pk, bool* first,
-                     Bytes msg = {}) {
-    if (msg.empty()) {
-        std::string text = std::string("tee-signer e2e ") + type + " " + scheme_name(scheme);
-        msg.assign(text.begin(), text.end());
-    }
-    Encoder e;
-    e.raw(as_bytes(std::string_view(type, 4))).u8(scheme).bytes(pk).bytes(msg);
-    print_entry(type, scheme, pk, msg, call(TA_SIGNER_CMD_SIGN, e.take()), first);
-}
-
-// A typed command's SignOutcome: the signature and the payload hash, or exit.
-Bytes signed_outcome(uint32_t cmd, const char* type, const Bytes& pk, const Bytes& payload,
-                     Bytes* payload_hash) {
-    Encoder e;
-    e.raw(as_bytes(std::string_view(type, 4))).raw(pk).bytes(payload);
-    Bytes raw = call(cmd, e.take());
+// A signing command's SignOutcome: the signature and the payload hash, or exit.
+Bytes signed_outcome(uint32_t cmd, const Bytes& request, Bytes* payload_hash) {
+    Bytes raw = call(cmd, request);
     Decoder d(raw);
     auto tag = d.enum_tag(2);
     if (!tag || *tag != 0) {
@@ -91,6 +78,28 @@ Bytes signed_outcome(uint32_t cmd, const char* type, const Bytes& pk, const Byte
     if (!sig || !hash || d.finish() != teesigner::core::Error::ok) exit(1);
     payload_hash->assign(hash->begin(), hash->end());
     return *sig;
+}
+
+// A typed command (key_type, public, payload) signed, or exit.
+Bytes signed_outcome(uint32_t cmd, const char* type, const Bytes& pk, const Bytes& payload,
+                     Bytes* payload_hash) {
+    Encoder e;
+    e.raw(as_bytes(std::string_view(type, 4))).raw(pk).bytes(payload);
+    return signed_outcome(cmd, e.take(), payload_hash);
+}
+
+// sp-keystore raw signing (SIGN_CHECKED) of `msg`, printed.
+void print_signature(const char* type, uint8_t scheme, const Bytes& pk, bool* first,
+                     Bytes msg = {}) {
+    if (msg.empty()) {
+        std::string text = std::string("tee-signer e2e ") + type + " " + scheme_name(scheme);
+        msg.assign(text.begin(), text.end());
+    }
+    Encoder e;
+    e.raw(as_bytes(std::string_view(type, 4))).u8(scheme).bytes(pk).bytes(msg);
+    Bytes payload_hash;
+    print_entry(type, scheme, pk, msg,
+                signed_outcome(TA_SIGNER_CMD_SIGN_CHECKED, e.take(), &payload_hash), first);
 }
 
 }  // namespace

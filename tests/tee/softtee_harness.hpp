@@ -19,6 +19,7 @@
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keys.hpp"
 #include "teesigner/core/payloads.hpp"
+#include "teesigner/core/protection.hpp"
 #include "teesigner/core/scale.hpp"
 #include "ts_softtee.h"
 
@@ -227,29 +228,31 @@ inline Outcome decode_outcome(const Bytes& raw) {
         o.ok = true;
         return o;
     }
-    auto reason = d.u8(), rule = d.u8();
-    auto pmaj = d.u64(), pmin = d.u64(), wmaj = d.u64(), wmin = d.u64();
-    auto kind = d.u8(), sides = d.u8();
-    auto subject = d.array<32>();
-    auto number = d.u32();
-    auto earlier = d.array<32>();
-    auto kt = d.array<4>();
-    if (!reason || !rule || !pmaj || !pmin || !wmaj || !wmin || !kind || !sides || !subject ||
-        !number || !earlier || !kt || d.finish() != teesigner::core::Error::ok)
-        return o;
-    o.reason = *reason;
-    o.rule = *rule;
-    o.position_major = *pmaj;
-    o.position_minor = *pmin;
-    o.watermark_major = *wmaj;
-    o.watermark_minor = *wmin;
-    o.earlier_kind = *kind;
-    o.earlier_sides = *sides;
-    o.subject = *subject;
-    o.earlier_number = *number;
-    o.earlier_payload_hash = *earlier;
-    o.key_type = *kt;
+    auto r = teesigner::core::protection::decode_refusal(d);
+    if (!r || d.finish() != teesigner::core::Error::ok) return o;
+    o.reason = static_cast<uint8_t>(r->reason);
+    o.rule = static_cast<uint8_t>(r->rule);
+    o.position_major = r->position.major;
+    o.position_minor = r->position.minor;
+    o.watermark_major = r->watermark.major;
+    o.watermark_minor = r->watermark.minor;
+    o.earlier_kind = r->earlier_kind;
+    o.earlier_sides = r->earlier_sides;
+    o.subject = r->subject;
+    o.earlier_number = r->earlier_number;
+    o.earlier_payload_hash = r->earlier_payload_hash;
+    o.key_type = r->key_type;
     o.ok = true;
+    return o;
+}
+
+/// SIGN_CHECKED of `msg` by the stored key, decoded (a failed expectation unless
+/// the TA answers and the answer decodes).
+inline Outcome sign_checked(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk,
+                            ByteSpan msg) {
+    Outcome o = decode_outcome(
+        tee.call_ok(TA_SIGNER_CMD_SIGN_CHECKED, sign_request(key_type, scheme, pk, msg)));
+    EXPECT_TRUE(o.ok) << "SIGN_CHECKED answer does not decode";
     return o;
 }
 
@@ -285,36 +288,47 @@ inline Bytes beefy_commitment(uint64_t set_id, uint32_t block, uint8_t root) {
 /// Check that the key signs. Keys whose arbitrary-bytes signing is refused by
 /// the default opaque policy (gran, babe, beef) are checked to refuse it and
 /// then signed through their protected paths with fresh (never conflicting)
-/// payloads: a GRANDPA prevote through SIGN, a header through
+/// payloads: a GRANDPA prevote through SIGN_CHECKED, a header through
 /// SIGN_BABE_HEADER, a commitment through SIGN_BEEFY_COMMITMENT.
 inline void expect_signs(Tee& tee, const char* key_type, Scheme scheme, const Bytes& pk) {
     using teesigner::core::verify;
     const Bytes msg = {'t', 'e', 'e', '-', 's', 'i', 'g', 'n', 'e', 'r'};
     const std::string what = std::string(key_type, 4) + " " + teesigner::core::scheme_name(scheme);
     if (!opaque_refused_by_default(key_type)) {
-        Bytes sig = tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(key_type, scheme, pk, msg));
-        ASSERT_EQ(sig.size(), teesigner::core::signature_size(scheme)) << what;
-        EXPECT_EQ(verify(scheme, sig, msg, pk), teesigner::core::Error::ok) << what;
+        Outcome o = sign_checked(tee, key_type, scheme, pk, msg);
+        ASSERT_TRUE(o.signed_) << what;
+        ASSERT_EQ(o.signature.size(), teesigner::core::signature_size(scheme)) << what;
+        EXPECT_EQ(verify(scheme, teesigner::core::SignatureBytes(o.signature), msg,
+                         teesigner::core::PublicKeyBytes(pk)),
+                  teesigner::core::Error::ok)
+            << what;
         return;
     }
-    Bytes out;
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request(key_type, scheme, pk, msg), out),
-              TA_SIGNER_ERROR_REFUSED_POLICY)
+    Outcome refused = sign_checked(tee, key_type, scheme, pk, msg);
+    EXPECT_FALSE(refused.signed_) << what;
+    EXPECT_EQ(refused.reason,
+              static_cast<uint8_t>(teesigner::core::protection::Reason::opaque_refused))
         << what;
     const std::string t(key_type, 4);
     if (t == "gran" && scheme == Scheme::ed25519) {
         Bytes vote = teesigner::core::payloads::encode_grandpa_vote(
             {teesigner::core::payloads::GrandpaMessageKind::prevote, filled(7), 1, unique_number(),
              0});
-        Bytes sig = tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(key_type, scheme, pk, vote));
-        EXPECT_EQ(verify(scheme, sig, vote, pk), teesigner::core::Error::ok) << what;
+        Outcome o = sign_checked(tee, key_type, scheme, pk, vote);
+        ASSERT_TRUE(o.signed_) << what;
+        EXPECT_EQ(verify(scheme, teesigner::core::SignatureBytes(o.signature), vote,
+                         teesigner::core::PublicKeyBytes(pk)),
+                  teesigner::core::Error::ok)
+            << what;
     } else if (t == "babe" && scheme == Scheme::sr25519) {
         Bytes header = babe_header(unique_number(), 1);
         Outcome o = decode_outcome(
             tee.call_ok(TA_SIGNER_CMD_SIGN_BABE_HEADER, typed_request(key_type, pk, header)));
         ASSERT_TRUE(o.ok && o.signed_) << what;
         EXPECT_EQ(o.payload_hash, teesigner::core::blake2b_256(header));
-        EXPECT_EQ(verify(scheme, o.signature, o.payload_hash, pk), teesigner::core::Error::ok)
+        EXPECT_EQ(verify(scheme, teesigner::core::SignatureBytes(o.signature), o.payload_hash,
+                         teesigner::core::PublicKeyBytes(pk)),
+                  teesigner::core::Error::ok)
             << what;
     } else if (t == "beef" && scheme == Scheme::ecdsa) {
         Bytes c = beefy_commitment(1, static_cast<uint32_t>(unique_number()), 1);
@@ -322,8 +336,10 @@ inline void expect_signs(Tee& tee, const char* key_type, Scheme scheme, const By
             tee.call_ok(TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT, typed_request(key_type, pk, c)));
         ASSERT_TRUE(o.ok && o.signed_) << what;
         EXPECT_EQ(o.payload_hash, teesigner::core::payloads::beefy_prehash(c));
-        EXPECT_EQ(teesigner::core::verify_prehashed(o.signature, o.payload_hash, pk),
-                  teesigner::core::Error::ok)
+        EXPECT_EQ(
+            teesigner::core::verify_prehashed(teesigner::core::SignatureBytes(o.signature),
+                                              o.payload_hash, teesigner::core::PublicKeyBytes(pk)),
+            teesigner::core::Error::ok)
             << what;
     } else {
         ADD_FAILURE() << "no protected signing path for " << what;

@@ -62,7 +62,8 @@ void expect_signed(const Answer& a, const Bytes& pk, const Bytes& payload) {
     Outcome o = decode_outcome(a.response);
     ASSERT_TRUE(o.ok && o.signed_);
     EXPECT_EQ(o.payload_hash, blake2b_256(payload));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, o.signature, payload, pk),
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, teesigner::core::SignatureBytes(o.signature),
+                                      payload, teesigner::core::PublicKeyBytes(pk)),
               teesigner::core::Error::ok);
 }
 
@@ -100,7 +101,9 @@ TEST(BatchTee, ItemsAreDecidedInOrderAndFailAlone) {
     ASSERT_EQ(a[2].result, TEEC_SUCCESS);
     Outcome unprotected = decode_outcome(a[2].response);
     ASSERT_TRUE(unprotected.ok && unprotected.signed_);
-    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, unprotected.signature, record, audi),
+    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519,
+                                      teesigner::core::SignatureBytes(unprotected.signature),
+                                      record, teesigner::core::PublicKeyBytes(audi)),
               teesigner::core::Error::ok);
     EXPECT_EQ(a[3].result, static_cast<uint32_t>(TEEC_ERROR_NOT_SUPPORTED));  // not batchable
     EXPECT_EQ(a[4].result, static_cast<uint32_t>(TEEC_ERROR_BAD_FORMAT));

@@ -95,12 +95,19 @@ void expect_valid_signature(const Case& tc, const Bytes& pk, const Bytes& payloa
     ASSERT_TRUE(o.ok && o.signed_) << tc.name;
     EXPECT_EQ(o.payload_hash, signed_hash(tc, payload)) << tc.name;
     if (tc.command == TA_SIGNER_CMD_SIGN_BEEFY_COMMITMENT) {
-        EXPECT_EQ(teesigner::core::verify_prehashed(o.signature, o.payload_hash, pk), Error::ok);
+        EXPECT_EQ(
+            teesigner::core::verify_prehashed(teesigner::core::SignatureBytes(o.signature),
+                                              o.payload_hash, teesigner::core::PublicKeyBytes(pk)),
+            Error::ok);
     } else if (tc.command == TA_SIGNER_CMD_SIGN_BABE_HEADER) {
         // The BABE seal signs the 32-byte pre-hash.
-        EXPECT_EQ(teesigner::core::verify(tc.scheme, o.signature, o.payload_hash, pk), Error::ok);
+        EXPECT_EQ(teesigner::core::verify(tc.scheme, teesigner::core::SignatureBytes(o.signature),
+                                          o.payload_hash, teesigner::core::PublicKeyBytes(pk)),
+                  Error::ok);
     } else {
-        EXPECT_EQ(teesigner::core::verify(tc.scheme, o.signature, payload, pk), Error::ok);
+        EXPECT_EQ(teesigner::core::verify(tc.scheme, teesigner::core::SignatureBytes(o.signature),
+                                          payload, teesigner::core::PublicKeyBytes(pk)),
+                  Error::ok);
     }
 }
 
@@ -269,7 +276,7 @@ TEST(ProtectionTee, ReleaseTaHasNoCrashHook) {
     EXPECT_TRUE(b.ok && !b.signed_);
 }
 
-TEST(ProtectionTee, LegacySignCommandsRefuseWithResultCodes) {
+TEST(ProtectionTee, RawSigningIsProtectedByKeyType) {
     TempDir dir;
     Tee tee(dir);
     tee.start();
@@ -277,40 +284,34 @@ TEST(ProtectionTee, LegacySignCommandsRefuseWithResultCodes) {
     Bytes para_pk = import_suri(tee, "para", Scheme::sr25519, "//Alice");
     Bytes beef = import_suri(tee, "beef", Scheme::ecdsa, "//Alice");
     Bytes audi = import_suri(tee, "audi", Scheme::sr25519, "//Alice");
-    Bytes out;
     // sp-keystore sign of a GRANDPA vote: protected.
     Bytes a = vote(GrandpaMessageKind::prevote, 1, 9);
-    Bytes sig = tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request("gran", Scheme::ed25519, gran, a));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, sig, a, gran), teesigner::core::Error::ok);
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN,
-                       sign_request("gran", Scheme::ed25519, gran,
-                                    vote(GrandpaMessageKind::prevote, 2, 9)),
-                       out),
-              TA_SIGNER_ERROR_REFUSED_SLASHING);
+    Outcome o = sign_checked(tee, "gran", Scheme::ed25519, gran, a);
+    ASSERT_TRUE(o.signed_);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, teesigner::core::SignatureBytes(o.signature),
+                                      a, teesigner::core::PublicKeyBytes(gran)),
+              teesigner::core::Error::ok);
+    o = sign_checked(tee, "gran", Scheme::ed25519, gran, vote(GrandpaMessageKind::prevote, 2, 9));
+    EXPECT_FALSE(o.signed_);
+    EXPECT_EQ(o.reason, kConflict);
     // Para: a statement magic that does not decode is refused, not opaque.
     Bytes bad = statement(ParaStatementKind::approval, 1, {filled(1)});
     bad.push_back(0);
-    EXPECT_EQ(
-        tee.call(TA_SIGNER_CMD_SIGN, sign_request("para", Scheme::sr25519, para_pk, bad), out),
-        TA_SIGNER_ERROR_REFUSED_SLASHING);
-    Outcome o = decode_outcome(tee.call_ok(TA_SIGNER_CMD_SIGN_CHECKED,
-                                           sign_request("para", Scheme::sr25519, para_pk, bad)));
-    EXPECT_TRUE(o.ok && !o.signed_);
+    o = sign_checked(tee, "para", Scheme::sr25519, para_pk, bad);
+    EXPECT_FALSE(o.signed_);
     EXPECT_EQ(o.reason, 4);  // malformed
     // Para's other payloads (availability bitfields, PVF checks) are opaque: allowed.
     Bytes bitfield = {0x10, 0xff, 0x01};
-    tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request("para", Scheme::sr25519, para_pk, bitfield));
+    EXPECT_TRUE(sign_checked(tee, "para", Scheme::sr25519, para_pk, bitfield).signed_);
     // Opaque prehash for beef: the policy refuses it.
     Encoder pre;
     pre.raw(teesigner::core::as_bytes("beef")).raw(beef).raw(Bytes(32, 1));
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, pre.bytes(), out),
-              TA_SIGNER_ERROR_REFUSED_POLICY);
     o = decode_outcome(tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, pre.bytes()));
     ASSERT_TRUE(o.ok && !o.signed_);
     EXPECT_EQ(o.reason, kOpaqueRefused);
     EXPECT_EQ(o.key_type, (teesigner::core::ByteArray<4>{'b', 'e', 'e', 'f'}));
     // Authority discovery signs arbitrary records.
-    tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request("audi", Scheme::sr25519, audi, Bytes(100, 7)));
+    EXPECT_TRUE(sign_checked(tee, "audi", Scheme::sr25519, audi, Bytes(100, 7)).signed_);
 }
 
 TEST(ProtectionTee, AKeyStoredUnderTwoLabelsIsProtectedUnderBoth) {
@@ -373,9 +374,7 @@ TEST(ProtectionTee, OpaquePolicyIsStoredAndChangeable) {
                            {"audi", true}}));
     Bytes prehash(32, 0x77);
     Bytes out;
-    EXPECT_EQ(
-        tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, babe, prehash), out),
-        TA_SIGNER_ERROR_REFUSED_POLICY);
+    EXPECT_EQ(sign_checked(tee, "babe", Scheme::sr25519, babe, prehash).reason, kOpaqueRefused);
     Encoder set;
     set.compact(2).raw(teesigner::core::as_bytes("babe")).u8(1);
     set.raw(teesigner::core::as_bytes("xyzw")).u8(0);
@@ -389,15 +388,14 @@ TEST(ProtectionTee, OpaquePolicyIsStoredAndChangeable) {
                            {"asgn", true},
                            {"audi", true},
                            {"xyzw", false}}));
-    Bytes sig =
-        tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, babe, prehash));
-    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, sig, prehash, babe),
+    Outcome o = sign_checked(tee, "babe", Scheme::sr25519, babe, prehash);
+    ASSERT_TRUE(o.signed_);
+    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, teesigner::core::SignatureBytes(o.signature),
+                                      prehash, teesigner::core::PublicKeyBytes(babe)),
               teesigner::core::Error::ok);
     // Back to the defaults.
     tee.call_ok(TA_SIGNER_CMD_SET_PROTECTION_POLICY, Encoder().compact(0).take());
-    EXPECT_EQ(
-        tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, babe, prehash), out),
-        TA_SIGNER_ERROR_REFUSED_POLICY);
+    EXPECT_EQ(sign_checked(tee, "babe", Scheme::sr25519, babe, prehash).reason, kOpaqueRefused);
     Bytes bad = {0x04, 'b', 'a', 'b', 'e', 0x02};  // bool must be 0 or 1
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_SET_PROTECTION_POLICY, bad, out), TEEC_ERROR_BAD_FORMAT);
 }

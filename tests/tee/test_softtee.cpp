@@ -104,10 +104,12 @@ TEST(SoftTee, GenerateSignVerifyAllSchemes) {
     // Wrong scheme or unknown key: not found, no signature.
     Bytes out;
     Bytes pk = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("abcd", Scheme::ed25519));
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("abcd", Scheme::sr25519, pk, pk), out),
-              TEEC_ERROR_ITEM_NOT_FOUND);
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("dcba", Scheme::ed25519, pk, pk), out),
-              TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("abcd", Scheme::sr25519, pk, pk), out),
+        TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("dcba", Scheme::ed25519, pk, pk), out),
+        TEEC_ERROR_ITEM_NOT_FOUND);
 }
 
 // The sealed key index has fixed bounds (signer_ta.h; the test TA's are 128
@@ -165,17 +167,22 @@ TEST(SoftTee, EcdsaPrehashed) {
     ASSERT_EQ(pk.size(), 33u);
     Encoder e;
     e.raw(teesigner::core::as_bytes("test")).raw(pk).raw(prehash);
-    Bytes sig = tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, e.take());
-    ASSERT_EQ(sig.size(), 65u);
-    EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, pk), teesigner::core::Error::ok);
+    Outcome o = decode_outcome(tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, e.take()));
+    ASSERT_TRUE(o.ok && o.signed_);
+    ASSERT_EQ(o.signature.size(), 65u);
+    EXPECT_EQ(o.payload_hash, prehash);
+    EXPECT_EQ(teesigner::core::verify_prehashed(teesigner::core::SignatureBytes(o.signature),
+                                                prehash, teesigner::core::PublicKeyBytes(pk)),
+              teesigner::core::Error::ok);
     // A BEEFY key signs opaque prehashes only if the policy allows it (it does
     // not by default: BEEFY votes go through SIGN_BEEFY_COMMITMENT).
     Bytes beef = tee.call_ok(TA_SIGNER_CMD_GENERATE_KEY, key_request("beef", Scheme::ecdsa));
     Encoder b;
     b.raw(teesigner::core::as_bytes("beef")).raw(beef).raw(prehash);
-    Bytes out;
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, b.bytes(), out),
-              TA_SIGNER_ERROR_REFUSED_POLICY);
+    o = decode_outcome(tee.call_ok(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, b.bytes()));
+    ASSERT_TRUE(o.ok);
+    EXPECT_FALSE(o.signed_);
+    EXPECT_EQ(o.reason, static_cast<uint8_t>(teesigner::core::protection::Reason::opaque_refused));
 }
 
 TEST(SoftTee, SessionKeysAndHasKeys) {
@@ -557,16 +564,18 @@ TEST(SoftTee, FlippedByteIsRefusedOtherKeysStayUsable) {
 
     const Bytes msg = {1, 2, 3};
     Bytes out;
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, bad, msg), out),
-              kCorruptObject);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("babe", Scheme::sr25519, bad, msg), out),
+        kCorruptObject);
     EXPECT_STREQ(ts_teec_result_string(kCorruptObject),
                  "corrupt object (authentication of sealed data failed)");
     expect_signs(tee, "gran", Scheme::ed25519, good);
     // Still refused after a restart, still only that key.
     tee.finalize();
     tee.start();
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, bad, msg), out),
-              kCorruptObject);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("babe", Scheme::sr25519, bad, msg), out),
+        kCorruptObject);
     expect_signs(tee, "gran", Scheme::ed25519, good);
     std::string log(reinterpret_cast<const char*>(slurp(dir.log()).data()),
                     slurp(dir.log()).size());
@@ -600,8 +609,9 @@ TEST(SoftTee, FlippedByteAfterUseIsRefusedAtTheNextRequest) {
     fs::path key_file = dir.storage() / u.file_for(Unsealer::key_id("audi", Scheme::sr25519, audi));
     Bytes key_bytes = slurp(key_file);
     flip(key_file);
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("audi", Scheme::sr25519, audi, msg), out),
-              kCorruptObject);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("audi", Scheme::sr25519, audi, msg), out),
+        kCorruptObject);
     spit(key_file, key_bytes);
     expect_signs(tee, "audi", Scheme::sr25519, audi);
 
@@ -610,8 +620,9 @@ TEST(SoftTee, FlippedByteAfterUseIsRefusedAtTheNextRequest) {
         dir.storage() / u.file_for(Bytes(policy_name, policy_name + sizeof policy_name - 1));
     ASSERT_TRUE(fs::exists(policy_file));
     flip(policy_file);
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("audi", Scheme::sr25519, audi, msg), out),
-              kCorruptObject);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("audi", Scheme::sr25519, audi, msg), out),
+        kCorruptObject);
     EXPECT_EQ(tee.starts(), 1u);  // refused, not killed
 }
 
@@ -707,11 +718,26 @@ TEST(SoftTee, AttestationBindsNonceAndPublicKeys) {
     ASSERT_TRUE(report.ok() && attest_pk.ok());
     EXPECT_EQ(s.finish(), teesigner::core::Error::ok);
     EXPECT_EQ(*report, teesigner::core::blake2b_256(bound));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, *sig, *statement, *attest_pk),
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, teesigner::core::SignatureBytes(*sig),
+                                      *statement, teesigner::core::PublicKeyBytes(*attest_pk)),
               teesigner::core::Error::ok);
     Bytes out;
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes(65, 1)).take(), out),
               TEEC_ERROR_BAD_PARAMETERS);
+}
+
+// The soft TEE has no attestation service: ATTEST_TEE says so (the TA's
+// TEE_OpenTASession to OP-TEE's attestation PTA finds nothing), and nothing
+// else changes.
+TEST(SoftTee, TeeAttestationIsUnavailable) {
+    TempDir dir;
+    Tee tee(dir);
+    tee.start();
+    tee.call_ok(TA_SIGNER_CMD_GENERATE_SESSION_KEYS, {});
+    Bytes out;
+    EXPECT_EQ(tee.call(TA_SIGNER_CMD_ATTEST_TEE, Encoder().bytes(Bytes(16, 7)).take(), out),
+              TA_SIGNER_ERROR_NO_TEE_ATTESTATION);
+    EXPECT_FALSE(tee.call_ok(TA_SIGNER_CMD_ATTEST, Encoder().bytes(Bytes(16, 7)).take()).empty());
 }
 
 // Every command, against every stored key: no 8-byte window of any secret
@@ -766,13 +792,13 @@ TEST(SoftTee, NoSecretByteInAnyOutput) {
         has.bytes(k.pk).raw(teesigner::core::as_bytes(k.type));
         tee.call_ok(TA_SIGNER_CMD_LIST_PUBLIC_KEYS, key_request(t, k.scheme));
         for (const Bytes& msg : {Bytes{}, Bytes{0x42}, Bytes(1000, 0xab), k.pk}) {
-            tee.call_ok(TA_SIGNER_CMD_SIGN, sign_request(t, k.scheme, k.pk, msg));
+            tee.call_ok(TA_SIGNER_CMD_SIGN_CHECKED, sign_request(t, k.scheme, k.pk, msg));
         }
         for (Scheme other : {Scheme::sr25519, Scheme::ed25519, Scheme::ecdsa})
-            (void)tee.call(TA_SIGNER_CMD_SIGN, sign_request(t, other, k.pk, k.pk), out);
+            (void)tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request(t, other, k.pk, k.pk), out);
         Encoder pre;
         pre.raw(teesigner::core::as_bytes(k.type)).raw(k.pk).raw(Bytes(32, 9));
-        (void)tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED, pre.take(), out);
+        (void)tee.call(TA_SIGNER_CMD_ECDSA_SIGN_PREHASHED_CHECKED, pre.take(), out);
         (void)tee.call(TA_SIGNER_CMD_VRF_SIGN, sign_request(t, k.scheme, k.pk, k.pk), out);
         if (k.scheme == Scheme::sr25519) {
             Encoder vrf;
@@ -909,7 +935,8 @@ TEST(SoftTee, DeleteKeyRetiresOneKeyForGood) {
         EXPECT_FALSE(listed(tee, "babe", Scheme::sr25519, babe));
         const Bytes msg = {1, 2, 3};
         Bytes o;
-        EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("babe", Scheme::sr25519, babe, msg), o),
+        EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN_CHECKED,
+                           sign_request("babe", Scheme::sr25519, babe, msg), o),
                   TEEC_ERROR_ITEM_NOT_FOUND);
         Encoder vrf;
         vrf.raw(teesigner::core::as_bytes("babe")).raw(babe).raw(Bytes(64, 1)).none();
@@ -959,8 +986,9 @@ TEST(SoftTee, KillDuringKeyDeletionLeavesEachKeyWholeOrGone) {
     tee.reopen();
     EXPECT_FALSE(listed(tee, "test", Scheme::sr25519, pk));
     const Bytes msg = {9};
-    EXPECT_EQ(tee.call(TA_SIGNER_CMD_SIGN, sign_request("test", Scheme::sr25519, pk, msg), out),
-              TEEC_ERROR_ITEM_NOT_FOUND);
+    EXPECT_EQ(
+        tee.call(TA_SIGNER_CMD_SIGN_CHECKED, sign_request("test", Scheme::sr25519, pk, msg), out),
+        TEEC_ERROR_ITEM_NOT_FOUND);
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("test", Scheme::sr25519, pk), out),
               TEEC_SUCCESS);  // the tombstone left by the crash
     EXPECT_EQ(tee.call(TA_SIGNER_CMD_DELETE_KEY, delete_request("test", Scheme::sr25519, pk), out),
@@ -1001,8 +1029,8 @@ TEST(SoftTee, KillDuringKeyDeletionLeavesEachKeyWholeOrGone) {
         EXPECT_EQ(std::find(list.begin(), list.end(), k), list.end()) << "deleted key listed";
     for (const Bytes& k : keys) {
         const bool is_listed = std::find(list.begin(), list.end(), k) != list.end();
-        const TEEC_Result rc =
-            tee.call(TA_SIGNER_CMD_SIGN, sign_request("tdel", Scheme::ed25519, k, msg), out);
+        const TEEC_Result rc = tee.call(TA_SIGNER_CMD_SIGN_CHECKED,
+                                        sign_request("tdel", Scheme::ed25519, k, msg), out);
         EXPECT_EQ(rc == TEEC_SUCCESS, is_listed)
             << teesigner::core::to_hex(k) << ": listed " << is_listed << ", sign " << rc;
     }

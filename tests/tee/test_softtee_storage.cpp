@@ -1,4 +1,4 @@
-// The soft TEE's GP persistent-object storage in process (tee/src/storage.cpp
+// The soft TEE's GP persistent-object storage in process (tee/softtee/storage.cpp
 // without the TA process around it): removals staged in a transaction
 // (TS_BeginTransaction ... TS_CommitTransaction) and how they combine with
 // staged writes, across a reload of the storage (what a TA restart reads).
@@ -50,9 +50,9 @@ class StorageTest : public ::testing::Test {
         dir_ = fs::temp_directory_path() /
                ("ts-storage-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
         fs::remove_all(dir_);
-        std::string why;
-        ASSERT_EQ(softtee::storage_prepare(dir_.c_str(), why), TEE_SUCCESS) << why;
-        ASSERT_EQ(softtee::storage_load(why), TEE_SUCCESS) << why;
+        ASSERT_EQ(softtee::storage_prepare(dir_.c_str()), TEE_SUCCESS)
+            << softtee::storage_failure_reason();
+        ASSERT_EQ(softtee::storage_load(), TEE_SUCCESS) << softtee::storage_failure_reason();
         g_log.clear();
     }
     void TearDown() override {
@@ -63,8 +63,7 @@ class StorageTest : public ::testing::Test {
     // What a TA restart sees: an orderly stop, then the storage read again.
     void reload() {
         softtee::storage_close();
-        std::string why;
-        ASSERT_EQ(softtee::storage_load(why), TEE_SUCCESS) << why;
+        ASSERT_EQ(softtee::storage_load(), TEE_SUCCESS) << softtee::storage_failure_reason();
     }
 
     static void write(const std::string& id, const std::string& content) {
@@ -250,13 +249,54 @@ TEST_F(StorageTest, ACrashDuringIdleWritesLosesNothing) {
     for (const auto& entry : fs::directory_iterator(crash))
         fs::copy(entry.path(), dir_ / entry.path().filename());
     fs::remove_all(crash);
-    std::string why;
-    ASSERT_EQ(softtee::storage_load(why), TEE_SUCCESS) << why;
+    ASSERT_EQ(softtee::storage_load(), TEE_SUCCESS) << softtee::storage_failure_reason();
     for (int restart = 0; restart < 2; ++restart) {
         for (int i = 0; i < kObjects; ++i)
             ASSERT_EQ(read(id_of(i)), expected[static_cast<size_t>(i)]) << id_of(i);
         reload();
     }
+}
+
+// A failure returns the GP error that names its kind, and its reason (what
+// failed, on which file) is logged once and kept for the start-up report.
+TEST_F(StorageTest, AStartUpFailureReturnsItsKindAndKeepsItsReason) {
+    write("a", "content");
+    softtee::storage_close();
+    {
+        std::FILE* f = std::fopen((dir_ / "counter").c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        std::fputs("not a counter file", f);
+        std::fclose(f);
+    }
+    g_log.clear();
+    EXPECT_EQ(softtee::storage_load(), TEE_ERROR_CORRUPT_OBJECT);
+    EXPECT_EQ(softtee::storage_failure_reason(), "counter file is malformed");
+    EXPECT_EQ(g_log, "storage: counter file is malformed\n");
+
+    fs::remove(dir_ / "counter");
+    g_log.clear();
+    EXPECT_EQ(softtee::storage_load(), TEE_ERROR_SECURITY);
+    EXPECT_NE(softtee::storage_failure_reason().find("counter file is missing"), std::string::npos)
+        << softtee::storage_failure_reason();
+    EXPECT_EQ(g_log, "storage: " + softtee::storage_failure_reason() + "\n");
+}
+
+TEST_F(StorageTest, AMissingObjectFileIsReportedWithItsName) {
+    write("a", "content");
+    reload();  // the checkpoint writes the object's file
+    ASSERT_EQ(object_files(), 1u);
+    std::string file;
+    for (const auto& entry : fs::directory_iterator(dir_))
+        if (entry.path().filename().string()[0] == 'o') file = entry.path().filename().string();
+    fs::remove(dir_ / file);
+    g_log.clear();
+    TEE_ObjectHandle h = TEE_HANDLE_NULL;
+    EXPECT_EQ(TEE_OpenPersistentObject(TEE_STORAGE_PRIVATE, "a", 1, TEE_DATA_FLAG_ACCESS_READ, &h),
+              TEE_ERROR_CORRUPT_OBJECT);
+    EXPECT_TRUE(h == TEE_HANDLE_NULL);
+    EXPECT_EQ(softtee::storage_failure_reason(),
+              "object " + file + " is recorded (version 1) but its file is missing");
+    EXPECT_NE(g_log.find(softtee::storage_failure_reason()), std::string::npos) << g_log;
 }
 
 }  // namespace

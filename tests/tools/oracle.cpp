@@ -118,7 +118,7 @@ core::KeyPair keypair_from_suri(core::Scheme scheme, const json& req) {
 }
 
 // The sr25519 key of a request: "secret", "seed" or "suri" (see the header comment).
-sr::Keypair sr25519_key(const json& req) {
+sr::KeyPair sr25519_key(const json& req) {
     if (req.contains("secret")) {
         auto kp = sr::keypair_from_ed25519_bytes(hex_field(req, "secret"));
         if (!kp) fail(std::string("secret: ") + core::error_message(kp.error()));
@@ -131,7 +131,7 @@ sr::Keypair sr25519_key(const json& req) {
     }
     if (req.contains("suri")) {
         core::KeyPair pair = keypair_from_suri(core::Scheme::sr25519, req);
-        const sr::Keypair* kp = pair.as_sr25519();
+        const sr::KeyPair* kp = pair.as_sr25519();
         if (kp == nullptr) fail("suri: not an sr25519 key");
         return kp->clone();
     }
@@ -178,13 +178,15 @@ json op_sign_prehashed(const json& req) {
 }
 
 json op_verify(const json& req) {
-    return verdict(core::verify(scheme_field(req), hex_field(req, "signature"),
-                                hex_field(req, "message"), hex_field(req, "public")));
+    return verdict(
+        core::verify(scheme_field(req), core::SignatureBytes(hex_field(req, "signature")),
+                     hex_field(req, "message"), core::PublicKeyBytes(hex_field(req, "public"))));
 }
 
 json op_verify_prehashed(const json& req) {
-    return verdict(core::verify_prehashed(hex_field(req, "signature"), hex_field(req, "prehash"),
-                                          hex_field(req, "public")));
+    return verdict(core::verify_prehashed(core::SignatureBytes(hex_field(req, "signature")),
+                                          hex_field(req, "prehash"),
+                                          core::PublicKeyBytes(hex_field(req, "public"))));
 }
 
 json op_hash(const json& req) {
@@ -195,7 +197,7 @@ json op_hash(const json& req) {
     fail("unknown alg " + alg);
 }
 
-json sr25519_pair_json(const sr::Keypair& kp) {
+json sr25519_pair_json(const sr::KeyPair& kp) {
     auto secret = sr::secret_to_ed25519_bytes(kp.secret);
     return {{"secret", core::to_hex(secret.span())}, {"public", core::to_hex(kp.public_key)}};
 }
@@ -207,7 +209,7 @@ json op_sr25519_from_seed(const json& req) {
 }
 
 json op_sr25519_sign(const json& req) {
-    sr::Keypair kp = sr25519_key(req);
+    sr::KeyPair kp = sr25519_key(req);
     core::Bytes context = req.contains("context") ? hex_field(req, "context")
                                                   : core::Bytes(sr::kSubstrateContext.begin(),
                                                                 sr::kSubstrateContext.end());
@@ -218,13 +220,13 @@ json op_sr25519_sign(const json& req) {
 }
 
 json op_sr25519_derive(const json& req) {
-    sr::Keypair parent = sr25519_key(req);
+    sr::KeyPair parent = sr25519_key(req);
     auto cc = fixed_field<32>(req, "chain_code");
     auto hard = req.find("hard");
     if (hard == req.end() || !hard->is_boolean()) fail("missing boolean field hard");
     sr::ChainCode next{};
     auto randomness = randomness_field(req);
-    sr::Keypair child = hard->get<bool>() ? sr::derive_hard(parent, cc, &next)
+    sr::KeyPair child = hard->get<bool>() ? sr::derive_hard(parent, cc, &next)
                         : randomness.has_value()
                             ? sr::derive_soft_with_randomness(parent, cc, *randomness, &next)
                             : sr::derive_soft(parent, cc, &next);
@@ -242,7 +244,7 @@ json op_sr25519_derive_public(const json& req) {
 }
 
 json op_vrf_sign(const json& req) {
-    sr::Keypair kp = sr25519_key(req);
+    sr::KeyPair kp = sr25519_key(req);
     sr::VrfInOut inout;
     auto randomness = randomness_field(req);
     sr::VrfSignature sig = randomness ? sr::vrf_sign_with_randomness(

@@ -12,25 +12,13 @@
 #include <set>
 #include <string>
 
+#include "hex_helpers.hpp"
 #include "teesigner/core/bip39.hpp"
 
 using namespace teesigner::core;
+using namespace teesigner::core::test;
 
 namespace {
-
-std::string hex(ByteSpan b) {
-    return to_hex(b, false);
-}
-
-Bytes unhex(std::string_view h) {
-    auto r = from_hex(h);
-    EXPECT_TRUE(r.ok()) << h;
-    return r.ok() ? *r : Bytes{};
-}
-
-std::string str(const SecretBytes& s) {
-    return std::string(reinterpret_cast<const char*>(s.data()), s.size());
-}
 
 struct Vector {
     const char* phrase;

@@ -67,7 +67,7 @@ TEST(Ecdsa, DeterministicSignaturesMatchReferences) {
     auto sig = ecdsa::sign(pair, {});
     ASSERT_TRUE(sig.ok());
     EXPECT_EQ(to_hex(*sig), kSigEmpty);
-    EXPECT_EQ(ecdsa::verify(*sig, {}, pair.public_key), Error::ok);
+    EXPECT_EQ(ecdsa::verify(SignatureBytes(*sig), {}, PublicKeyBytes(pair.public_key)), Error::ok);
 
     const std::string abc = "abc";
     EXPECT_EQ(to_hex(ecdsa::sign(pair, as_bytes(abc)).value()), kSigAbcBlake2);
@@ -78,8 +78,10 @@ TEST(Ecdsa, DeterministicSignaturesMatchReferences) {
     auto ksig = ecdsa::sign_prehashed(pair, kh);
     ASSERT_TRUE(ksig.ok());
     EXPECT_EQ(to_hex(*ksig), kSigAbcKeccak);
-    EXPECT_EQ(ecdsa::verify_prehashed(*ksig, kh, pair.public_key), Error::ok);
-    EXPECT_EQ(ecdsa::verify(*ksig, as_bytes(abc), pair.public_key), Error::invalid_signature);
+    EXPECT_EQ(ecdsa::verify_prehashed(SignatureBytes(*ksig), kh, PublicKeyBytes(pair.public_key)),
+              Error::ok);
+    EXPECT_EQ(ecdsa::verify(SignatureBytes(*ksig), as_bytes(abc), PublicKeyBytes(pair.public_key)),
+              Error::invalid_signature);
 
     const Bytes ph(32, 0x11);
     EXPECT_EQ(to_hex(ecdsa::sign_prehashed(pair, ph).value()), kSigPrehash11);
@@ -89,9 +91,12 @@ TEST(Ecdsa, DeterministicSignaturesMatchReferences) {
 TEST(Ecdsa, WrongLengths) {
     const auto pair = test_pair();
     EXPECT_EQ(ecdsa::sign_prehashed(pair, Bytes(31)).error(), Error::invalid_length);
-    EXPECT_EQ(ecdsa::verify(Bytes(64), {}, pair.public_key), Error::invalid_length);
-    EXPECT_EQ(ecdsa::verify(hex(kSigEmpty), {}, Bytes(32)), Error::invalid_length);
-    EXPECT_EQ(ecdsa::verify_prehashed(hex(kSigEmpty), Bytes(33), pair.public_key),
+    EXPECT_EQ(ecdsa::verify(SignatureBytes(Bytes(64)), {}, PublicKeyBytes(pair.public_key)),
+              Error::invalid_length);
+    EXPECT_EQ(ecdsa::verify(SignatureBytes(hex(kSigEmpty)), {}, PublicKeyBytes(Bytes(32))),
+              Error::invalid_length);
+    EXPECT_EQ(ecdsa::verify_prehashed(SignatureBytes(hex(kSigEmpty)), Bytes(33),
+                                      PublicKeyBytes(pair.public_key)),
               Error::invalid_length);
     EXPECT_EQ(ecdsa::recover_prehashed(hex(kSigEmpty), Bytes(31)).error(), Error::invalid_length);
     EXPECT_EQ(ecdsa::derive_hard(Bytes(32), Bytes(31)).error(), Error::invalid_length);
@@ -103,7 +108,8 @@ TEST(Ecdsa, RecoveryIdMustBe0To3) {
     auto sig = hex(kSigEmpty);
     for (uint8_t v : {uint8_t{4}, uint8_t{27}, uint8_t{28}, uint8_t{255}}) {
         sig[64] = v;
-        EXPECT_EQ(ecdsa::verify(sig, {}, pair.public_key), Error::invalid_signature);
+        EXPECT_EQ(ecdsa::verify(SignatureBytes(sig), {}, PublicKeyBytes(pair.public_key)),
+                  Error::invalid_signature);
     }
 }
 
@@ -121,7 +127,8 @@ TEST(Ecdsa, RejectsHighS) {
         sig[32 + i] = static_cast<uint8_t>(d + (borrow ? 256 : 0));
     }
     sig[64] ^= 1;
-    EXPECT_EQ(ecdsa::verify(sig, {}, pair.public_key), Error::invalid_signature);
+    EXPECT_EQ(ecdsa::verify(SignatureBytes(sig), {}, PublicKeyBytes(pair.public_key)),
+              Error::invalid_signature);
     EXPECT_EQ(ecdsa::recover_prehashed(sig, blake2b_256({})).error(), Error::invalid_signature);
 }
 
@@ -129,21 +136,25 @@ TEST(Ecdsa, FlippedBitsAreRejected) {
     const auto pair = test_pair();
     const Bytes msg = {'v', 'o', 't', 'e'};
     const auto sig = ecdsa::sign(pair, msg).value();
-    ASSERT_EQ(ecdsa::verify(sig, msg, pair.public_key), Error::ok);
+    ASSERT_EQ(ecdsa::verify(SignatureBytes(sig), msg, PublicKeyBytes(pair.public_key)), Error::ok);
     for (size_t bit = 0; bit < sig.size() * 8; ++bit) {
         auto bad = sig;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(ecdsa::verify(bad, msg, pair.public_key), Error::ok) << "sig bit " << bit;
+        EXPECT_NE(ecdsa::verify(SignatureBytes(bad), msg, PublicKeyBytes(pair.public_key)),
+                  Error::ok)
+            << "sig bit " << bit;
     }
     for (size_t bit = 0; bit < pair.public_key.size() * 8; ++bit) {
         auto bad = pair.public_key;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(ecdsa::verify(sig, msg, bad), Error::ok) << "key bit " << bit;
+        EXPECT_NE(ecdsa::verify(SignatureBytes(sig), msg, PublicKeyBytes(bad)), Error::ok)
+            << "key bit " << bit;
     }
     for (size_t bit = 0; bit < msg.size() * 8; ++bit) {
         auto bad = msg;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_EQ(ecdsa::verify(sig, bad, pair.public_key), Error::invalid_signature);
+        EXPECT_EQ(ecdsa::verify(SignatureBytes(sig), bad, PublicKeyBytes(pair.public_key)),
+                  Error::invalid_signature);
     }
 }
 
@@ -157,7 +168,8 @@ TEST(Ecdsa, GeneratedKeysRoundTrip) {
         auto sig = ecdsa::sign(*pair, msg);
         ASSERT_TRUE(sig.ok());
         EXPECT_LE(sig->at(64), 3);
-        EXPECT_EQ(ecdsa::verify(*sig, msg, pair->public_key), Error::ok);
+        EXPECT_EQ(ecdsa::verify(SignatureBytes(*sig), msg, PublicKeyBytes(pair->public_key)),
+                  Error::ok);
     }
 }
 

@@ -38,21 +38,25 @@ TEST(Ed25519, Rfc8032Vectors) {
     EXPECT_EQ(hex_of(p1->public_key), kRfcPub1);
     EXPECT_EQ(to_hex(p1->seed(), false), kRfcSeed1);
     EXPECT_EQ(hex_of(ed25519::sign(*p1, {})), kRfcSig1);
-    EXPECT_EQ(ed25519::verify(hex(kRfcSig1), {}, p1->public_key), Error::ok);
+    EXPECT_EQ(ed25519::verify(SignatureBytes(hex(kRfcSig1)), {}, PublicKeyBytes(p1->public_key)),
+              Error::ok);
 
     auto p2 = ed25519::keypair_from_seed(hex(kRfcSeed2));
     ASSERT_TRUE(p2.ok());
     EXPECT_EQ(hex_of(p2->public_key), kRfcPub2);
     const Bytes msg = {0x72};
     EXPECT_EQ(hex_of(ed25519::sign(*p2, msg)), kRfcSig2);
-    EXPECT_EQ(ed25519::verify(hex(kRfcSig2), msg, hex(kRfcPub2)), Error::ok);
+    EXPECT_EQ(ed25519::verify(SignatureBytes(hex(kRfcSig2)), msg, PublicKeyBytes(hex(kRfcPub2))),
+              Error::ok);
 }
 
 TEST(Ed25519, RejectsWrongLengths) {
     EXPECT_EQ(ed25519::keypair_from_seed(Bytes(31)).error(), Error::invalid_length);
     EXPECT_EQ(ed25519::keypair_from_seed(Bytes(33)).error(), Error::invalid_length);
-    EXPECT_EQ(ed25519::verify(Bytes(63), {}, hex(kRfcPub1)), Error::invalid_length);
-    EXPECT_EQ(ed25519::verify(hex(kRfcSig1), {}, Bytes(31)), Error::invalid_length);
+    EXPECT_EQ(ed25519::verify(SignatureBytes(Bytes(63)), {}, PublicKeyBytes(hex(kRfcPub1))),
+              Error::invalid_length);
+    EXPECT_EQ(ed25519::verify(SignatureBytes(hex(kRfcSig1)), {}, PublicKeyBytes(Bytes(31))),
+              Error::invalid_length);
     EXPECT_EQ(ed25519::derive_hard(Bytes(31), Bytes(32)).error(), Error::invalid_length);
     EXPECT_EQ(ed25519::derive_hard(Bytes(32), Bytes(33)).error(), Error::invalid_length);
     EXPECT_EQ(ed25519::derive_soft(), Error::unsupported);
@@ -62,21 +66,26 @@ TEST(Ed25519, FlippedBitsAreRejected) {
     auto pair = ed25519::keypair_from_seed(hex(kRfcSeed2)).value();
     const Bytes msg = {'h', 'e', 'l', 'l', 'o'};
     const auto sig = ed25519::sign(pair, msg);
-    ASSERT_EQ(ed25519::verify(sig, msg, pair.public_key), Error::ok);
+    ASSERT_EQ(ed25519::verify(SignatureBytes(sig), msg, PublicKeyBytes(pair.public_key)),
+              Error::ok);
     for (size_t bit = 0; bit < sig.size() * 8; ++bit) {
         auto bad = sig;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(ed25519::verify(bad, msg, pair.public_key), Error::ok) << "sig bit " << bit;
+        EXPECT_NE(ed25519::verify(SignatureBytes(bad), msg, PublicKeyBytes(pair.public_key)),
+                  Error::ok)
+            << "sig bit " << bit;
     }
     for (size_t bit = 0; bit < pair.public_key.size() * 8; ++bit) {
         auto bad = pair.public_key;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(ed25519::verify(sig, msg, bad), Error::ok) << "key bit " << bit;
+        EXPECT_NE(ed25519::verify(SignatureBytes(sig), msg, PublicKeyBytes(bad)), Error::ok)
+            << "key bit " << bit;
     }
     for (size_t bit = 0; bit < msg.size() * 8; ++bit) {
         auto bad = msg;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_EQ(ed25519::verify(sig, bad, pair.public_key), Error::invalid_signature);
+        EXPECT_EQ(ed25519::verify(SignatureBytes(sig), bad, PublicKeyBytes(pair.public_key)),
+                  Error::invalid_signature);
     }
 }
 

@@ -216,8 +216,10 @@ TEST(Keys, VerifiesReferenceSignatures) {
     const auto sig1 = hex(
         "4eb25a2285a82374888880af0024eb30c3a21ce086eae3862888d345af607f0ad6fb081312f11730932564f24"
         "a9f8ebcee2d46861413ae61307eca58db2c3e81");
-    EXPECT_EQ(verify(Scheme::sr25519, sig1, as_bytes(msg), alice), Error::ok);
-    EXPECT_EQ(verify(Scheme::sr25519, sig1, as_bytes(std::string("test messagf")), alice),
+    EXPECT_EQ(verify(Scheme::sr25519, SignatureBytes(sig1), as_bytes(msg), PublicKeyBytes(alice)),
+              Error::ok);
+    EXPECT_EQ(verify(Scheme::sr25519, SignatureBytes(sig1), as_bytes(std::string("test messagf")),
+                     PublicKeyBytes(alice)),
               Error::invalid_signature);
 
     auto ed = KeyPair::from_suri(Scheme::ed25519, kHexSeed);
@@ -232,7 +234,8 @@ TEST(Keys, VerifiesReferenceSignatures) {
     EXPECT_EQ(to_hex(ec_sig),
               "0x3dde91174bd9359027be59a428b8146513df80a2a3c7eda2194f64de04a69ab97b753169e94db6ff"
               "d50921a2668a48b94ca11e3d32c1ff19cfe88890aa7e8f3c00");
-    EXPECT_EQ(verify(Scheme::ecdsa, ec_sig, {}, ec->public_key()), Error::ok);
+    EXPECT_EQ(verify(Scheme::ecdsa, SignatureBytes(ec_sig), {}, PublicKeyBytes(ec->public_key())),
+              Error::ok);
 }
 
 TEST(Keys, SignVerifyRoundTripAllSchemes) {
@@ -245,14 +248,20 @@ TEST(Keys, SignVerifyRoundTripAllSchemes) {
         ASSERT_TRUE(sig.ok());
         EXPECT_EQ(sig->size(), signature_size(s));
         EXPECT_EQ(kp->public_key().size(), public_key_size(s));
-        EXPECT_EQ(verify(s, *sig, as_bytes(msg), kp->public_key()), Error::ok);
-        EXPECT_NE(verify(s, *sig, as_bytes(std::string("other")), kp->public_key()), Error::ok);
+        EXPECT_EQ(verify(s, SignatureBytes(*sig), as_bytes(msg), PublicKeyBytes(kp->public_key())),
+                  Error::ok);
+        EXPECT_NE(verify(s, SignatureBytes(*sig), as_bytes(std::string("other")),
+                         PublicKeyBytes(kp->public_key())),
+                  Error::ok);
         auto bad = *sig;
         bad[10] ^= 1;
-        EXPECT_NE(verify(s, bad, as_bytes(msg), kp->public_key()), Error::ok);
-        EXPECT_EQ(verify(s, Bytes(sig->size() - 1), as_bytes(msg), kp->public_key()),
+        EXPECT_NE(verify(s, SignatureBytes(bad), as_bytes(msg), PublicKeyBytes(kp->public_key())),
+                  Error::ok);
+        EXPECT_EQ(verify(s, SignatureBytes(Bytes(sig->size() - 1)), as_bytes(msg),
+                         PublicKeyBytes(kp->public_key())),
                   Error::invalid_length);
-        EXPECT_EQ(verify(s, *sig, as_bytes(msg), Bytes(public_key_size(s) + 1)),
+        EXPECT_EQ(verify(s, SignatureBytes(*sig), as_bytes(msg),
+                         PublicKeyBytes(Bytes(public_key_size(s) + 1))),
                   Error::invalid_length);
     }
 }
@@ -262,7 +271,8 @@ TEST(Keys, PrehashedIsEcdsaOnly) {
     const Bytes prehash(32, 0x42);
     auto sig = ec.sign_prehashed(prehash);
     ASSERT_TRUE(sig.ok());
-    EXPECT_EQ(verify_prehashed(*sig, prehash, ec.public_key()), Error::ok);
+    EXPECT_EQ(verify_prehashed(SignatureBytes(*sig), prehash, PublicKeyBytes(ec.public_key())),
+              Error::ok);
     EXPECT_EQ(ec.sign_prehashed(Bytes(31)).error(), Error::invalid_length);
     auto sr = KeyPair::from_suri(Scheme::sr25519, "//Alice").value();
     EXPECT_EQ(sr.sign_prehashed(prehash).error(), Error::unsupported);
@@ -280,7 +290,9 @@ TEST(Keys, GenerateGivesDistinctWorkingKeys) {
         ASSERT_TRUE(again.ok());
         EXPECT_EQ(again->public_key(), a->public_key());
         const Bytes msg = {1, 2, 3};
-        EXPECT_EQ(verify(s, a->sign(msg).value(), msg, a->public_key()), Error::ok);
+        EXPECT_EQ(
+            verify(s, SignatureBytes(a->sign(msg).value()), msg, PublicKeyBytes(a->public_key())),
+            Error::ok);
     }
 }
 

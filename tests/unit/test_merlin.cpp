@@ -8,17 +8,16 @@
 #include <algorithm>
 #include <string>
 
+#include "hex_helpers.hpp"
 #include "teesigner/core/hash.hpp"
 #include "teesigner/core/keccak.hpp"
 #include "teesigner/core/merlin.hpp"
 #include "teesigner/core/strobe.hpp"
 
 using namespace teesigner::core;
+using namespace teesigner::core::test;
 
 namespace {
-std::string hex(ByteSpan b) {
-    return to_hex(b, false);
-}
 Bytes filled(size_t n, uint8_t v) {
     return Bytes(n, v);
 }

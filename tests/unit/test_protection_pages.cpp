@@ -37,12 +37,6 @@ Bytes key(uint8_t k) {
     return Bytes(32, static_cast<uint8_t>(0x30 + k));
 }
 
-uint32_t limit_of(const Limits& l, Rule rule) {
-    return rule == Rule::grandpa ? l.grandpa_positions
-           : rule == Rule::babe  ? l.babe_positions
-                                 : l.beefy_positions;
-}
-
 // The rules over one whole sorted history per (rule, key).
 class WholeHistoryModel {
   public:
@@ -52,12 +46,7 @@ class WholeHistoryModel {
         Entry& e = entries_[{s.rule, pk}];
         if (s.position < e.watermark)
             return refused(below_watermark_refusal(s.rule, s.position, e.watermark));
-        Record r;
-        r.position = s.position;
-        r.kind = s.kind;
-        r.subject = s.subject;
-        r.number = s.number;
-        r.payload_hash = s.payload_hash;
+        const Record r = protection::record_of(s);
         for (const Record& earlier : e.records)
             if (earlier.position == r.position &&
                 (s.rule != Rule::grandpa || earlier.kind == r.kind)) {
@@ -71,7 +60,7 @@ class WholeHistoryModel {
         std::vector<Position> distinct;
         for (const Record& x : next.records)
             if (distinct.empty() || distinct.back() != x.position) distinct.push_back(x.position);
-        const uint32_t limit = limit_of(limits_, s.rule);
+        const uint32_t limit = position_limit(limits_, s.rule);
         if (distinct.size() > limit) {
             Position cut = distinct[distinct.size() - limit];
             if (cut > next.watermark) next.watermark = cut;

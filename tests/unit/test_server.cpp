@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "dispatcher_hooks.hpp"
 #include "rpc_methods.hpp"
 #include "server.hpp"
 #include "test_server_fixture.hpp"

@@ -13,6 +13,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "dispatcher_hooks.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "serve.hpp"

@@ -18,6 +18,7 @@
 #include <thread>
 #include <tuple>
 
+#include "dispatcher_hooks.hpp"
 #include "rpc_methods.hpp"
 #include "server.hpp"
 
@@ -105,7 +106,9 @@ TEST_F(TeeServiceTest, RotateKeysThenSignWithEachScheme) {
     // audi may sign opaque bytes; gran, babe and beef may not by default.
     const std::string audi = to_hex(parts[4].first);
     Bytes sig = unhex(result("keystore_sign", {"audi", "sr25519", audi, msg_hex}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, sig, msg, unhex(audi)), Error::ok);
+    EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, teesigner::core::SignatureBytes(sig), msg,
+                                      teesigner::core::PublicKeyBytes(unhex(audi))),
+              Error::ok);
     for (const auto& [kt, scheme, pk] :
          {std::tuple{"babe", "sr25519", babe}, std::tuple{"gran", "ed25519", gran},
           std::tuple{"beef", "ecdsa", beef}}) {
@@ -121,9 +124,13 @@ TEST_F(TeeServiceTest, RotateKeysThenSignWithEachScheme) {
     // ecdsa under a key type without a slashable payload signs both ways.
     const json ecdt = result("keystore_generateNew", {"ecdt", "ecdsa"});
     sig = unhex(result("keystore_sign", {"ecdt", "ecdsa", ecdt, msg_hex}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ecdsa, sig, msg, unhex(ecdt)), Error::ok);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ecdsa, teesigner::core::SignatureBytes(sig), msg,
+                                      teesigner::core::PublicKeyBytes(unhex(ecdt))),
+              Error::ok);
     sig = unhex(result("keystore_ecdsaSignPrehashed", {"ecdt", ecdt, to_hex(prehash)}));
-    EXPECT_EQ(teesigner::core::verify_prehashed(sig, prehash, unhex(ecdt)), Error::ok);
+    EXPECT_EQ(teesigner::core::verify_prehashed(teesigner::core::SignatureBytes(sig), prehash,
+                                                teesigner::core::PublicKeyBytes(unhex(ecdt))),
+              Error::ok);
 
     // Right key, wrong key type; and a key the TEE never had.
     EXPECT_EQ(rpc("keystore_sign", {"gran", "sr25519", babe, msg_hex})["error"]["code"],
@@ -163,7 +170,9 @@ TEST_F(TeeServiceTest, GrandpaVotesAreProtectedOnTheKeystorePath) {
     const json gran = result("keystore_generateNew", {"gran", "ed25519"});
     const Bytes vote = grandpa_vote(0, 0xaa, 100, 7, 3);
     Bytes sig = unhex(result("keystore_sign", {"gran", "ed25519", gran, to_hex(vote)}));
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, sig, vote, unhex(gran)), Error::ok);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, teesigner::core::SignatureBytes(sig), vote,
+                                      teesigner::core::PublicKeyBytes(unhex(gran))),
+              Error::ok);
     // The identical vote again: fine (a retry, or a redundant node).
     EXPECT_TRUE(result("keystore_sign", {"gran", "ed25519", gran, to_hex(vote)}).is_string());
     // A different prevote for the same (set id, round): equivocation, refused.
@@ -183,9 +192,10 @@ TEST_F(TeeServiceTest, GrandpaVotesAreProtectedOnTheKeystorePath) {
     const Bytes precommit = grandpa_vote(1, 0xaa, 100, 7, 3);
     json typed = result("signer_signGrandpaVote", {"gran", gran, to_hex(precommit)});
     EXPECT_EQ(typed["payloadHash"], to_hex(teesigner::core::blake2b_256(precommit)));
-    EXPECT_EQ(
-        teesigner::core::verify(Scheme::ed25519, unhex(typed["signature"]), precommit, unhex(gran)),
-        Error::ok);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519,
+                                      teesigner::core::SignatureBytes(unhex(typed["signature"])),
+                                      precommit, teesigner::core::PublicKeyBytes(unhex(gran))),
+              Error::ok);
     r = rpc("signer_signGrandpaVote", {"gran", gran, to_hex(grandpa_vote(1, 0xcc, 100, 7, 3))});
     EXPECT_EQ(r["error"]["data"]["code"], "grandpa_precommit_equivocation") << r.dump();
     // Not a GRANDPA payload at all: the TA says so.
@@ -200,7 +210,9 @@ TEST_F(TeeServiceTest, BeefyCommitmentsTypedAndPolicy) {
     json typed = result("signer_signBeefyCommitment", {"beef", beef, to_hex(c1)});
     const auto prehash = teesigner::core::keccak_256(c1);
     EXPECT_EQ(typed["payloadHash"], to_hex(prehash));
-    EXPECT_EQ(teesigner::core::verify_prehashed(unhex(typed["signature"]), prehash, unhex(beef)),
+    EXPECT_EQ(teesigner::core::verify_prehashed(
+                  teesigner::core::SignatureBytes(unhex(typed["signature"])), prehash,
+                  teesigner::core::PublicKeyBytes(unhex(beef))),
               Error::ok);
     auto r =
         rpc("signer_signBeefyCommitment", {"beef", beef, to_hex(beefy_commitment(0x22, 500, 2))});
@@ -522,9 +534,10 @@ TEST_F(RetireKeysTest, RefusedWithinTheWindowRetiredAfterIt) {
     EXPECT_TRUE(result("author_hasSessionKeys", json::array({new_blob})).get<bool>());
     const Bytes msg = {5, 6};
     const json sig = result("keystore_sign", {"audi", "sr25519", new_audi, to_hex(msg)});
-    EXPECT_EQ(
-        teesigner::core::verify(teesigner::core::Scheme::sr25519, unhex(sig), msg, unhex(new_audi)),
-        teesigner::core::Error::ok);
+    EXPECT_EQ(teesigner::core::verify(teesigner::core::Scheme::sr25519,
+                                      teesigner::core::SignatureBytes(unhex(sig)), msg,
+                                      teesigner::core::PublicKeyBytes(unhex(new_audi))),
+              teesigner::core::Error::ok);
     // Again: every key absent, not an error.
     r = retire(json::array({old_blob}));
     ASSERT_TRUE(r.contains("result")) << r.dump();
@@ -605,6 +618,8 @@ TEST_F(TeeServiceTest, AttestationBindsNonceAndKeys) {
     const Bytes nonce = {0xde, 0xad, 0xbe, 0xef};
     const json a = result("signer_attest", {to_hex(nonce)});
     EXPECT_EQ(a["kind"], "self-attested");
+    EXPECT_FALSE(a.contains("tee"));
+    EXPECT_EQ(a["teeUnavailable"], "the soft TEE has no attestation service");
     EXPECT_EQ(a["details"]["nonce"], to_hex(nonce));
     ASSERT_EQ(a["details"]["keys"].size(), 6u);
     // report_data = blake2_256(nonce ++ public keys in statement order).
@@ -614,8 +629,9 @@ TEST_F(TeeServiceTest, AttestationBindsNonceAndKeys) {
         bound.insert(bound.end(), pk.begin(), pk.end());
     }
     EXPECT_EQ(a["reportData"], to_hex(teesigner::core::blake2b_256(bound)));
-    EXPECT_EQ(teesigner::core::ed25519::verify(unhex(a["signature"]), unhex(a["statement"]),
-                                               unhex(a["attestationKey"])),
+    EXPECT_EQ(teesigner::core::ed25519::verify(
+                  teesigner::core::SignatureBytes(unhex(a["signature"])), unhex(a["statement"]),
+                  teesigner::core::PublicKeyBytes(unhex(a["attestationKey"]))),
               teesigner::core::Error::ok);
     EXPECT_EQ(rpc("signer_attest", {"0x" + std::string(130, '0')})["error"]["code"],
               rpc_error::kInvalidParams);
@@ -664,7 +680,10 @@ TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnswe
         service_->sign_async(audi_type, Scheme::sr25519, audi, first, [&](Outcome<Bytes> o) {
             answered = true;
             ASSERT_FALSE(o.error);
-            EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, o.value, first, audi), Error::ok);
+            EXPECT_EQ(
+                teesigner::core::verify(Scheme::sr25519, teesigner::core::SignatureBytes(o.value),
+                                        first, teesigner::core::PublicKeyBytes(audi)),
+                Error::ok);
         }));
     EXPECT_TRUE(answered);
 
@@ -689,8 +708,9 @@ TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnswe
                 const int i = t * kPerThread + k;
                 if (k % 3 == 2) {  // a blocking caller in between
                     Bytes sig = service_->sign(audi_type, Scheme::sr25519, audi, message(i));
-                    if (teesigner::core::verify(Scheme::sr25519, sig, message(i), audi) !=
-                        Error::ok)
+                    if (teesigner::core::verify(Scheme::sr25519,
+                                                teesigner::core::SignatureBytes(sig), message(i),
+                                                teesigner::core::PublicKeyBytes(audi)) != Error::ok)
                         ++sync_failures;
                     std::lock_guard lk(mu);
                     answers[i].calls = 1;
@@ -738,8 +758,9 @@ TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnswe
         ASSERT_EQ(answers[i].calls, 1) << "call " << i;
         if (i % kPerThread % 3 == 2) continue;
         ASSERT_FALSE(answers[i].outcome.error) << "call " << i;
-        EXPECT_EQ(teesigner::core::verify(Scheme::sr25519, answers[i].outcome.value,
-                                          message(static_cast<int>(i)), audi),
+        EXPECT_EQ(teesigner::core::verify(
+                      Scheme::sr25519, teesigner::core::SignatureBytes(answers[i].outcome.value),
+                      message(static_cast<int>(i)), teesigner::core::PublicKeyBytes(audi)),
                   Error::ok)
             << "call " << i;
     }
@@ -768,7 +789,10 @@ TEST_F(TeeServiceTest, AsyncAndBlockingCallersShareTheGroupCommitAndAreEachAnswe
     const Bytes vote = grandpa_vote(0, 0xaa, 100, 7, 3);
     auto ok = typed(vote);
     ASSERT_FALSE(ok.error);
-    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519, ok.value.signature, vote, gran), Error::ok);
+    EXPECT_EQ(teesigner::core::verify(Scheme::ed25519,
+                                      teesigner::core::SignatureBytes(ok.value.signature), vote,
+                                      teesigner::core::PublicKeyBytes(gran)),
+              Error::ok);
     auto refused = typed(grandpa_vote(0, 0xbb, 101, 7, 3));
     ASSERT_TRUE(refused.error);
     EXPECT_EQ(code_of(refused.error), rpc_error::kSlashingRefused);

@@ -41,19 +41,19 @@ std::string hex_of(ByteSpan b) {
     return to_hex(b, false);
 }
 
-Keypair from_seed(std::string_view seed_hex) {
+KeyPair from_seed(std::string_view seed_hex) {
     auto kp = keypair_from_mini_secret(H(seed_hex));
     EXPECT_TRUE(kp.ok());
-    return kp.ok() ? std::move(kp).value() : Keypair{};
+    return kp.ok() ? std::move(kp).value() : KeyPair{};
 }
 
-Keypair from_js_secret(std::string_view ed25519_secret_hex) {
+KeyPair from_js_secret(std::string_view ed25519_secret_hex) {
     auto kp = keypair_from_ed25519_bytes(H(ed25519_secret_hex));
     EXPECT_TRUE(kp.ok());
-    return kp.ok() ? std::move(kp).value() : Keypair{};
+    return kp.ok() ? std::move(kp).value() : KeyPair{};
 }
 
-Keypair random_keypair() {
+KeyPair random_keypair() {
     ByteArray<32> seed;
     randombytes_buf(seed.data(), seed.size());
     return from_seed(hex_of(seed));
@@ -297,12 +297,12 @@ Signature with_s_plus_l(const Signature& sig) {
 TEST(Sr25519Keys, MiniSecretExpansionMatchesSchnorrkel) {
     for (const auto& v : kSeedVectors) {
         SCOPED_TRACE(v.seed);
-        const Keypair kp = from_seed(v.seed);
+        const KeyPair kp = from_seed(v.seed);
         EXPECT_EQ(hex_of(kp.public_key), v.public_key);
         EXPECT_EQ(hex_of(secret_to_ed25519_bytes(kp.secret).span()), v.ed25519_secret);
 
         // The JS secret layout loads back to the same key.
-        const Keypair js = from_js_secret(v.ed25519_secret);
+        const KeyPair js = from_js_secret(v.ed25519_secret);
         EXPECT_EQ(js.public_key, kp.public_key);
         EXPECT_EQ(hex_of(secret_to_bytes(js.secret).span()),
                   hex_of(secret_to_bytes(kp.secret).span()));
@@ -316,12 +316,12 @@ TEST(Sr25519Keys, MiniSecretExpansionMatchesSchnorrkel) {
 }
 
 TEST(Sr25519Keys, WellKnownDevKeys) {
-    const Keypair dev = from_seed(kDevSeed);
+    const KeyPair dev = from_seed(kDevSeed);
     EXPECT_EQ(hex_of(dev.public_key),  // [pjs-rs] creates_pair_from_known_seed
               "46ebddef8cd9bb167dc30878d7113b7e168e6f0646beffd77d69d39bad76b47a");
 
     // //Alice [pjs-rs] hard_derives_pair, [sp-core] derive_hard_known_pair_should_work.
-    const Keypair alice = derive_hard(dev, HA<32>(kCcAlice));
+    const KeyPair alice = derive_hard(dev, HA<32>(kCcAlice));
     EXPECT_EQ(hex_of(alice.public_key),
               "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
     // //Alice//stash [keyring].
@@ -331,7 +331,7 @@ TEST(Sr25519Keys, WellKnownDevKeys) {
     EXPECT_EQ(hex_of(derive_soft(dev, HA<32>(kCcAlice)).public_key),
               "d6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e");
     // //Alice/soft/1 [keyring], by the secret path and by the public-only path.
-    const Keypair soft1 = derive_soft(derive_soft(alice, HA<32>(kCcSoft)), HA<32>(kCcOne));
+    const KeyPair soft1 = derive_soft(derive_soft(alice, HA<32>(kCcSoft)), HA<32>(kCcOne));
     EXPECT_EQ(hex_of(soft1.public_key),
               "62fdaf0ce8389532e4d1c495297cb16633a2219c7c9985b636d690c698523f18");
     auto p1 = derive_soft_public(alice.public_key, HA<32>(kCcSoft));
@@ -370,44 +370,57 @@ TEST(Sr25519Keys, RejectsBadEncodings) {
 TEST(Sr25519Sign, MatchesScureByteForByte) {
     for (const auto& v : kSignExact) {
         SCOPED_TRACE(v.msg);
-        const Keypair kp = from_seed(v.seed);
+        const KeyPair kp = from_seed(v.seed);
         const Bytes msg = H(v.msg);
         const Signature sig =
             sign_with_randomness(kp, signing_transcript(kSubstrate, msg), HA<32>(v.random));
         EXPECT_EQ(hex_of(sig), v.sig);
-        EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, msg, sig), Error::ok);
+        EXPECT_EQ(
+            verify_simple(SignatureBytes(sig), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+            Error::ok);
     }
 }
 
 TEST(Sr25519Sign, VerifiesSchnorrkelSignatures) {
     for (const auto& v : kSignWasm) {
         SCOPED_TRACE(v.msg);
-        EXPECT_EQ(verify_simple(H(v.public_key), kSubstrate, H(v.msg), H(v.sig)), Error::ok);
+        EXPECT_EQ(verify_simple(SignatureBytes(H(v.sig)), kSubstrate, H(v.msg),
+                                PublicKeyBytes(H(v.public_key))),
+                  Error::ok);
     }
     // //Alice signature from [pjs-rs] can_verify_known_message.
     const std::string_view msg =
         "I hereby verify that I control 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
-    EXPECT_EQ(verify_simple(H("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"),
-                            kSubstrate, as_bytes(msg),
-                            H("1037eb7e51613d0dcf5930ae518819c87d655056605764840d9280984e1b7063"
-                              "c4566b55bf292fcab07b369d01095879b50517beca4d26e6a65866e25fec0d83")),
-              Error::ok);
+    EXPECT_EQ(
+        verify_simple(
+            SignatureBytes(H("1037eb7e51613d0dcf5930ae518819c87d655056605764840d9280984e1b7063"
+                             "c4566b55bf292fcab07b369d01095879b50517beca4d26e6a65866e25fec0d83")),
+            kSubstrate, as_bytes(msg),
+            PublicKeyBytes(H("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"))),
+        Error::ok);
 }
 
 TEST(Sr25519Sign, RandomisedSignaturesVerify) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     const std::string_view msg = "payload";
     const Signature a = sign_simple(kp, kSubstrate, as_bytes(msg));
     const Signature b = sign_simple(kp, kSubstrate, as_bytes(msg));
     EXPECT_NE(a, b);  // fresh randomness per signature
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, as_bytes(msg), a), Error::ok);
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, as_bytes(msg), b), Error::ok);
+    EXPECT_EQ(
+        verify_simple(SignatureBytes(a), kSubstrate, as_bytes(msg), PublicKeyBytes(kp.public_key)),
+        Error::ok);
+    EXPECT_EQ(
+        verify_simple(SignatureBytes(b), kSubstrate, as_bytes(msg), PublicKeyBytes(kp.public_key)),
+        Error::ok);
     // Another context, another key, another message: rejected.
-    EXPECT_EQ(verify_simple(kp.public_key, as_bytes("other"), as_bytes(msg), a),
+    EXPECT_EQ(verify_simple(SignatureBytes(a), as_bytes("other"), as_bytes(msg),
+                            PublicKeyBytes(kp.public_key)),
               Error::invalid_signature);
-    EXPECT_EQ(verify_simple(random_keypair().public_key, kSubstrate, as_bytes(msg), a),
+    EXPECT_EQ(verify_simple(SignatureBytes(a), kSubstrate, as_bytes(msg),
+                            PublicKeyBytes(random_keypair().public_key)),
               Error::invalid_signature);
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, as_bytes("payloaD"), a),
+    EXPECT_EQ(verify_simple(SignatureBytes(a), kSubstrate, as_bytes("payloaD"),
+                            PublicKeyBytes(kp.public_key)),
               Error::invalid_signature);
     // The same randomness gives the same signature (nonce is a transcript witness).
     const Randomness r{};
@@ -416,63 +429,80 @@ TEST(Sr25519Sign, RandomisedSignaturesVerify) {
 }
 
 TEST(Sr25519Sign, ArbitraryTranscripts) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     Transcript t("my protocol");
     t.append_u64("round", 7);
     t.append_message("data", as_bytes("abc"));
     const Signature sig = sign(kp, t);
-    EXPECT_EQ(verify(kp.public_key, t, sig), Error::ok);
+    EXPECT_EQ(verify(SignatureBytes(sig), t, PublicKeyBytes(kp.public_key)), Error::ok);
     Transcript other("my protocol");
     other.append_u64("round", 8);
     other.append_message("data", as_bytes("abc"));
-    EXPECT_EQ(verify(kp.public_key, other, sig), Error::invalid_signature);
+    EXPECT_EQ(verify(SignatureBytes(sig), other, PublicKeyBytes(kp.public_key)),
+              Error::invalid_signature);
 }
 
 TEST(Sr25519Sign, EveryFlippedBitIsRejected) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     const Bytes msg = H("0102030405060708090a0b0c0d0e0f10");
     const Signature sig = sign_simple(kp, kSubstrate, msg);
-    ASSERT_EQ(verify_simple(kp.public_key, kSubstrate, msg, sig), Error::ok);
+    ASSERT_EQ(verify_simple(SignatureBytes(sig), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+              Error::ok);
 
     for (size_t bit = 0; bit < sig.size() * 8; ++bit) {
         Signature bad = sig;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(verify_simple(kp.public_key, kSubstrate, msg, bad), Error::ok) << bit;
+        EXPECT_NE(
+            verify_simple(SignatureBytes(bad), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+            Error::ok)
+            << bit;
     }
     for (size_t bit = 0; bit < kp.public_key.size() * 8; ++bit) {
         PublicKey bad = kp.public_key;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_NE(verify_simple(bad, kSubstrate, msg, sig), Error::ok) << bit;
+        EXPECT_NE(verify_simple(SignatureBytes(sig), kSubstrate, msg, PublicKeyBytes(bad)),
+                  Error::ok)
+            << bit;
     }
     for (size_t bit = 0; bit < msg.size() * 8; ++bit) {
         Bytes bad = msg;
         bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-        EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, bad, sig), Error::invalid_signature)
+        EXPECT_EQ(
+            verify_simple(SignatureBytes(sig), kSubstrate, bad, PublicKeyBytes(kp.public_key)),
+            Error::invalid_signature)
             << bit;
     }
 }
 
 TEST(Sr25519Sign, MarkerAndCanonicalEncodingsAreEnforced) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     const Bytes msg = H("00");
     const Signature sig = sign_simple(kp, kSubstrate, msg);
     ASSERT_NE(sig[63] & 0x80, 0);
 
     Signature unmarked = sig;
     unmarked[63] &= 0x7f;
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, msg, unmarked), Error::invalid_signature);
+    EXPECT_EQ(
+        verify_simple(SignatureBytes(unmarked), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+        Error::invalid_signature);
 
     // s + l fits in 255 bits, equals s mod l, and must still be refused.
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, msg, with_s_plus_l(sig)),
+    EXPECT_EQ(verify_simple(SignatureBytes(with_s_plus_l(sig)), kSubstrate, msg,
+                            PublicKeyBytes(kp.public_key)),
               Error::invalid_signature);
 
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, msg, Bytes(63)), Error::invalid_length);
-    EXPECT_EQ(verify_simple(Bytes(33), kSubstrate, msg, sig), Error::invalid_length);
-    EXPECT_EQ(verify_simple(Bytes(32, 0xff), kSubstrate, msg, sig), Error::invalid_encoding);
+    EXPECT_EQ(
+        verify_simple(SignatureBytes(Bytes(63)), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+        Error::invalid_length);
+    EXPECT_EQ(verify_simple(SignatureBytes(sig), kSubstrate, msg, PublicKeyBytes(Bytes(33))),
+              Error::invalid_length);
+    EXPECT_EQ(verify_simple(SignatureBytes(sig), kSubstrate, msg, PublicKeyBytes(Bytes(32, 0xff))),
+              Error::invalid_encoding);
     // The all-zero signature under the identity key must not verify either.
     Signature zero{};
     zero[63] = 0x80;
-    EXPECT_EQ(verify_simple(kp.public_key, kSubstrate, msg, zero), Error::invalid_signature);
+    EXPECT_EQ(verify_simple(SignatureBytes(zero), kSubstrate, msg, PublicKeyBytes(kp.public_key)),
+              Error::invalid_signature);
 }
 
 // ---------------------------------------------------------------------------
@@ -481,14 +511,14 @@ TEST(Sr25519Sign, MarkerAndCanonicalEncodingsAreEnforced) {
 TEST(Sr25519Derive, HardMatchesSchnorrkel) {
     for (const auto& v : kHardVectors) {
         SCOPED_TRACE(v.cc);
-        const Keypair parent = from_seed(v.seed);
+        const KeyPair parent = from_seed(v.seed);
         ChainCode next{};
-        const Keypair child = derive_hard(parent, HA<32>(v.cc), &next);
+        const KeyPair child = derive_hard(parent, HA<32>(v.cc), &next);
         EXPECT_EQ(hex_of(child.public_key), v.public_key);
         EXPECT_EQ(hex_of(secret_to_ed25519_bytes(child.secret).span()), v.ed25519_secret);
         EXPECT_NE(next, HA<32>(v.cc));
         // The same derivation from the JS-format parent secret.
-        const Keypair js_parent =
+        const KeyPair js_parent =
             from_js_secret(hex_of(secret_to_ed25519_bytes(parent.secret).span()));
         EXPECT_EQ(derive_hard(js_parent, HA<32>(v.cc)).public_key, child.public_key);
         // The mini secret the child was expanded from (sp-core keeps it as the seed).
@@ -500,9 +530,9 @@ TEST(Sr25519Derive, HardMatchesSchnorrkel) {
 TEST(Sr25519Derive, SoftMatchesSchnorrkelAndScure) {
     for (const auto& v : kSoftVectors) {
         SCOPED_TRACE(v.cc);
-        const Keypair parent = from_seed(v.seed);
+        const KeyPair parent = from_seed(v.seed);
         ChainCode cc_secret{}, cc_public{};
-        const Keypair child =
+        const KeyPair child =
             derive_soft_with_randomness(parent, HA<32>(v.cc), HA<32>(v.random), &cc_secret);
         EXPECT_EQ(hex_of(child.public_key), v.public_key);
         EXPECT_EQ(hex_of(secret_to_ed25519_bytes(child.secret).span()), v.ed25519_secret);
@@ -513,14 +543,14 @@ TEST(Sr25519Derive, SoftMatchesSchnorrkelAndScure) {
         EXPECT_EQ(cc_secret, cc_public);
 
         // With fresh randomness only the nonce changes.
-        const Keypair again = derive_soft(parent, HA<32>(v.cc));
+        const KeyPair again = derive_soft(parent, HA<32>(v.cc));
         EXPECT_EQ(again.public_key, child.public_key);
         EXPECT_EQ(hex_of(again.secret.key.span()), hex_of(child.secret.key.span()));
     }
 }
 
 TEST(Sr25519Derive, SoftDerivedKeysSignAndPublicPathAgrees) {
-    Keypair kp = random_keypair();
+    KeyPair kp = random_keypair();
     PublicKey pub = kp.public_key;
     ChainCode cc{};
     for (int i = 0; i < 10; ++i) {
@@ -534,7 +564,8 @@ TEST(Sr25519Derive, SoftDerivedKeysSignAndPublicPathAgrees) {
         EXPECT_EQ(a, b);
     }
     const Signature sig = sign_simple(kp, kSubstrate, as_bytes("x"));
-    EXPECT_EQ(verify_simple(pub, kSubstrate, as_bytes("x"), sig), Error::ok);
+    EXPECT_EQ(verify_simple(SignatureBytes(sig), kSubstrate, as_bytes("x"), PublicKeyBytes(pub)),
+              Error::ok);
     EXPECT_EQ(derive_soft_public(Bytes(31), cc).error(), Error::invalid_length);
     EXPECT_EQ(derive_soft_public(Bytes(32, 0xff), cc).error(), Error::invalid_encoding);
 }
@@ -545,7 +576,7 @@ TEST(Sr25519Derive, SoftDerivedKeysSignAndPublicPathAgrees) {
 TEST(Sr25519Vrf, MatchesScureByteForByte) {
     for (const auto& v : kVrfExact) {
         SCOPED_TRACE(v.msg);
-        const Keypair kp = from_seed(v.seed);
+        const KeyPair kp = from_seed(v.seed);
         VrfInOut io;
         const VrfSignature sig =
             vrf_sign_with_randomness(kp, signing_transcript(H(v.ctx), H(v.msg)),
@@ -564,7 +595,7 @@ TEST(Sr25519Vrf, MatchesScureByteForByte) {
 TEST(Sr25519Vrf, VerifiesSchnorrkelProofs) {
     for (const auto& v : kVrfWasm) {
         SCOPED_TRACE(v.msg);
-        const Keypair kp = from_seed(v.seed);
+        const KeyPair kp = from_seed(v.seed);
         const Bytes out = H(v.out);
         const ByteSpan pre_output(out.data(), 32), proof(out.data() + 32, 64);
         // Pre-outputs are deterministic: ours equals schnorrkel's.
@@ -607,7 +638,7 @@ Transcript babe_like(uint64_t slot) {
 }
 
 TEST(Sr25519Vrf, SignVerifyRoundTrip) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     VrfInOut io;
     const VrfSignature sig = vrf_sign(kp, babe_like(1000), &io);
     auto verified = vrf_verify(kp.public_key, babe_like(1000), sig.pre_output, sig.proof);
@@ -639,7 +670,7 @@ TEST(Sr25519Vrf, SignVerifyRoundTrip) {
 }
 
 TEST(Sr25519Vrf, EveryFlippedBitIsRejected) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     const VrfSignature sig = vrf_sign(kp, babe_like(5));
     ASSERT_TRUE(vrf_verify(kp.public_key, babe_like(5), sig.pre_output, sig.proof).ok());
     for (size_t bit = 0; bit < 256; ++bit) {
@@ -658,7 +689,7 @@ TEST(Sr25519Vrf, EveryFlippedBitIsRejected) {
 }
 
 TEST(Sr25519Vrf, RejectsMalformedInputs) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     const VrfSignature sig = vrf_sign(kp, babe_like(9));
     // Identity pre-output.
     EXPECT_EQ(vrf_verify(kp.public_key, babe_like(9), VrfPreOutput{}, sig.proof).error(),
@@ -711,7 +742,7 @@ std::vector<Transcript> varied_transcripts() {
 }
 
 TEST(Sr25519Vrf, SignHashedIsSignOfTheTranscript) {
-    const Keypair kp = random_keypair();
+    const KeyPair kp = random_keypair();
     Transcript extra("extra");
     extra.append_message("assignment", as_bytes("core 7"));
     size_t n = 0;
@@ -766,8 +797,8 @@ TEST(Sr25519Vrf, SignHashedIsSignOfTheTranscript) {
 }
 
 TEST(Sr25519Vrf, SignHashedBindsTheHash) {
-    const Keypair kp = random_keypair();
-    const Keypair other = random_keypair();
+    const KeyPair kp = random_keypair();
+    const KeyPair other = random_keypair();
     const Transcript t = babe_like(42);
     // A hash computed for another key, or without the public key, or with one
     // flipped bit: the VRF verifies for no transcript of this key, t included.

@@ -10,22 +10,14 @@
 
 #include <string>
 
+#include "hex_helpers.hpp"
 #include "teesigner/core/base58.hpp"
 #include "teesigner/core/ss58.hpp"
 
 using namespace teesigner::core;
+using namespace teesigner::core::test;
 
 namespace {
-
-std::string hex(ByteSpan b) {
-    return to_hex(b, false);
-}
-
-Bytes unhex(std::string_view h) {
-    auto r = from_hex(h);
-    EXPECT_TRUE(r.ok()) << h;
-    return r.ok() ? *r : Bytes{};
-}
 
 const char kAliceSr[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
 const char kAliceEcdsa[] = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";

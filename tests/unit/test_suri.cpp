@@ -17,20 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "hex_helpers.hpp"
 #include "teesigner/core/bip39.hpp"
 #include "teesigner/core/suri.hpp"
 
 using namespace teesigner::core;
+using namespace teesigner::core::test;
 
 namespace {
-
-std::string hex(ByteSpan b) {
-    return to_hex(b, false);
-}
-
-std::string str(const SecretBytes& s) {
-    return std::string(reinterpret_cast<const char*>(s.data()), s.size());
-}
 
 // "S:name" / "H:name" for each junction, joined by '|', recomputed from the
 // names so the structure of a parse can be compared in one string.

@@ -26,7 +26,26 @@ inline ByteSpan as_bytes(std::string_view s) noexcept {
     return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+/// A signature's bytes and a public key's bytes, as every verify function
+/// takes them (in the order signature, message, public key): distinct types
+/// with explicit constructors, so that a call passing the two the wrong way
+/// round does not compile. Views: no copy, no size check (verify checks).
+struct SignatureBytes {
+    explicit SignatureBytes(ByteSpan b) noexcept : bytes(b) {}
+    ByteSpan bytes;
+};
+struct PublicKeyBytes {
+    explicit PublicKeyBytes(ByteSpan b) noexcept : bytes(b) {}
+    ByteSpan bytes;
+};
+
 /// Lower-case hex with a "0x" prefix, as Substrate tools print it.
+///
+/// The one hex convention: what the signer prints or accepts on its
+/// interfaces (JSON-RPC, CLI, logs, documents) is to_hex(data), with "0x";
+/// bare hex is to_hex(data, false), only where a stored or external format
+/// wants it (the protection database's columns, test vectors). Local helpers
+/// named hex() exist only in tests, where they convert test vectors.
 std::string to_hex(ByteSpan data, bool prefix = true);
 
 /// Decode hex; accepts an optional "0x" prefix, either case. Odd length or a

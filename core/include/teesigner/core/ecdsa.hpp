@@ -63,10 +63,11 @@ Result<PublicKey> recover_prehashed(ByteSpan signature, ByteSpan prehash) noexce
 /// Error::invalid_length for wrongly sized inputs, Error::invalid_signature
 /// otherwise. High-s signatures are rejected (sp-core's native path would
 /// accept them; its no_std k256 path, as run on chain, does not).
-Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept;
+Error verify(SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key) noexcept;
 
 /// As verify(), over a caller-given 32-byte prehash (sp-core Pair::verify_prehashed).
-Error verify_prehashed(ByteSpan signature, ByteSpan prehash, ByteSpan public_key) noexcept;
+Error verify_prehashed(SignatureBytes signature, ByteSpan prehash,
+                       PublicKeyBytes public_key) noexcept;
 
 /// Substrate hard derivation: new secret = blake2_256(SCALE(("Secp256k1HDKD",
 /// secret, chain_code))) = blake2_256(0x34 || "Secp256k1HDKD" || secret || chain_code).

@@ -44,7 +44,7 @@ Signature sign(const KeyPair& pair, ByteSpan message) noexcept;
 /// Error::invalid_signature otherwise. Uses libsodium's rules (canonical S,
 /// canonical non-small-order public key and R), which are stricter than
 /// ed25519-zebra's ZIP-215 rules for adversarial edge cases only.
-Error verify(ByteSpan signature, ByteSpan message, ByteSpan public_key) noexcept;
+Error verify(SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key) noexcept;
 
 /// Substrate hard derivation: new seed = blake2_256(SCALE(("Ed25519HDKD", seed,
 /// chain_code))), i.e. blake2_256(0x2c || "Ed25519HDKD" || seed || chain_code).

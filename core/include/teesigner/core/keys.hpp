@@ -18,7 +18,7 @@
 namespace teesigner::core {
 
 namespace sr25519 {
-struct Keypair;
+struct KeyPair;
 }
 namespace ed25519 {
 struct KeyPair;
@@ -93,7 +93,7 @@ class KeyPair {
     Result<Bytes> sign_prehashed(ByteSpan prehash) const;
 
     /// The per-scheme key, or nullptr when this pair is of another scheme.
-    const sr25519::Keypair* as_sr25519() const noexcept;
+    const sr25519::KeyPair* as_sr25519() const noexcept;
     const ed25519::KeyPair* as_ed25519() const noexcept;
     const ecdsa::KeyPair* as_ecdsa() const noexcept;
 
@@ -111,8 +111,8 @@ class KeyPair {
 /// Substrate Pair::verify (Error::ok when valid, Error::invalid_signature when not,
 /// Error::invalid_length for wrongly sized inputs, Error::invalid_encoding for an
 /// sr25519 public key that is not a valid point).
-Error verify(Scheme scheme, ByteSpan signature, ByteSpan message, ByteSpan public_key);
+Error verify(Scheme scheme, SignatureBytes signature, ByteSpan message, PublicKeyBytes public_key);
 /// ecdsa verify over a given 32-byte prehash.
-Error verify_prehashed(ByteSpan signature, ByteSpan prehash, ByteSpan public_key);
+Error verify_prehashed(SignatureBytes signature, ByteSpan prehash, PublicKeyBytes public_key);
 
 }  // namespace teesigner::core

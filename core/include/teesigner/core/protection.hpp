@@ -77,6 +77,11 @@
 #include "teesigner/core/payloads.hpp"
 #include "teesigner/core/result.hpp"
 
+namespace teesigner::core::scale {
+class Encoder;
+class Decoder;
+}  // namespace teesigner::core::scale
+
 namespace teesigner::core::protection {
 
 using KeyTypeId = ByteArray<4>;
@@ -89,6 +94,8 @@ inline constexpr KeyTypeId kAssignmentKeyType = {'a', 's', 'g', 'n'};
 inline constexpr KeyTypeId kAuthorityDiscoveryKeyType = {'a', 'u', 'd', 'i'};
 
 enum class Rule : uint8_t { none = 0, grandpa = 1, babe = 2, beefy = 3, para = 4 };
+/// The highest Rule: a decoded byte above it names no rule.
+inline constexpr Rule kLastRule = Rule::para;
 
 /// "grandpa", "babe", "beefy", "para" ("none" for Rule::none).
 const char* rule_name(Rule rule) noexcept;
@@ -142,6 +149,9 @@ Signable signable_babe(const payloads::BabeSealRequest& request);
 Signable signable_beefy(const payloads::BeefyCommitment& commitment, const Hash256& prehash);
 /// A para statement; `payload` is its signed encoding (hashed into payload_hash).
 Signable signable_para(const payloads::ParaStatement& statement, ByteSpan payload);
+/// The record a GRANDPA, BABE or BEEFY signable leaves in its key's history
+/// (a para statement leaves one per candidate, with the side it took).
+Record record_of(const Signable& signable) noexcept;
 
 // ---- Decisions -------------------------------------------------------------------------
 
@@ -152,6 +162,9 @@ enum class Reason : uint8_t {
     malformed = 4,        // claims to be a protected payload but does not decode
     capacity = 5,         // the history for this position is full (fail closed)
 };
+/// The lowest and highest Reason: a decoded byte outside them names no reason.
+inline constexpr Reason kFirstReason = Reason::conflict;
+inline constexpr Reason kLastReason = Reason::capacity;
 
 /// "conflict", "below_watermark", "opaque_refused", "malformed", "capacity".
 const char* reason_name(Reason reason) noexcept;
@@ -177,6 +190,16 @@ struct Refusal {
 /// "para_valid_invalid", "below_watermark", "opaque_refused", "malformed_payload",
 /// "capacity".
 const char* refusal_code(const Refusal& refusal) noexcept;
+
+/// A Refusal as the TA's SignOutcome carries it (ta/include/signer_ta.h):
+/// (reason u8, rule u8, position (u64, u64), watermark (u64, u64),
+/// earlier_kind u8, earlier_sides u8, subject [u8; 32], earlier_number u32,
+/// earlier_payload_hash [u8; 32], key_type [u8; 4]).
+void encode_refusal(scale::Encoder& e, const Refusal& refusal);
+/// The inverse of encode_refusal, reading from `d` (which may hold more after
+/// it). Error::invalid_encoding when the bytes do not decode or name no Reason
+/// or Rule.
+Result<Refusal> decode_refusal(scale::Decoder& d);
 
 struct Decision {
     bool allowed = false;
@@ -347,6 +370,10 @@ struct Limits {
     /// sixteenth of the rule's limit, at least 4 (tests set small pages).
     uint32_t positions_per_page = 0;
 };
+
+/// How many positions a key's history keeps under `rule` (`para`: sessions);
+/// 0 for `Rule::none`.
+uint32_t position_limit(const Limits& limits, Rule rule) noexcept;
 
 /// A key's history under one rule, as export/import and tests see it.
 struct History {

@@ -20,12 +20,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "teesigner/core/bytes.hpp"
 #include "teesigner/core/merlin.hpp"
 #include "teesigner/core/result.hpp"
 #include "teesigner/core/secure.hpp"
+
+namespace teesigner::core::scale {
+class Decoder;
+}  // namespace teesigner::core::scale
 
 namespace teesigner::core::sr25519 {
 
@@ -58,10 +63,10 @@ struct SecretKey {
 };
 
 /// schnorrkel::Keypair: a secret key with its public key (key * basepoint).
-struct Keypair {
+struct KeyPair {
     SecretKey secret;
     PublicKey public_key{};
-    Keypair clone() const noexcept { return {secret.clone(), public_key}; }
+    KeyPair clone() const noexcept { return {secret.clone(), public_key}; }
 };
 
 // ---------------------------------------------------------------------------
@@ -71,12 +76,12 @@ struct Keypair {
 /// mini secret; the first half is clamped as in Ed25519 and divided by the cofactor
 /// 8 to give the scalar, the second half is the nonce. This is sp-core's
 /// Pair::from_seed. Error::invalid_length unless 32 bytes.
-Result<Keypair> keypair_from_mini_secret(ByteSpan mini_secret);
+Result<KeyPair> keypair_from_mini_secret(ByteSpan mini_secret);
 
 /// From schnorrkel's 64-byte SecretKey::to_bytes (canonical scalar || nonce), the
 /// format we seal. Error::invalid_length unless 64 bytes, Error::invalid_encoding if
 /// the scalar is not canonical (>= l).
-Result<Keypair> keypair_from_secret_bytes(ByteSpan key_and_nonce);
+Result<KeyPair> keypair_from_secret_bytes(ByteSpan key_and_nonce);
 
 /// schnorrkel SecretKey::to_bytes: canonical scalar || nonce (64 bytes).
 SecretArray<kSecretKeySize> secret_to_bytes(const SecretKey& secret) noexcept;
@@ -85,14 +90,14 @@ SecretArray<kSecretKeySize> secret_to_bytes(const SecretKey& secret) noexcept;
 /// @polkadot/util-crypto and @scure/sr25519 use for their 64-byte "secretKey".
 /// Error::invalid_length unless 64 bytes, Error::invalid_encoding if the scalar
 /// divided by 8 is not canonical.
-Result<Keypair> keypair_from_ed25519_bytes(ByteSpan scalar_times_8_and_nonce);
+Result<KeyPair> keypair_from_ed25519_bytes(ByteSpan scalar_times_8_and_nonce);
 
 /// schnorrkel SecretKey::to_ed25519_bytes: (scalar * 8) || nonce.
 SecretArray<kSecretKeySize> secret_to_ed25519_bytes(const SecretKey& secret) noexcept;
 
 /// Complete a secret key with its public key. Error::invalid_encoding if the key
 /// scalar is not canonical.
-Result<Keypair> keypair_from_secret(SecretKey secret);
+Result<KeyPair> keypair_from_secret(SecretKey secret);
 
 /// True if `public_key` is 32 bytes and a canonical Ristretto encoding
 /// (schnorrkel PublicKey::from_bytes). Like schnorrkel, the identity is accepted.
@@ -108,8 +113,8 @@ Transcript signing_transcript(ByteSpan context, ByteSpan message) noexcept;
 /// schnorrkel SecretKey::sign: proto-name "Schnorr-sig", "sign:pk", nonce r from
 /// witness "signing" over the secret nonce, R = r*B, "sign:R", k = challenge
 /// "sign:c", s = k*key + r. The marker bit is set in the returned bytes.
-Signature sign(const Keypair& keypair, Transcript transcript) noexcept;
-Signature sign_with_randomness(const Keypair& keypair, Transcript transcript,
+Signature sign(const KeyPair& keypair, Transcript transcript) noexcept;
+Signature sign_with_randomness(const KeyPair& keypair, Transcript transcript,
                                const Randomness& randomness) noexcept;
 
 /// schnorrkel PublicKey::verify. Error::ok when valid; Error::invalid_length for
@@ -117,13 +122,13 @@ Signature sign_with_randomness(const Keypair& keypair, Transcript transcript,
 /// valid point; Error::invalid_signature for a missing marker bit, a non-canonical
 /// s, or a failed equation. As in schnorrkel (and so on chain), R is compared by
 /// its encoding and the identity public key is not refused.
-Error verify(ByteSpan public_key, Transcript transcript, ByteSpan signature) noexcept;
+Error verify(SignatureBytes signature, Transcript transcript, PublicKeyBytes public_key) noexcept;
 
 /// Sign `message` under a signing context (Substrate: kSubstrateContext).
-Signature sign_simple(const Keypair& keypair, ByteSpan context, ByteSpan message) noexcept;
+Signature sign_simple(const KeyPair& keypair, ByteSpan context, ByteSpan message) noexcept;
 /// Verify a signature made with sign_simple (same errors as verify()).
-Error verify_simple(ByteSpan public_key, ByteSpan context, ByteSpan message,
-                    ByteSpan signature) noexcept;
+Error verify_simple(SignatureBytes signature, ByteSpan context, ByteSpan message,
+                    PublicKeyBytes public_key) noexcept;
 
 // ---------------------------------------------------------------------------
 // Hierarchical deterministic key derivation (schnorrkel derive.rs, as sp-core
@@ -137,16 +142,16 @@ SecretArray<kMiniSecretSize> hard_derive_mini_secret(const SecretKey& secret, co
                                                      ChainCode* next_chain_code = nullptr) noexcept;
 
 /// sp-core derive_hard_junction followed by the Ed25519-mode expansion.
-Keypair derive_hard(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_hard(const KeyPair& parent, const ChainCode& cc,
                     ChainCode* next_chain_code = nullptr) noexcept;
 
 /// schnorrkel Keypair::derived_key_simple(cc, b""): scalar from "HDKD-scalar" over
 /// ("chain-code", "public-key"), added to the parent scalar; the new nonce is a
 /// transcript witness "HDKD-nonce" over the parent nonce and secret (randomised,
 /// as in schnorrkel, so only the public key is reproducible across implementations).
-Keypair derive_soft(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_soft(const KeyPair& parent, const ChainCode& cc,
                     ChainCode* next_chain_code = nullptr) noexcept;
-Keypair derive_soft_with_randomness(const Keypair& parent, const ChainCode& cc,
+KeyPair derive_soft_with_randomness(const KeyPair& parent, const ChainCode& cc,
                                     const Randomness& randomness,
                                     ChainCode* next_chain_code = nullptr) noexcept;
 
@@ -174,6 +179,12 @@ struct VrfSignature {
 /// The extra transcript sp-core uses when VrfSignData has no extra: Transcript "VRF".
 Transcript vrf_default_extra() noexcept;
 
+/// sp-core's VrfTranscript in the SCALE form the signer TA's VRF_SIGN takes
+/// (ta/include/signer_ta.h): (label: Vec<u8>, items: Vec<(Vec<u8>, Vec<u8>)>),
+/// replayed as Transcript::new(label) and one append_message per item.
+/// nullopt when it does not decode (what follows it in `d` is left there).
+std::optional<Transcript> decode_vrf_transcript(scale::Decoder& d);
+
 /// The extra transcript @polkadot/util-crypto (sr25519VrfSign) and @scure/sr25519
 /// (vrf.sign) build from their `extra` bytes: Transcript "VRF", then
 /// append_message("", extra) only when extra is non-empty. Their input transcript
@@ -185,7 +196,7 @@ Transcript vrf_extra_from_bytes(ByteSpan extra) noexcept;
 ByteArray<32> vrf_input_point(const PublicKey& public_key, Transcript input) noexcept;
 
 /// schnorrkel Keypair::vrf_create_hash: input point and output = key * input.
-VrfInOut vrf_create_inout(const Keypair& keypair, Transcript input) noexcept;
+VrfInOut vrf_create_inout(const KeyPair& keypair, Transcript input) noexcept;
 
 // The VRF input given as its hash. schnorrkel's non-malleable VRF uses the input
 // transcript only to derive the input point: append_message("vrf-nm-pk", public
@@ -208,17 +219,17 @@ VrfInputHash vrf_input_hash(const PublicKey& public_key, Transcript input) noexc
 ByteArray<32> vrf_input_point_from_hash(const VrfInputHash& input_hash) noexcept;
 
 /// vrf_create_inout for an input given as its hash.
-VrfInOut vrf_create_inout_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept;
+VrfInOut vrf_create_inout_hashed(const KeyPair& keypair, const VrfInputHash& input_hash) noexcept;
 
 /// schnorrkel Keypair::vrf_sign_extra: the in/out pair, then a DLEQ proof over
 /// `extra` (proto-name "DLEQProof", "vrf:h", witness "proving\0""0" over the nonce,
 /// "vrf:R=g^r", "vrf:h^r", "vrf:pk", "vrf:h^sk", c = challenge "prove",
 /// s = r - c*key). `inout`, if given, receives the in/out pair for make_bytes.
-VrfSignature vrf_sign(const Keypair& keypair, Transcript input, Transcript extra,
+VrfSignature vrf_sign(const KeyPair& keypair, Transcript input, Transcript extra,
                       VrfInOut* inout = nullptr) noexcept;
 /// vrf_sign with the default extra transcript (sp-core VrfSignData without extra).
-VrfSignature vrf_sign(const Keypair& keypair, Transcript input, VrfInOut* inout = nullptr) noexcept;
-VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, Transcript extra,
+VrfSignature vrf_sign(const KeyPair& keypair, Transcript input, VrfInOut* inout = nullptr) noexcept;
+VrfSignature vrf_sign_with_randomness(const KeyPair& keypair, Transcript input, Transcript extra,
                                       const Randomness& randomness,
                                       VrfInOut* inout = nullptr) noexcept;
 
@@ -226,20 +237,20 @@ VrfSignature vrf_sign_with_randomness(const Keypair& keypair, Transcript input, 
 /// pair) vrf_sign gives for any input transcript t with
 /// vrf_input_hash(keypair.public_key, t) == input_hash, so vrf_verify accepts it
 /// for t. `extra` is the extra transcript, as in vrf_sign.
-VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed(const KeyPair& keypair, const VrfInputHash& input_hash,
                              Transcript extra, VrfInOut* inout = nullptr) noexcept;
 /// vrf_sign_hashed with the default extra transcript.
-VrfSignature vrf_sign_hashed(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed(const KeyPair& keypair, const VrfInputHash& input_hash,
                              VrfInOut* inout = nullptr) noexcept;
-VrfSignature vrf_sign_hashed_with_randomness(const Keypair& keypair, const VrfInputHash& input_hash,
+VrfSignature vrf_sign_hashed_with_randomness(const KeyPair& keypair, const VrfInputHash& input_hash,
                                              Transcript extra, const Randomness& randomness,
                                              VrfInOut* inout = nullptr) noexcept;
 
 /// sp-core Pair::vrf_pre_output: key * input point, the pre-output vrf_sign
 /// returns for `input` (no proof, no randomness).
-VrfPreOutput vrf_pre_output(const Keypair& keypair, Transcript input) noexcept;
+VrfPreOutput vrf_pre_output(const KeyPair& keypair, Transcript input) noexcept;
 /// vrf_pre_output for an input given as its hash.
-VrfPreOutput vrf_pre_output_hashed(const Keypair& keypair, const VrfInputHash& input_hash) noexcept;
+VrfPreOutput vrf_pre_output_hashed(const KeyPair& keypair, const VrfInputHash& input_hash) noexcept;
 
 /// schnorrkel VRFPreOut::attach_input_hash: the in/out pair for a claimed
 /// pre-output, without checking any proof. Error::invalid_length /

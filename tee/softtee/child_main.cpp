@@ -29,7 +29,7 @@
 #include "protocol.hpp"
 #include "tee_internal_api.h"
 
-// Provided by the TA's host build (ta/host/ta_uuid.cpp): the UUID clients must open.
+// Provided by the TA's host build (ta/softtee/ta_uuid.cpp): the UUID clients must open.
 extern "C" const TEE_UUID ts_softtee_ta_uuid;
 
 namespace teesigner::softtee {
@@ -271,7 +271,8 @@ int main(int argc, char** argv) {
     }
     lock_memory();
     std::string why;
-    TEE_Result rc = storage_prepare(storage, why);
+    TEE_Result rc = storage_prepare(storage);
+    if (rc != TEE_SUCCESS) why = storage_failure_reason();
     if (rc == TEE_SUCCESS) {
         switch (install_landlock(storage_dirfd())) {
             case LandlockStatus::enforced:
@@ -292,7 +293,10 @@ int main(int argc, char** argv) {
         why = std::string("cannot install the seccomp filter: ") + strerror(errno);
     }
     // From here on the process is sandboxed.
-    if (rc == TEE_SUCCESS) rc = storage_load(why);
+    if (rc == TEE_SUCCESS) {
+        rc = storage_load();
+        if (rc != TEE_SUCCESS) why = storage_failure_reason();
+    }
     if (rc == TEE_SUCCESS) {
         rc = TA_CreateEntryPoint();
         if (rc != TEE_SUCCESS) why = "TA_CreateEntryPoint failed";

@@ -44,6 +44,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -78,7 +80,7 @@ constexpr size_t kJournalLimit = 4 * 1024 * 1024;
 // waiting) writes unwritten object files one at a time, so that the
 // checkpoint at kJournalLimit, on a command's path, has few left: it wrote
 // hundreds of new files at once (a new parachain session's buckets), a stall
-// of 100-400 ms (docs/PERFORMANCE.md, "Session 9").
+// of 100-400 ms (CHANGELOG.md, 2026-11-30, session 9).
 constexpr size_t kIdleWriteFrom = 1024 * 1024;
 // ... but only objects not committed for this many writes: one committed
 // again soon (a key's main object, its newest history page) would only need
@@ -178,6 +180,25 @@ std::string hex(const uint8_t* p, size_t n) {
     return s;
 }
 
+// Two conventions, one per layer. The file helpers below (read_*, write_*,
+// identity_of) return 0 or the errno value of the call that failed, taken at
+// once: a later close() or unlinkat() may change errno. Everything above them
+// returns a TEE_Result, and a failure goes through fail(), which logs what
+// failed and why where it is found, once, and keeps the reason for the
+// start-up report to the host (storage_failure_reason).
+std::string g_last_failure;
+
+__attribute__((format(printf, 2, 3))) TEE_Result fail(TEE_Result rc, const char* fmt, ...) {
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    g_last_failure = n < 0 ? "storage failure (reason not printable)" : reason;
+    child_log("storage: %s", g_last_failure.c_str());
+    return rc;
+}
+
 Name object_name(const void* id, size_t len) {
     Name n{};
     crypto_generichash(n.data(), n.size(), static_cast<const uint8_t*>(id), len, name_key(), 32);
@@ -219,16 +240,17 @@ int read_file(const std::string& name, std::vector<uint8_t>& out) {
 
 // Write `size` bytes at `offset` of an open file (pwrite: the file offset is
 // neither used nor moved), retrying after EINTR and going on after a short
-// write. False when a write fails (errno says why) or writes nothing.
-bool write_all(int fd, const uint8_t* data, size_t size, off_t offset) {
+// write. 0, or an errno value (EIO for a write that writes nothing).
+int write_all(int fd, const uint8_t* data, size_t size, off_t offset) {
     size_t done = 0;
     while (done < size) {
         ssize_t w = pwrite(fd, data + done, size - done, offset + static_cast<off_t>(done));
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
+        if (w < 0) return errno;
+        if (w == 0) return EIO;
         done += static_cast<size_t>(w);
     }
-    return true;
+    return 0;
 }
 
 // 0, or an errno value (ENOENT when absent).
@@ -297,20 +319,21 @@ int read_object_file(const Name& n, const std::string& fname, std::vector<uint8_
 }
 
 // tmp, write, fsync, rename, fsync(dir): after a crash the file is either the
-// old or the new content, never a mix.
-bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
-    std::string tmp = name + ".tmp";
+// old or the new content, never a mix. 0 or an errno value.
+int write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
+    const std::string tmp = name + ".tmp";
     int fd = openat(g_store.dirfd, tmp.c_str(),
                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return false;
-    if (!write_all(fd, data, n, 0) || fsync(fd) != 0) {
-        close(fd);
-        unlinkat(g_store.dirfd, tmp.c_str(), 0);
-        return false;
-    }
+    if (fd < 0) return errno;
+    int e = write_all(fd, data, n, 0);
+    if (e == 0 && fsync(fd) != 0) e = errno;
     close(fd);
-    if (renameat(g_store.dirfd, tmp.c_str(), g_store.dirfd, name.c_str()) != 0) return false;
-    return fsync(g_store.dirfd) == 0;
+    if (e != 0) {
+        unlinkat(g_store.dirfd, tmp.c_str(), 0);
+        return e;
+    }
+    if (renameat(g_store.dirfd, tmp.c_str(), g_store.dirfd, name.c_str()) != 0) return errno;
+    return fsync(g_store.dirfd) == 0 ? 0 : errno;
 }
 
 // Overwrite (or create) a file in place and sync its data: only for object
@@ -318,13 +341,15 @@ bool write_file_atomic(const std::string& name, const uint8_t* data, size_t n) {
 // so a torn write is repaired by replay. Cheaper than tmp + rename, which on
 // ext4 flushes the new file's data at the rename and frees (and discards) the
 // old inode. A new file's directory entry needs the directory synced too.
-bool overwrite_file_synced(const std::string& name, const uint8_t* data, size_t n) {
+// 0 or an errno value.
+int overwrite_file_synced(const std::string& name, const uint8_t* data, size_t n) {
     int fd = openat(g_store.dirfd, name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return false;
-    bool ok = write_all(fd, data, n, 0) && ftruncate(fd, static_cast<off_t>(n)) == 0 &&
-              fdatasync(fd) == 0;
+    if (fd < 0) return errno;
+    int e = write_all(fd, data, n, 0);
+    if (e == 0 && ftruncate(fd, static_cast<off_t>(n)) != 0) e = errno;
+    if (e == 0 && fdatasync(fd) != 0) e = errno;
     close(fd);
-    return ok;
+    return e;
 }
 
 TEE_Result write_counter() {
@@ -345,44 +370,36 @@ TEE_Result write_counter() {
     crypto_aead_xchacha20poly1305_ietf_encrypt(file.data() + kHeader + kNonce, &clen, plain.data(),
                                                plain.size(), file.data(), kHeader, nullptr,
                                                file.data() + kHeader, object_key());
-    if (!write_file_atomic(kCounterFile, file.data(), file.size())) {
-        child_log("storage: cannot write counter file: %s", strerror(errno));
-        return TEE_ERROR_STORAGE_NO_SPACE;
-    }
+    if (int e = write_file_atomic(kCounterFile, file.data(), file.size()); e != 0)
+        return fail(TEE_ERROR_STORAGE_NO_SPACE, "cannot write the counter file: %s", strerror(e));
     return TEE_SUCCESS;
 }
 
-TEE_Result read_counter(std::string& why) {
+TEE_Result read_counter() {
     std::vector<uint8_t> file;
     int e = read_file(kCounterFile, file);
-    if (e == ENOENT) {
-        why =
-            "counter file is missing while the device key exists: the storage was tampered "
-            "with or partially restored (refusing to start, rollback could go unnoticed)";
-        return TEE_ERROR_SECURITY;
-    }
-    if (e != 0) {
-        why = std::string("cannot read counter file: ") + strerror(e);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (e == ENOENT)
+        return fail(TEE_ERROR_SECURITY,
+                    "counter file is missing while the device key exists: the storage was "
+                    "tampered with or partially restored (refusing to start, rollback could go "
+                    "unnoticed)");
+    if (e != 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot read the counter file: %s",
+                    strerror(e));
     if (file.size() < kHeader + kNonce + kTag || memcmp(file.data(), "TSCT", 4) != 0 ||
-        get_u32(file.data() + 4) != kFormat) {
-        why = "counter file is malformed";
-        return TEE_ERROR_CORRUPT_OBJECT;
-    }
+        get_u32(file.data() + 4) != kFormat)
+        return fail(TEE_ERROR_CORRUPT_OBJECT, "counter file is malformed");
     std::vector<uint8_t> plain(file.size() - kHeader - kNonce - kTag);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             plain.data(), nullptr, nullptr, file.data() + kHeader + kNonce,
             file.size() - kHeader - kNonce, file.data(), kHeader, file.data() + kHeader,
-            object_key()) != 0) {
-        why = "counter file fails authentication (corrupted, or sealed under another device key)";
-        return TEE_ERROR_CORRUPT_OBJECT;
-    }
+            object_key()) != 0)
+        return fail(TEE_ERROR_CORRUPT_OBJECT,
+                    "counter file fails authentication (corrupted, or sealed under another "
+                    "device key)");
     if (plain.size() < 4 || (plain.size() - 4) % 40 != 0 ||
-        get_u32(plain.data()) != (plain.size() - 4) / 40) {
-        why = "counter table is malformed";
-        return TEE_ERROR_CORRUPT_OBJECT;
-    }
+        get_u32(plain.data()) != (plain.size() - 4) / 40)
+        return fail(TEE_ERROR_CORRUPT_OBJECT, "counter table is malformed");
     g_store.g = get_u64(file.data() + 8);
     g_store.versions.clear();
     for (size_t off = 4; off < plain.size(); off += 40) {
@@ -393,15 +410,16 @@ TEE_Result read_counter(std::string& why) {
     return TEE_SUCCESS;
 }
 
-bool derive_keys(const uint8_t* device_key) {
-    if (!g_store.keys.resize(64)) return false;
+TEE_Result derive_keys(const uint8_t* device_key) {
+    if (!g_store.keys.resize(64))
+        return fail(TEE_ERROR_OUT_OF_MEMORY, "cannot allocate locked memory for the storage keys");
     static const char kObj[] = "tee-signer soft-tee object key v1";
     static const char kName[] = "tee-signer soft-tee object name key v1";
     crypto_generichash(object_key(), 32, reinterpret_cast<const uint8_t*>(kObj), sizeof kObj - 1,
                        device_key, 32);
     crypto_generichash(name_key(), 32, reinterpret_cast<const uint8_t*>(kName), sizeof kName - 1,
                        device_key, 32);
-    return true;
+    return TEE_SUCCESS;
 }
 
 // ---- Journal and checkpoints ----------------------------------------------------
@@ -414,15 +432,15 @@ struct StagedObject {
 };
 
 // Write and sync one committed object's file (a checkpoint's, or idle time's),
-// keeping its bytes in the file cache.
-bool write_object_file(const Name& name, const std::vector<uint8_t>& file) {
+// keeping its bytes in the file cache. 0 or an errno value.
+int write_object_file(const Name& name, const std::vector<uint8_t>& file) {
     const std::string fname = file_name(name);
     forget_file(name);
-    if (!overwrite_file_synced(fname, file.data(), file.size())) return false;
+    if (int e = overwrite_file_synced(fname, file.data(), file.size()); e != 0) return e;
     FileIdentity written;
     if (identity_of(fname, written) == 0 && static_cast<size_t>(written.size) == file.size())
         remember_file(name, written, file.data(), file.size());
-    return true;
+    return 0;
 }
 
 // Make everything in memory durable without the journal: write and sync the
@@ -432,17 +450,13 @@ bool write_object_file(const Name& name, const std::vector<uint8_t>& file) {
 // below G and replay skips them, so a crash anywhere in here loses nothing. A
 // failure keeps every file in memory for the next checkpoint to write again.
 TEE_Result checkpoint() {
-    bool synced = true;
-    for (const auto& [name, file] : g_store.unwritten) {
-        synced = write_object_file(name, file);
-        if (!synced) break;
-    }
-    if (synced && (!g_store.unwritten.empty() || g_store.dir_dirty))
-        synced = fsync(g_store.dirfd) == 0;
-    if (!synced) {
-        child_log("storage: checkpoint cannot write object files: %s", strerror(errno));
-        return TEE_ERROR_STORAGE_NO_SPACE;
-    }
+    for (const auto& [name, file] : g_store.unwritten)
+        if (int e = write_object_file(name, file); e != 0)
+            return fail(TEE_ERROR_STORAGE_NO_SPACE, "checkpoint cannot write object file %s: %s",
+                        file_name(name).c_str(), strerror(e));
+    if ((!g_store.unwritten.empty() || g_store.dir_dirty) && fsync(g_store.dirfd) != 0)
+        return fail(TEE_ERROR_STORAGE_NO_SPACE, "checkpoint cannot sync the storage directory: %s",
+                    strerror(errno));
     g_store.unwritten.clear();
     g_store.dir_dirty = false;
     if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
@@ -453,10 +467,8 @@ TEE_Result checkpoint() {
     // alone cannot then pull a few of those records forward over it.
     if (g_store.journal_fd >= 0 && g_store.journal_end > 0) {
         static constexpr uint8_t kNoRecord[4] = {0, 0, 0, 0};
-        if (!write_all(g_store.journal_fd, kNoRecord, sizeof kNoRecord, 0)) {
-            child_log("storage: cannot clear the journal: %s", strerror(errno));
-            return TEE_ERROR_STORAGE_NO_SPACE;
-        }
+        if (int e = write_all(g_store.journal_fd, kNoRecord, sizeof kNoRecord, 0); e != 0)
+            return fail(TEE_ERROR_STORAGE_NO_SPACE, "cannot clear the journal: %s", strerror(e));
     }
     g_store.journal_end = 0;
     return TEE_SUCCESS;
@@ -467,17 +479,19 @@ TEE_Result checkpoint() {
 // changes the file's size. Real zeros rather than fallocate: an unwritten
 // extent would be converted, a metadata write, by the first record to reach
 // it. No sync here: the next record's fdatasync persists the zeros and size.
-bool journal_reserve(size_t need) {
+// 0 or an errno value.
+int journal_reserve(size_t need) {
     const size_t target =
         std::max(need, std::min(kJournalReserve, g_store.journal_reserved + kJournalStep));
     static const std::vector<uint8_t> zeros(kJournalStep, 0);
     for (size_t off = g_store.journal_reserved; off < target;) {
         const size_t n = std::min(zeros.size(), target - off);
-        if (!write_all(g_store.journal_fd, zeros.data(), n, static_cast<off_t>(off))) return false;
+        if (int e = write_all(g_store.journal_fd, zeros.data(), n, static_cast<off_t>(off)); e != 0)
+            return e;
         off += n;
         g_store.journal_reserved = off;
     }
-    return true;
+    return 0;
 }
 
 // Write one record holding `objects` after the journal's last one and sync it.
@@ -485,7 +499,8 @@ bool journal_reserve(size_t need) {
 // it: the caller releases nothing either way, and a replayed record only adds
 // history. The next record is written at the same offset.
 TEE_Result journal_append(const std::vector<StagedObject>& objects) {
-    if (g_store.journal_fd < 0) return TEE_ERROR_STORAGE_NOT_AVAILABLE;
+    if (g_store.journal_fd < 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "the journal is not open");
     size_t plain_len = 4;
     for (const StagedObject& o : objects) plain_len += 32 + 8 + 4 + o.file.size();
     std::vector<uint8_t> plain(plain_len);
@@ -510,13 +525,13 @@ TEE_Result journal_append(const std::vector<StagedObject>& objects) {
         rec.data() + kJournalHeader + kNonce, nullptr, plain.data(), plain.size(), rec.data(),
         kJournalHeader, nullptr, rec.data() + kJournalHeader, object_key());
     const size_t need = g_store.journal_end + rec.size();
-    if ((need > g_store.journal_reserved && !journal_reserve(need)) ||
-        !write_all(g_store.journal_fd, rec.data(), rec.size(),
-                   static_cast<off_t>(g_store.journal_end)) ||
-        fdatasync(g_store.journal_fd) != 0) {
-        child_log("storage: cannot write the journal: %s", strerror(errno));
-        return TEE_ERROR_STORAGE_NO_SPACE;
-    }
+    int e = need > g_store.journal_reserved ? journal_reserve(need) : 0;
+    if (e == 0)
+        e = write_all(g_store.journal_fd, rec.data(), rec.size(),
+                      static_cast<off_t>(g_store.journal_end));
+    if (e == 0 && fdatasync(g_store.journal_fd) != 0) e = errno;
+    if (e != 0)
+        return fail(TEE_ERROR_STORAGE_NO_SPACE, "cannot write the journal: %s", strerror(e));
     g_store.journal_end += rec.size();
     return TEE_SUCCESS;
 }
@@ -560,7 +575,7 @@ bool decode_journal_record(const uint8_t* data, size_t size, size_t& used, uint6
 // Open the journal and apply every record newer than the counter: the objects
 // of transactions committed after the last checkpoint, whose files may not have
 // reached the disk. Then checkpoint, so the journal starts again at offset 0.
-TEE_Result journal_open_and_replay(std::string& why) {
+TEE_Result journal_open_and_replay() {
     if (g_store.journal_fd >= 0) close(g_store.journal_fd);
     g_store.journal_end = 0;
     g_store.journal_reserved = 0;
@@ -572,26 +587,21 @@ TEE_Result journal_open_and_replay(std::string& why) {
                                     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         created = true;
     }
-    if (g_store.journal_fd < 0) {
-        why = std::string("cannot open the journal: ") + strerror(errno);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (g_store.journal_fd < 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot open the journal: %s",
+                    strerror(errno));
     if (created) {
         // Its directory entry must be durable before a commit relies on it.
-        if (fsync(g_store.dirfd) != 0) {
-            why = std::string("cannot sync the storage directory: ") + strerror(errno);
-            return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-        }
+        if (fsync(g_store.dirfd) != 0)
+            return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot sync the storage directory: %s",
+                        strerror(errno));
         return TEE_SUCCESS;
     }
     std::vector<uint8_t> journal;
-    if (int e = read_all(g_store.journal_fd, kJournalMaxRead, journal); e == EFBIG) {
-        why = "the journal is larger than any the soft TEE writes";
-        return TEE_ERROR_CORRUPT_OBJECT;
-    } else if (e != 0) {
-        why = std::string("cannot read the journal: ") + strerror(e);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (int e = read_all(g_store.journal_fd, kJournalMaxRead, journal); e == EFBIG)
+        return fail(TEE_ERROR_CORRUPT_OBJECT, "the journal is larger than any the soft TEE writes");
+    else if (e != 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot read the journal: %s", strerror(e));
     g_store.journal_reserved = journal.size();
     const uint64_t checkpointed = g_store.g;
     size_t off = 0, applied = 0;
@@ -628,10 +638,10 @@ TEE_Result journal_open_and_replay(std::string& why) {
                 continue;
             }
             forget_file(o.name);
-            if (!write_file_atomic(fname, o.file.data(), o.file.size())) {
-                why = std::string("cannot restore object from the journal: ") + strerror(errno);
-                return TEE_ERROR_STORAGE_NO_SPACE;
-            }
+            if (int e = write_file_atomic(fname, o.file.data(), o.file.size()); e != 0)
+                return fail(TEE_ERROR_STORAGE_NO_SPACE,
+                            "cannot restore object %s from the journal: %s", fname.c_str(),
+                            strerror(e));
             g_store.versions[o.name] = o.version;
             if (o.version > g_store.g) g_store.g = o.version;
             ++applied;
@@ -645,10 +655,7 @@ TEE_Result journal_open_and_replay(std::string& why) {
     if (applied > 0) child_log("storage: restored %zu object writes from the journal", applied);
     if (previous > checkpointed) {
         g_store.journal_end = off;  // so that the checkpoint clears these records
-        if (TEE_Result rc = checkpoint(); rc != TEE_SUCCESS) {
-            why = "cannot checkpoint the journal";
-            return rc;
-        }
+        return checkpoint();
     }
     return TEE_SUCCESS;
 }
@@ -693,82 +700,78 @@ int storage_dirfd() {
     return g_store.dirfd;
 }
 
-TEE_Result storage_prepare(const char* path, std::string& why) {
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        why = std::string("cannot create storage directory ") + path + ": " + strerror(errno);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+const std::string& storage_failure_reason() {
+    return g_last_failure;
+}
+
+TEE_Result storage_prepare(const char* path) {
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot create storage directory %s: %s", path,
+                    strerror(errno));
     g_store.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (g_store.dirfd < 0) {
-        why = std::string("cannot open storage directory ") + path + ": " + strerror(errno);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (g_store.dirfd < 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot open storage directory %s: %s", path,
+                    strerror(errno));
     g_store.lockfd =
         openat(g_store.dirfd, kLockFile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (g_store.lockfd < 0) {
-        why = std::string("cannot open lock file: ") + strerror(errno);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (g_store.lockfd < 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot open the lock file: %s",
+                    strerror(errno));
     // A TA process whose signer was just killed releases the lock when it sees
     // its socket close, a moment later; a signer restarted at once (systemd's
     // default RestartSec is 100 ms) waits for that instead of failing.
     constexpr int kLockWaitMs = 3000;
     constexpr int kLockPollMs = 50;
     for (int waited = 0; flock(g_store.lockfd, LOCK_EX | LOCK_NB) != 0; waited += kLockPollMs) {
-        if (errno != EWOULDBLOCK || waited >= kLockWaitMs) {
-            why = std::string("storage directory ") + path + " is in use by another TA process";
-            return TEE_ERROR_BUSY;
-        }
+        if (errno != EWOULDBLOCK)
+            return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot lock storage directory %s: %s",
+                        path, strerror(errno));
+        if (waited >= kLockWaitMs)
+            return fail(TEE_ERROR_BUSY, "storage directory %s is in use by another TA process",
+                        path);
         const timespec poll{0, kLockPollMs * 1'000'000L};
         nanosleep(&poll, nullptr);
     }
     return TEE_SUCCESS;
 }
 
-TEE_Result storage_load(std::string& why) {
+TEE_Result storage_load() {
     std::vector<uint8_t> key;
     int e = read_file(kDeviceKeyFile, key);
     if (e == 0) {
         if (key.size() != 32) {
             sodium_memzero(key.data(), key.size());
-            why = "device.key has the wrong size";
-            return TEE_ERROR_CORRUPT_OBJECT;
+            return fail(TEE_ERROR_CORRUPT_OBJECT, "device.key has the wrong size");
         }
-        bool ok = derive_keys(key.data());
+        const TEE_Result derived = derive_keys(key.data());
         sodium_memzero(key.data(), key.size());
-        if (!ok) return TEE_ERROR_OUT_OF_MEMORY;
-        if (TEE_Result rc = read_counter(why); rc != TEE_SUCCESS) return rc;
-        return journal_open_and_replay(why);
+        if (derived != TEE_SUCCESS) return derived;
+        if (TEE_Result rc = read_counter(); rc != TEE_SUCCESS) return rc;
+        return journal_open_and_replay();
     }
-    if (e != ENOENT) {
-        why = std::string("cannot read device.key: ") + strerror(e);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (e != ENOENT)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot read device.key: %s", strerror(e));
     // First start. An existing counter or object means the key was removed:
     // starting afresh would silently drop every key, so refuse.
     std::vector<uint8_t> probe;
-    if (read_file(kCounterFile, probe) != ENOENT) {
-        why = "device.key is missing but sealed state exists; refusing to start a new device";
-        return TEE_ERROR_SECURITY;
-    }
+    if (read_file(kCounterFile, probe) != ENOENT)
+        return fail(TEE_ERROR_SECURITY,
+                    "device.key is missing but sealed state exists; refusing to start a new "
+                    "device");
     // Counter first, key last: a crash in between leaves no device.key and the
     // next start begins again.
     LockedBuffer fresh;
-    if (!fresh.resize(32)) return TEE_ERROR_OUT_OF_MEMORY;
+    if (!fresh.resize(32))
+        return fail(TEE_ERROR_OUT_OF_MEMORY, "cannot allocate locked memory for a device key");
     randombytes_buf(fresh.data(), 32);
-    if (!derive_keys(fresh.data())) return TEE_ERROR_OUT_OF_MEMORY;
+    if (TEE_Result rc = derive_keys(fresh.data()); rc != TEE_SUCCESS) return rc;
     g_store.g = 0;
     g_store.versions.clear();
-    if (write_counter() != TEE_SUCCESS) {
-        why = "cannot write the initial counter file";
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
-    if (!write_file_atomic(kDeviceKeyFile, fresh.data(), 32)) {
-        why = std::string("cannot write device.key: ") + strerror(errno);
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (TEE_Result rc = write_counter(); rc != TEE_SUCCESS) return rc;
+    if (int werr = write_file_atomic(kDeviceKeyFile, fresh.data(), 32); werr != 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot write device.key: %s", strerror(werr));
     child_log("storage: created a new device key");
-    return journal_open_and_replay(why);
+    return journal_open_and_replay();
 }
 
 void storage_close() {
@@ -815,8 +818,9 @@ void storage_idle_step() {
     if (!idle_writes_allowed()) return;
     const auto it = idle_candidate();  // one scan of the unwritten objects
     if (it == g_store.unwritten.end()) return;
-    if (!write_object_file(it->first, it->second)) {
-        child_log("storage: cannot write an object file in idle time: %s", strerror(errno));
+    if (int e = write_object_file(it->first, it->second); e != 0) {
+        // Not a command's failure: the checkpoint at kJournalLimit reports it.
+        child_log("storage: cannot write an object file in idle time: %s", strerror(e));
         g_store.idle_failed = true;
         return;
     }
@@ -915,11 +919,17 @@ TEE_Result remove_objects(const std::vector<Name>& names) {
     g_store.g += 1;
     const TEE_Result rc = checkpoint();
     if (rc != TEE_SUCCESS) return rc;
+    // What is left behind by a failure below is stale: load() ignores a file
+    // the counter does not list and whose version is not above G.
     for (const Name& n : names) {
         forget_file(n);
-        unlinkat(g_store.dirfd, file_name(n).c_str(), 0);
+        if (unlinkat(g_store.dirfd, file_name(n).c_str(), 0) != 0 && errno != ENOENT)
+            child_log("storage: cannot remove stale object file %s: %s", file_name(n).c_str(),
+                      strerror(errno));
     }
-    fsync(g_store.dirfd);
+    if (fsync(g_store.dirfd) != 0)
+        child_log("storage: cannot sync the storage directory after a removal: %s",
+                  strerror(errno));
     if (names.size() > 1) child_log("storage: removed %zu objects in one checkpoint", names.size());
     return TEE_SUCCESS;
 }
@@ -966,39 +976,38 @@ TEE_Result load(const void* id, size_t id_len, __TEE_ObjectHandle& h) {
     int e = read_object_file(h.name, fname, file);
     if (e == ENOENT) {
         if (known == g_store.versions.end()) return TEE_ERROR_ITEM_NOT_FOUND;
-        child_log("storage: object %s is recorded (version %llu) but its file is missing",
-                  fname.c_str(), static_cast<unsigned long long>(known->second));
-        return TEE_ERROR_CORRUPT_OBJECT;
+        return fail(TEE_ERROR_CORRUPT_OBJECT,
+                    "object %s is recorded (version %llu) but its file is missing", fname.c_str(),
+                    static_cast<unsigned long long>(known->second));
     }
-    if (e != 0) {
-        child_log("storage: cannot read object %s: %s", fname.c_str(), strerror(e));
-        return TEE_ERROR_STORAGE_NOT_AVAILABLE;
-    }
+    if (e != 0)
+        return fail(TEE_ERROR_STORAGE_NOT_AVAILABLE, "cannot read object %s: %s", fname.c_str(),
+                    strerror(e));
     if (file.size() < kHeader + kNonce + kTag || memcmp(file.data(), "TSOB", 4) != 0 ||
-        get_u32(file.data() + 4) != kFormat) {
-        child_log("storage: object %s is malformed", fname.c_str());
-        return TEE_ERROR_CORRUPT_OBJECT;
-    }
+        get_u32(file.data() + 4) != kFormat)
+        return fail(TEE_ERROR_CORRUPT_OBJECT, "object %s is malformed", fname.c_str());
     uint64_t version = get_u64(file.data() + 8);
     std::vector<uint8_t> ad(file.begin(), file.begin() + kHeader);
     ad.insert(ad.end(), h.id.begin(), h.id.end());
     size_t plain_len = file.size() - kHeader - kNonce - kTag;
-    if (!h.data.resize(plain_len)) return TEE_ERROR_OUT_OF_MEMORY;
+    if (!h.data.resize(plain_len))
+        return fail(TEE_ERROR_OUT_OF_MEMORY, "cannot allocate locked memory for object %s",
+                    fname.c_str());
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(
             h.data.data(), nullptr, nullptr, file.data() + kHeader + kNonce,
             file.size() - kHeader - kNonce, ad.data(), ad.size(), file.data() + kHeader,
             object_key()) != 0) {
         h.data.resize(0);
-        child_log("storage: object %s fails authentication (modified or corrupted)", fname.c_str());
-        return TEE_ERROR_CORRUPT_OBJECT;
+        return fail(TEE_ERROR_CORRUPT_OBJECT,
+                    "object %s fails authentication (modified or corrupted)", fname.c_str());
     }
     if (known != g_store.versions.end()) {
         if (version < known->second) {
             h.data.resize(0);
-            child_log("storage: ROLLBACK of object %s detected: file version %llu, recorded %llu",
-                      fname.c_str(), static_cast<unsigned long long>(version),
-                      static_cast<unsigned long long>(known->second));
-            return TEE_ERROR_SECURITY;
+            return fail(TEE_ERROR_SECURITY,
+                        "ROLLBACK of object %s detected: file version %llu, recorded %llu",
+                        fname.c_str(), static_cast<unsigned long long>(version),
+                        static_cast<unsigned long long>(known->second));
         }
         if (version == known->second) return TEE_SUCCESS;
     } else if (version <= g_store.g) {

@@ -15,13 +15,21 @@ inline constexpr int kPanicExitStatus = 101;
 /// Write a diagnostic line to the TA process's stderr. Never pass secrets.
 void child_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// Storage functions that return a TEE_Result have logged the reason of a
+// failure (child_log, "storage: ...") before returning it.
+
 /// Before the sandbox: create/open the storage directory and take its
-/// exclusive lock. On failure returns an error and fills `why`.
-TEE_Result storage_prepare(const char* path, std::string& why);
+/// exclusive lock, waiting up to 3 s for a TA process that is stopping.
+/// TEE_ERROR_BUSY when another TA process holds it.
+TEE_Result storage_prepare(const char* path);
 /// The storage directory's descriptor (for the seccomp filter).
 int storage_dirfd();
-/// After the sandbox: load or create the device key and load the counter file.
-TEE_Result storage_load(std::string& why);
+/// After the sandbox: load or create the device key, load the counter file
+/// and replay the journal.
+TEE_Result storage_load();
+/// The reason of the last storage failure, as logged (for the start-up
+/// report to the host); empty when none failed.
+const std::string& storage_failure_reason();
 /// On an orderly stop: checkpoint, so the next start has no journal to replay.
 void storage_close();
 /// Whether the journal has grown enough, and holds an object not committed

@@ -48,6 +48,12 @@ extern "C" {
 #define TEEC_ERROR_SHORT_BUFFER 0xFFFF0010
 #define TEEC_ERROR_EXTERNAL_CANCEL 0xFFFF0011
 #define TEEC_ERROR_TARGET_DEAD 0xFFFF3024
+/* Codes of the GP Internal Core API's trusted storage (TEE_ERROR_* in
+ * tee_internal_api.h) that reach the client unchanged as a TA's result; the
+ * Client API specification names none of them. */
+#define TEEC_ERROR_CORRUPT_OBJECT 0xF0100001
+#define TEEC_ERROR_STORAGE_NOT_AVAILABLE 0xF0100003
+#define TEEC_ERROR_STORAGE_NO_SPACE 0xFFFF3041
 
 /* Where a returned error came from. */
 #define TEEC_ORIGIN_API 0x00000001
@@ -156,7 +162,7 @@ typedef struct {
 /* ---- Functions ----------------------------------------------------------- */
 
 /* name selects the TEE; NULL means the default. The soft TEE also accepts a
- * configuration string, see tee/include/ts_softtee.h. */
+ * configuration string, see tee/client/include/ts_softtee.h. */
 TEEC_Result TEEC_InitializeContext(const char* name, TEEC_Context* context);
 void TEEC_FinalizeContext(TEEC_Context* context);
 

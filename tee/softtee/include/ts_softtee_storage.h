@@ -4,7 +4,7 @@
  * TS_CommitTransaction, TEE_CreatePersistentObject / TEE_WriteObjectData /
  * TEE_TruncateObjectData stage their new content instead of committing it, and
  * TS_CommitTransaction commits every staged object as one journal record with
- * one sync (see tee/src/storage.cpp). TEE_CloseAndDeletePersistentObject1
+ * one sync (see tee/softtee/storage.cpp). TEE_CloseAndDeletePersistentObject1
  * closes the handle and stages the removal: the commit removes every staged
  * object after the writes, with one checkpoint. Until the commit returns
  * TEE_SUCCESS nothing staged may be relied on; objects staged in a transaction

@@ -50,6 +50,8 @@ typedef struct {
 
 typedef struct __TEE_ObjectHandle* TEE_ObjectHandle;
 
+typedef struct __TEE_TASessionHandle* TEE_TASessionHandle;
+
 typedef uint32_t TEE_Whence;
 
 typedef struct {
@@ -123,6 +125,9 @@ typedef struct {
 #define TEE_ORIGIN_TEE 0x00000003
 #define TEE_ORIGIN_TRUSTED_APP 0x00000004
 
+/* Timeouts (cancellationRequestTimeout). */
+#define TEE_TIMEOUT_INFINITE 0xFFFFFFFF
+
 /* TEE_Malloc hints. */
 #define TEE_MALLOC_FILL_ZERO 0x00000000
 
@@ -190,6 +195,18 @@ TEE_Result TEE_ReadObjectData(TEE_ObjectHandle object, void* buffer, size_t size
 TEE_Result TEE_WriteObjectData(TEE_ObjectHandle object, const void* buffer, size_t size);
 TEE_Result TEE_TruncateObjectData(TEE_ObjectHandle object, size_t size);
 TEE_Result TEE_SeekObjectData(TEE_ObjectHandle object, intmax_t offset, TEE_Whence whence);
+
+/* ---- Internal client API (spec section 4.9): sessions with other TAs ---- */
+
+/* The soft TEE has no other TA (no pseudo-TA either): TEE_OpenTASession
+ * answers TEE_ERROR_ITEM_NOT_FOUND, origin TEE_ORIGIN_TEE. */
+TEE_Result TEE_OpenTASession(const TEE_UUID* destination, uint32_t cancellationRequestTimeout,
+                             uint32_t paramTypes, TEE_Param params[4],
+                             TEE_TASessionHandle* session, uint32_t* returnOrigin);
+void TEE_CloseTASession(TEE_TASessionHandle session);
+TEE_Result TEE_InvokeTACommand(TEE_TASessionHandle session, uint32_t cancellationRequestTimeout,
+                               uint32_t commandID, uint32_t paramTypes, TEE_Param params[4],
+                               uint32_t* returnOrigin);
 
 /* ---- Random numbers and time --------------------------------------------- */
 

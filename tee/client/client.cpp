@@ -389,6 +389,29 @@ void set_origin(uint32_t* out, uint32_t origin) {
     if (out != nullptr) *out = origin;
 }
 
+// Send the request in `w` (operation, session, command and `operation`'s
+// parameters) and take the response back into `operation`. TEEC_SUCCESS with
+// the TA's `result` and `session` id (origin set from the response), or the
+// channel's error: a failed transfer (origin TEE) or a malformed response,
+// which stops the TA process (origin COMMS).
+TEEC_Result exchange(State& st, Writer& w, TEEC_Operation* operation, const HostParam (&hp)[4],
+                     uint32_t* returnOrigin, uint32_t& result, uint32_t& session) {
+    std::vector<uint8_t> resp;
+    TEEC_Result rc = transact(st, w.buffer(), resp);
+    if (rc != TEEC_SUCCESS) {
+        set_origin(returnOrigin, TEEC_ORIGIN_TEE);
+        return rc;
+    }
+    uint32_t origin = 0;
+    if (!decode_response(resp, operation, hp, result, origin, session)) {
+        stop_child(st, "malformed response from TA process");
+        set_origin(returnOrigin, TEEC_ORIGIN_COMMS);
+        return TEEC_ERROR_COMMUNICATION;
+    }
+    set_origin(returnOrigin, origin);
+    return TEEC_SUCCESS;
+}
+
 }  // namespace
 }  // namespace teesigner::softtee
 
@@ -497,19 +520,9 @@ TEEC_Result TEEC_OpenSession(TEEC_Context* context, TEEC_Session* session,
     w.u8(static_cast<uint8_t>(destination->timeHiAndVersion >> 8));
     w.bytes(destination->clockSeqAndNode, 8);
     encode_params(w, operation, hp);
-    std::vector<uint8_t> resp;
-    rc = transact(*st, w.buffer(), resp);
-    if (rc != TEEC_SUCCESS) {
-        set_origin(returnOrigin, TEEC_ORIGIN_TEE);
-        return rc;
-    }
-    uint32_t result = 0, origin = 0, sid = 0;
-    if (!decode_response(resp, operation, hp, result, origin, sid)) {
-        stop_child(*st, "malformed response from TA process");
-        set_origin(returnOrigin, TEEC_ORIGIN_COMMS);
-        return TEEC_ERROR_COMMUNICATION;
-    }
-    set_origin(returnOrigin, origin);
+    uint32_t result = 0, sid = 0;
+    rc = exchange(*st, w, operation, hp, returnOrigin, result, sid);
+    if (rc != TEEC_SUCCESS) return rc;
     if (result == TEEC_SUCCESS) {
         session->imp.context = context;
         session->imp.session_id = sid;
@@ -562,19 +575,9 @@ TEEC_Result TEEC_InvokeCommand(TEEC_Session* session, uint32_t commandID, TEEC_O
     w.u32(commandID);
     w.u32(wire_types(hp));
     encode_params(w, operation, hp);
-    std::vector<uint8_t> resp;
-    rc = transact(*st, w.buffer(), resp);
-    if (rc != TEEC_SUCCESS) {
-        set_origin(returnOrigin, TEEC_ORIGIN_TEE);
-        return rc;
-    }
-    uint32_t result = 0, origin = 0, sid = 0;
-    if (!decode_response(resp, operation, hp, result, origin, sid)) {
-        stop_child(*st, "malformed response from TA process");
-        set_origin(returnOrigin, TEEC_ORIGIN_COMMS);
-        return TEEC_ERROR_COMMUNICATION;
-    }
-    set_origin(returnOrigin, origin);
+    uint32_t result = 0, sid = 0;
+    rc = exchange(*st, w, operation, hp, returnOrigin, result, sid);
+    if (rc != TEEC_SUCCESS) return rc;
     return result;
 }
 
@@ -610,9 +613,9 @@ const char* ts_teec_result_string(TEEC_Result r) {
     switch (r) {
         case TEEC_SUCCESS:
             return "success";
-        case 0xF0100001:
+        case TEEC_ERROR_CORRUPT_OBJECT:
             return "corrupt object (authentication of sealed data failed)";
-        case 0xF0100003:
+        case TEEC_ERROR_STORAGE_NOT_AVAILABLE:
             return "storage not available";
         case TEEC_ERROR_GENERIC:
             return "generic error";
@@ -652,7 +655,7 @@ const char* ts_teec_result_string(TEEC_Result r) {
             return "externally cancelled";
         case TEEC_ERROR_TARGET_DEAD:
             return "trusted application died";
-        case 0xFFFF3041:
+        case TEEC_ERROR_STORAGE_NO_SPACE:
             return "storage full";
     }
     return "unknown error";
