@@ -303,14 +303,16 @@ impl TeeSignerKeystore {
     /// serialized, so the input point's hash is computed here exactly as
     /// schnorrkel does before it multiplies by the secret (non-malleable VRF:
     /// the public key is committed first) and the signer finishes the VRF from
-    /// that hash. The proof covers the default extra transcript; the answer is
-    /// verified here against `data`, which also refuses sign data that carries
-    /// another extra transcript (no relay-chain duty passes one through the trait).
+    /// that hash. `extra` is the proof's extra transcript as `{label, items}`
+    /// (`Value::Null`: sp-core's default). The answer is verified here against
+    /// `data`, which also refuses sign data whose extra transcript is not the
+    /// one sent (the trait's `VrfSignData` cannot say what its extra holds).
     fn vrf_sign_data(
         &self,
         key_type: KeyTypeId,
         public: &sr25519::Public,
         data: &sr25519::vrf::VrfSignData,
+        extra: Value,
     ) -> Result<sr25519::vrf::VrfSignature, SignerError> {
         let input: &sr25519::vrf::VrfInput = data.as_ref();
         let key_type_name = key_type_str(key_type)?;
@@ -319,7 +321,7 @@ impl TeeSignerKeystore {
             self.call(
                 "keystore_sr25519VrfSign",
                 json!([key_type_name, to_hex(public.as_ref()),
-                       {"inputHash": to_hex(&hash), "extra": null}]),
+                       {"inputHash": to_hex(&hash), "extra": extra}]),
             )
         })?;
         let pre_output = bytes_from(&result["preOutput"], "preOutput", Some(32))?;
@@ -330,12 +332,41 @@ impl TeeSignerKeystore {
             .map_err(|e| SignerError::Protocol(format!("VRF signature: {e}")))?;
         if !public.vrf_verify(data, &signature) {
             return Err(SignerError::Protocol(
-                "the VRF signature does not verify for this sign data (an extra transcript other \
-                 than the default is not supported through the signer)"
+                "the VRF signature does not verify for this sign data (through the Keystore \
+                 trait only the default extra transcript can be signed; use \
+                 TeeSignerKeystore::sr25519_vrf_sign_extra for another)"
                     .into(),
             ));
         }
         Ok(signature)
+    }
+
+    /// schnorrkel's `vrf_sign_extra`: the VRF signature of `input` whose proof
+    /// also signs the extra transcript `VrfTranscript::new(extra_label,
+    /// extra_items)`; the pre-output depends on `input` alone. Polkadot's
+    /// approval-voting assignments need it (their extra transcript names the
+    /// claimed cores): take the output first with `sr25519_vrf_pre_output`,
+    /// decide, then sign, which is what `vrf_sign_extra_after_check` does in one
+    /// step. `sr25519::vrf::VrfSignData` cannot carry such an extra transcript
+    /// through the `Keystore` trait (Merlin transcripts cannot be serialized),
+    /// hence this method. The answer is checked with sp-core's `vrf_verify`
+    /// before it is returned; `Ok(None)` when the signer holds no such key.
+    pub fn sr25519_vrf_sign_extra(
+        &self,
+        key_type: KeyTypeId,
+        public: &sr25519::Public,
+        input: &sr25519::vrf::VrfInput,
+        extra_label: &'static [u8],
+        extra_items: &[(&'static [u8], &[u8])],
+    ) -> Result<Option<sr25519::vrf::VrfSignature>, KeystoreError> {
+        let data = sr25519::vrf::VrfSignData::new(input.clone())
+            .with_extra(sr25519::vrf::VrfTranscript::new(extra_label, extra_items));
+        let items: Vec<Value> = extra_items
+            .iter()
+            .map(|(label, message)| json!([to_hex(label), to_hex(message)]))
+            .collect();
+        let extra = json!({"label": to_hex(extra_label), "items": items});
+        none_if_unknown(self.vrf_sign_data(key_type, public, &data, extra))
     }
 }
 
@@ -379,7 +410,7 @@ impl Keystore for TeeSignerKeystore {
         public: &sr25519::Public,
         data: &sr25519::vrf::VrfSignData,
     ) -> Result<Option<sr25519::vrf::VrfSignature>, KeystoreError> {
-        none_if_unknown(self.vrf_sign_data(key_type, public, data))
+        none_if_unknown(self.vrf_sign_data(key_type, public, data, Value::Null))
     }
 
     fn sr25519_vrf_pre_output(
@@ -389,7 +420,10 @@ impl Keystore for TeeSignerKeystore {
         input: &sr25519::vrf::VrfInput,
     ) -> Result<Option<sr25519::vrf::VrfPreOutput>, KeystoreError> {
         let data = sr25519::vrf::VrfSignData::from(input.clone());
-        Ok(none_if_unknown(self.vrf_sign_data(key_type, public, &data))?.map(|s| s.pre_output))
+        Ok(
+            none_if_unknown(self.vrf_sign_data(key_type, public, &data, Value::Null))?
+                .map(|s| s.pre_output),
+        )
     }
 
     fn ed25519_public_keys(&self, key_type: KeyTypeId) -> Vec<ed25519::Public> {

@@ -239,6 +239,157 @@ fn babe_vrf_with_another_extra_transcript_is_refused_not_mis_signed() {
         .is_err());
 }
 
+/// Polkadot's approval-voting contexts (polkadot-node-primitives,
+/// `approval::v2`), which this crate does not depend on.
+const RELAY_VRF_MODULO_CONTEXT_V2: &[u8] = b"A&V MOD v2";
+const CORE_RANDOMNESS_CONTEXT_V2: &[u8] = b"A&V CORE v2";
+const ASSIGNED_CORE_CONTEXT_V2: &[u8] = b"A&V ASSIGNED v2";
+
+/// A `CoreBitfield` as SCALE encodes it (`BitVec<u8, Lsb0>`: the length in
+/// bits as a compact integer, then the bytes).
+fn core_bitfield(cores: &[u32]) -> Vec<u8> {
+    let bits = cores.iter().max().map_or(0, |m| m + 1);
+    let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
+    for core in cores {
+        bytes[(core / 8) as usize] |= 1 << (core % 8);
+    }
+    let mut encoded = codec::Compact(bits).encode();
+    encoded.extend(bytes);
+    encoded
+}
+
+/// The cores a RelayVRFModuloCompact assignment draws (approval voting's
+/// `relay_vrf_modulo_cores`): `samples` little-endian u32s modulo `n_cores`
+/// from the 160 bytes the VRF output gives for CORE_RANDOMNESS_CONTEXT_V2,
+/// without repeats, in drawing order.
+fn relay_vrf_modulo_cores(
+    public: &sr25519::Public,
+    input: &sr25519::vrf::VrfInput,
+    pre_output: &sr25519::vrf::VrfPreOutput,
+    samples: usize,
+    n_cores: u32,
+) -> Vec<u32> {
+    struct Randomness([u8; 160]);
+    impl Default for Randomness {
+        fn default() -> Self {
+            Randomness([0; 160])
+        }
+    }
+    impl AsMut<[u8]> for Randomness {
+        fn as_mut(&mut self) -> &mut [u8] {
+            &mut self.0
+        }
+    }
+    let key = schnorrkel::PublicKey::from_bytes(public.as_ref()).unwrap();
+    let in_out = pre_output
+        .0
+        .attach_input_hash(&key, input.0.clone())
+        .unwrap();
+    let randomness: Randomness = in_out.make_bytes(CORE_RANDOMNESS_CONTEXT_V2);
+    let mut cores = Vec::new();
+    for sample in randomness.0.chunks_exact(4).take(samples) {
+        let core = u32::from_le_bytes(sample.try_into().unwrap()) % n_cores;
+        if !cores.contains(&core) {
+            cores.push(core);
+        }
+    }
+    cores
+}
+
+/// Polkadot's RelayVRFModuloCompact assignment (approval-voting's criteria.rs,
+/// `vrf_sign_extra_after_check` split in two): the VRF output over the relay
+/// VRF story picks cores; the certificate's proof also signs the claimed cores.
+#[test]
+fn approval_assignment_certificates_sign_the_claimed_cores_and_verify() {
+    let signer = Signer::dev();
+    let tee = signer.keystore();
+    let ks = as_ptr(&tee);
+    let local = local();
+    let public = ks
+        .sr25519_generate_new(ASSIGNMENT_KEY_TYPE_ID, Some("//Alice"))
+        .unwrap();
+    local
+        .sr25519_generate_new(ASSIGNMENT_KEY_TYPE_ID, Some("//Alice"))
+        .unwrap();
+    let (n_cores, samples) = (7u32, 6usize);
+    let mut certificates = 0;
+    for story_byte in 0..16u8 {
+        let story = [story_byte; 32];
+        let input =
+            sr25519::vrf::VrfTranscript::new(RELAY_VRF_MODULO_CONTEXT_V2, &[(b"RC-VRF", &story)]);
+        let pre_output = ks
+            .sr25519_vrf_pre_output(ASSIGNMENT_KEY_TYPE_ID, &public, &input)
+            .unwrap()
+            .unwrap();
+        // The same output as a local keystore: the same cores are drawn.
+        assert_eq!(
+            pre_output,
+            local
+                .sr25519_vrf_pre_output(ASSIGNMENT_KEY_TYPE_ID, &public, &input)
+                .unwrap()
+                .unwrap()
+        );
+        let mut cores = relay_vrf_modulo_cores(&public, &input, &pre_output, samples, n_cores);
+        // Only cores with a candidate leaving them count: say the even ones.
+        cores.retain(|core| core % 2 == 0);
+        if cores.is_empty() {
+            continue;
+        }
+        let claimed = core_bitfield(&cores);
+        let signature = tee
+            .sr25519_vrf_sign_extra(
+                ASSIGNMENT_KEY_TYPE_ID,
+                &public,
+                &input,
+                ASSIGNED_CORE_CONTEXT_V2,
+                &[(b"cores", &claimed)],
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(signature.pre_output, pre_output);
+        let with_cores = |bitfield: &[u8]| {
+            sr25519::vrf::VrfSignData::new(input.clone()).with_extra(
+                sr25519::vrf::VrfTranscript::new(ASSIGNED_CORE_CONTEXT_V2, &[(b"cores", bitfield)]),
+            )
+        };
+        assert!(public.vrf_verify(&with_cores(&claimed), &signature));
+        // And as approval voting checks another validator's certificate:
+        // schnorrkel's vrf_verify_extra with the same two transcripts.
+        let key = schnorrkel::PublicKey::from_bytes(public.as_ref()).unwrap();
+        let (in_out, _) = key
+            .vrf_verify_extra(
+                input.0.clone(),
+                &signature.pre_output.0,
+                &signature.proof.0,
+                sr25519::vrf::VrfTranscript::new(ASSIGNED_CORE_CONTEXT_V2, &[(b"cores", &claimed)])
+                    .0,
+            )
+            .unwrap();
+        assert_eq!(in_out.to_preout(), pre_output.0);
+        // The proof binds the claim: one more core, or no extra, fails.
+        let more = core_bitfield(&[cores.clone(), vec![n_cores]].concat());
+        assert!(!public.vrf_verify(&with_cores(&more), &signature));
+        assert!(!public.vrf_verify(&input.clone().into_sign_data(), &signature));
+        certificates += 1;
+    }
+    assert!(certificates > 0, "no story gave a claimable core");
+
+    // A key the signer does not hold: Ok(None), as the trait's methods answer.
+    let input =
+        sr25519::vrf::VrfTranscript::new(RELAY_VRF_MODULO_CONTEXT_V2, &[(b"RC-VRF", &[0; 32])]);
+    let unknown = sr25519::Pair::generate().0.public();
+    assert!(tee
+        .sr25519_vrf_sign_extra(
+            ASSIGNMENT_KEY_TYPE_ID,
+            &unknown,
+            &input,
+            ASSIGNED_CORE_CONTEXT_V2,
+            &[(b"cores", &core_bitfield(&[0]))],
+        )
+        .unwrap()
+        .is_none());
+}
+
 fn babe_header(parent: u8, slot: u64, vrf: sr25519::vrf::VrfSignature) -> GrandpaHeader {
     let pre_digest = PreDigest::Primary(PrimaryPreDigest {
         authority_index: 0,
