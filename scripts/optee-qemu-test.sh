@@ -477,7 +477,7 @@ lost=$(paste "$work/keys-before-kill.txt" "$work/keys-after-kill.txt" |
 if grep -q TS-SIGNER-EXIT "$work/boot1.log" && [ -z "$lost" ] &&
     jq -e .result <<<"$r1" >/dev/null && jq -e '.error.code == -32010' <<<"$r2" >/dev/null &&
     "$cli" simulate --rpc-url "$url" "${client[@]}" --timeout "$client_timeout" --rounds 5 --seed 11 >"$work/simulate2.txt" 2>&1; then
-    result kill-9 PASS "$(grep -c TS-SUPPLICANT-EXIT "$work/boot1.log" || true) tee-supplicant restarts; killed mid-simulate ($(grep -cE 'refused|signed' "$work/simulate-killed.txt" || true) lines before); healthy again after ${t_restart} s; keys kept; vote re-signed, conflict refused; simulate 5 rounds PASS"
+    result kill-9 PASS "$(grep -c TS-SUPPLICANT-EXIT "$work/boot1.log" || true) tee-supplicant restarts; killed mid-simulate (client: $(tail -1 "$work/simulate-killed.txt" | cut -c1-100)); healthy again after ${t_restart} s; keys kept; vote re-signed, conflict refused; simulate 5 rounds PASS"
 else
     result kill-9 FAIL "lost keys [$lost]; $r1 / $r2; $(tail -2 "$work/simulate2.txt" 2>/dev/null | tr '\n' ' ')"
 fi
