@@ -438,8 +438,12 @@ function report(chaos, authored, authoredAfterRestart) {
     console.log(`${pass ? 'PASS' : 'FAIL'}  ${what}`);
     ok &&= pass;
   }
-  console.log(`logs: ${workDir}`);
-  if (ok && !opt.keep && !opt.dir) fs.rmSync(workDir, { recursive: true, force: true });
+  if (ok && !opt.keep && !opt.dir) {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    console.log(`logs: removed after the pass (--keep or --dir DIR keeps them)`);
+  } else {
+    console.log(`logs: ${workDir}`);
+  }
   return ok;
 }
 
